@@ -1,0 +1,62 @@
+import js from '@eslint/js'
+import pluginVue from 'eslint-plugin-vue'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+
+/**
+ * Layers are kept apart by rule, not by habit (as VS Code does): the engine never sees Electron or
+ * the UI, the shared contract depends on nothing but zod, and the renderer reaches the app only
+ * through its API interface.
+ */
+const restrict = (patterns, message) => ['error', { patterns: [{ group: patterns, message }] }]
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'resources/**', '.cache/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...pluginVue.configs['flat/recommended'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser } }
+  },
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'vue/max-attributes-per-line': 'off',
+      'vue/singleline-html-element-content-newline': 'off',
+      'vue/html-self-closing': 'off'
+    }
+  },
+  {
+    files: ['src/main/engine/**/*.ts', 'src/main/service.ts', 'src/main/host/**/*.ts', 'src/main/server/**/*.ts', 'src/main/cli.ts', 'src/main/serve.ts'],
+    rules: {
+      'no-restricted-imports': restrict(['electron', 'electron/*'], 'The engine and its hosts outside src/main/electron never import electron.')
+    }
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': restrict(
+        ['electron', 'node:*', 'fs', 'path', 'vue', 'pinia', '../main/*', '../renderer/*'],
+        'src/shared is the API contract: types and zod schemas only.'
+      )
+    }
+  },
+  {
+    files: ['src/renderer/**/*.{ts,vue}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': restrict(
+        ['electron', 'node:*', '**/main/**', '**/preload/**'],
+        'The renderer talks to the app only through the API interface (src/renderer/src/api).'
+      )
+    }
+  },
+  {
+    files: ['src/renderer/src/components/**/*.vue', 'src/renderer/src/stores/**/*.ts', 'src/renderer/src/App.vue'],
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'Use the api module.' }, { name: 'WebSocket', message: 'Use the api module.' }]
+    }
+  }
+)

@@ -1,0 +1,20 @@
+import { dialog, type BrowserWindow } from 'electron'
+
+export type PickKind = 'model' | 'images' | 'folder' | 'labels'
+
+export async function pickPaths(win: BrowserWindow, kind: PickKind): Promise<string[]> {
+  const options: Electron.OpenDialogOptions =
+    kind === 'model'
+      ? { title: 'Open model', properties: ['openFile'], filters: [{ name: 'ONNX model', extensions: ['onnx'] }] }
+      : kind === 'labels'
+        ? { title: 'Open labels', properties: ['openFile'], filters: [{ name: 'Text', extensions: ['txt'] }] }
+        : kind === 'folder'
+          ? { title: 'Add folder of images', properties: ['openDirectory', 'multiSelections'] }
+          : {
+              title: 'Add images',
+              properties: ['openFile', 'multiSelections'],
+              filters: [{ name: 'Images', extensions: ['png', 'jpg', 'jpeg', 'webp', 'bmp', 'gif', 'tif', 'tiff'] }]
+            }
+  const result = await dialog.showOpenDialog(win, options)
+  return result.canceled ? [] : result.filePaths
+}

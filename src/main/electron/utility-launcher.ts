@@ -1,0 +1,22 @@
+import { utilityProcess } from 'electron'
+import { join } from 'node:path'
+import { EngineClient } from '../host/engine-client'
+import type { EngineToHost } from '../host/protocol'
+
+/**
+ * Starts the engine in an Electron utilityProcess. Messages travel over its parentPort (a
+ * MessagePortMain), so heavy compute and onnxruntime never run on the main thread, and a crash in
+ * a native addon takes down only the engine (see design.md section 6).
+ */
+export function launchUtilityEngine(): EngineClient {
+  const child = utilityProcess.fork(join(__dirname, 'engine-process.js'), [], {
+    serviceName: 'Metascope engine',
+    stdio: 'inherit'
+  })
+  return new EngineClient({
+    send: (msg) => child.postMessage(msg),
+    onMessage: (fn) => child.on('message', (m: EngineToHost) => fn(m)),
+    onExit: (fn) => child.on('exit', (code) => fn(code)),
+    kill: () => void child.kill()
+  })
+}

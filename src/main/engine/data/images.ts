@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto'
+import { readdir, stat } from 'node:fs/promises'
+import { basename, dirname, extname, join, resolve } from 'node:path'
+import sharp, { type Metadata } from 'sharp'
+import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
+import { ApiError, toErrorShape } from '../../../shared/errors'
+import { fileError } from '../errors'
+
+export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif'])
+
+/** Refuse decompression bombs: more pixels than this is a clear error, not an out-of-memory crash. */
+export const MAX_IMAGE_PIXELS = 100_000_000
+
+export function imageId(path: string): string {
+  return createHash('sha1').update(path).digest('hex').slice(0, 16)
+}
+
+/** Expands files and folders (recursively, sorted, hidden entries skipped) into image file paths. */
+export async function expandImagePaths(
+  paths: string[]
+): Promise<{ files: string[]; failed: ImagesAddResult['failed'] }> {
+  const files: string[] = []
+  const failed: ImagesAddResult['failed'] = []
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true })
+    entries.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue
+      const p = join(dir, e.name)
+      if (e.isDirectory()) await walk(p)
+      else if (IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) files.push(p)
+    }
+  }
+  for (const raw of paths) {
+    const p = resolve(raw)
+    try {
+      const info = await stat(p)
+      if (info.isDirectory()) await walk(p)
+      else files.push(p)
+    } catch (err) {
+      failed.push({ file: p, error: toErrorShape(fileError(err as NodeJS.ErrnoException, p, 'image')) })
+    }
+  }
+  return { files, failed }
+}
+
+/** Reads an image's header (not its pixels) to check it is a decodable image and get its size. */
+export async function probeImage(path: string): Promise<ImageEntry> {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw fileError(err, path, 'image')
+  })
+  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path)
+  let meta: Metadata
+  try {
+    meta = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata()
+  } catch (err) {
+    throw new ApiError('bad-file', `${basename(path)} is not a readable image: ${(err as Error).message}`, path)
+  }
+  if (!meta.width || !meta.height) throw new ApiError('bad-file', `${basename(path)} has no pixel size.`, path)
+  if (meta.width * meta.height > MAX_IMAGE_PIXELS) {
+    throw new ApiError('bad-file', `${basename(path)} is too large (${meta.width}x${meta.height} pixels).`, path)
+  }
+  return {
+    id: imageId(path),
+    path,
+    name: basename(path),
+    width: meta.width,
+    height: meta.height,
+    format: meta.format ?? extname(path).slice(1),
+    bytes: info.size,
+    folderLabel: basename(dirname(path)) || null
+  }
+}
+
+/** The images the user added this session; only these may be served to the renderer. */
+export class ImageLibrary {
+  private readonly entries = new Map<string, ImageEntry>()
+
+  async add(paths: string[], concurrency = 8): Promise<ImagesAddResult> {
+    const { files, failed } = await expandImagePaths(paths)
+    const added: ImageEntry[] = new Array(files.length)
+    const ok: boolean[] = new Array(files.length).fill(false)
+    let next = 0
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++
+        try {
+          added[i] = await probeImage(files[i])
+          ok[i] = true
+        } catch (err) {
+          failed.push({ file: files[i], error: toErrorShape(err) })
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker))
+    const result = added.filter((_, i) => ok[i])
+    for (const e of result) this.entries.set(e.id, e)
+    return { added: result, failed }
+  }
+
+  list(): ImageEntry[] {
+    return [...this.entries.values()]
+  }
+
+  get(id: string): ImageEntry | undefined {
+    return this.entries.get(id)
+  }
+
+  remove(ids: string[]): number {
+    let n = 0
+    for (const id of ids) if (this.entries.delete(id)) n++
+    return n
+  }
+}

@@ -1,0 +1,49 @@
+import { readFile, stat } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { onnx } from 'onnx-proto'
+import { ApiError } from '../../../shared/errors'
+import { fileError } from '../errors'
+
+export type ModelProto = onnx.ModelProto
+export type GraphProto = onnx.GraphProto
+
+/** Decoded messages always carry their repeated fields as arrays; the generated types say "maybe". */
+export function graphOf(model: ModelProto): GraphProto {
+  return model.graph as GraphProto
+}
+
+/** protobufjs hands int64 fields back as Long objects or numbers depending on the build; we want numbers. */
+export function toNumber(v: number | { toNumber(): number } | null | undefined): number {
+  if (v === null || v === undefined) return 0
+  return typeof v === 'number' ? v : v.toNumber()
+}
+
+/**
+ * Reads and decodes an ONNX file. Every failure names the file: missing, empty, not protobuf,
+ * or protobuf that is not a model (no graph).
+ */
+export async function readOnnxModel(path: string): Promise<{ model: ModelProto; bytes: Uint8Array }> {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    throw fileError(err, path, 'model')
+  })
+  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not an ONNX model file.`, path)
+  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes); it is not an ONNX model.`, path)
+  const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
+    throw fileError(err, path, 'model')
+  })
+  let model: ModelProto
+  try {
+    model = onnx.ModelProto.decode(bytes)
+  } catch (err) {
+    throw new ApiError(
+      'bad-file',
+      `${basename(path)} is not a valid ONNX model (the file is truncated or not ONNX: ${(err as Error).message}).`,
+      path
+    )
+  }
+  const graph = graphOf(model)
+  if (!graph || (graph.node.length === 0 && graph.output.length === 0)) {
+    throw new ApiError('bad-file', `${basename(path)} is not a valid ONNX model: it holds no graph.`, path)
+  }
+  return { model, bytes }
+}

@@ -1,0 +1,16 @@
+import type { ApiErrorShape } from '../../shared/errors'
+import type { ApiEvent } from '../../shared/events'
+
+/**
+ * Messages between a host (Electron main or the browser-mode server) and the engine process.
+ * Plain structured-clone data only: tensors are copied at this boundary (see design.md section 6).
+ */
+export type HostToEngine =
+  | { kind: 'call'; id: number; method: string; args: unknown }
+  | { kind: 'image-path'; id: number; imageId: string }
+
+export type EngineToHost =
+  | { kind: 'ready' }
+  | { kind: 'reply'; id: number; ok: true; value: unknown }
+  | { kind: 'reply'; id: number; ok: false; error: ApiErrorShape }
+  | { kind: 'event'; event: ApiEvent }

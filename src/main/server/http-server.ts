@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer } from 'ws'
+import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
+import { validateCall } from '../../shared/validate'
+import type { EngineClient } from '../host/engine-client'
+import { authenticate, COOKIE_NAME } from './auth'
+import { sendFile } from './static-files'
+
+export interface ServeOptions {
+  engine: EngineClient
+  rendererDir: string
+  port?: number
+  token?: string
+}
+
+export interface RunningServer {
+  server: Server
+  port: number
+  token: string
+  url: string
+  close(): Promise<void>
+}
+
+const MAX_BODY = 1 << 20
+
+/**
+ * HTTP status by error code. Like JSON-RPC, a call the engine ran and answered with a typed error
+ * (missing file, bad image) is a 200 whose body says ok:false; 4xx/5xx mean the call itself was bad
+ * or could not be run.
+ */
+const STATUS_BY_CODE: Partial<Record<ApiErrorShape['code'], number>> = {
+  'unknown-method': 404,
+  'invalid-arguments': 400,
+  forbidden: 403,
+  'engine-unavailable': 503
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+  res.end(data)
+}
+
+function fail(res: ServerResponse, status: number, error: ApiErrorShape): void {
+  json(res, status, { ok: false, error })
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length
+    if (size > MAX_BODY) throw new ApiError('invalid-arguments', 'Request body is larger than 1 MiB.')
+    chunks.push(chunk as Buffer)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  try {
+    return text ? JSON.parse(text) : {}
+  } catch {
+    throw new ApiError('invalid-arguments', 'Request body is not valid JSON.')
+  }
+}
+
+/**
+ * Browser mode: the renderer and the API on 127.0.0.1 only. Calls are POST /api/<method> with a JSON
+ * body; events come over the WebSocket at /api/events; user images at /files/<imageId>. The token from
+ * the printed URL is swapped for an HttpOnly SameSite=Strict cookie on first load.
+ */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const token = opts.token ?? randomBytes(24).toString('hex')
+  let port = 0
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    const auth = authenticate(req, url, port, token)
+    if (auth === 'bad-host') return fail(res, 403, { code: 'invalid-arguments', message: 'Host or Origin not allowed.' })
+    if (auth === 'missing') {
+      return fail(res, 401, { code: 'invalid-arguments', message: 'Missing or wrong token: open the URL printed by `npm run serve`.' })
+    }
+    if (auth === 'token-in-url') {
+      // Keep the token out of history and logs: set the cookie and redirect to the bare path.
+      url.searchParams.delete('token')
+      res.writeHead(302, {
+        'set-cookie': `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+        location: url.pathname + (url.search || '')
+      })
+      return void res.end()
+    }
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST') return fail(res, 405, { code: 'invalid-arguments', message: 'API calls are POST requests.' })
+      const method = decodeURIComponent(url.pathname.slice('/api/'.length))
+      try {
+        const body = await readJson(req)
+        const call = validateCall(method, body)
+        const value = await opts.engine.call(call.method, call.args)
+        return json(res, 200, { ok: true, value })
+      } catch (err) {
+        const error = toErrorShape(err)
+        const status = STATUS_BY_CODE[error.code] ?? 200
+        return fail(res, status, error)
+      }
+    }
+    if (url.pathname.startsWith('/files/')) {
+      try {
+        const path = await opts.engine.imagePath(decodeURIComponent(url.pathname.slice('/files/'.length)))
+        if (await sendFile(res, path)) return
+      } catch {
+        // fall through to 404: the id was never added, so nothing is revealed about the disk
+      }
+      return fail(res, 404, { code: 'not-found', message: 'No such image.' })
+    }
+    const path = url.pathname === '/' ? 'index.html' : url.pathname
+    if (await sendFile(res, path, opts.rendererDir)) return
+    return fail(res, 404, { code: 'not-found', message: `Not found: ${url.pathname}` })
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) fail(res, 500, toErrorShape(err))
+      else res.destroy()
+    })
+  })
+
+  const wss = new WebSocketServer({ noServer: true })
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1')
+    if (url.pathname !== '/api/events' || authenticate(req, url, port, token) !== 'ok') {
+      socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n')
+      socket.destroy()
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+  })
+  const unsubscribe = opts.engine.onEvent((event) => {
+    const data = JSON.stringify(event)
+    for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(data)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  port = (server.address() as AddressInfo).port
+  return {
+    server,
+    port,
+    token,
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    close: async () => {
+      unsubscribe()
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+      await new Promise<void>((r) => server.close(() => r()))
+    }
+  }
+}

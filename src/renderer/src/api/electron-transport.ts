@@ -1,0 +1,32 @@
+import type { MethodName } from '../../../shared/api'
+import type { HostCommand, MetascopeApi } from '../../../shared/client'
+import { ApiError, type CallResult } from '../../../shared/errors'
+import type { ApiEvent } from '../../../shared/events'
+
+/** The shape the preload exposes as window.metascopeBridge (see src/preload/index.ts). */
+export interface ElectronBridge {
+  call(method: string, args: unknown): Promise<unknown>
+  onEvent(listener: (event: unknown) => void): () => void
+  onCommand(listener: (command: unknown) => void): () => void
+  pick(kind: 'model' | 'images' | 'folder' | 'labels'): Promise<string[]>
+  pathForFile(file: File): string
+}
+
+export function electronApi(bridge: ElectronBridge): MetascopeApi {
+  // In the packaged app pages come from metascope://app, so a relative URL works; the dev server
+  // (http://localhost) needs the absolute scheme URL.
+  const fileBase = location.protocol === 'metascope:' ? '/files/' : 'metascope://app/files/'
+  return {
+    transport: 'electron',
+    async call(method: MethodName, args: unknown) {
+      const result = (await bridge.call(method, args)) as CallResult<unknown>
+      if (!result.ok) throw ApiError.from(result.error)
+      return result.value as never
+    },
+    onEvent: (listener) => bridge.onEvent((e) => listener(e as ApiEvent)),
+    imageUrl: (id) => fileBase + encodeURIComponent(id),
+    pick: (kind) => bridge.pick(kind),
+    pathForFile: (file) => bridge.pathForFile(file),
+    onCommand: (listener) => bridge.onCommand((c) => listener(c as HostCommand))
+  }
+}

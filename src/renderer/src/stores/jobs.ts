@@ -1,0 +1,47 @@
+import { defineStore } from 'pinia'
+import { reactive } from 'vue'
+import type { ApiErrorShape } from '../../../shared/errors'
+import type { ApiEvent } from '../../../shared/events'
+import { api } from '../api'
+
+export interface JobState {
+  jobId: string
+  kind: string
+  done: number
+  total: number
+  phase: string
+  message?: string
+  status: 'running' | 'done' | 'failed' | 'cancelled'
+  error?: ApiErrorShape
+  startedAt: number
+}
+
+/** Mirrors the engine's job events; components read progress from here, never from the transport. */
+export const useJobsStore = defineStore('jobs', () => {
+  const jobs = reactive(new Map<string, JobState>())
+
+  function ensure(e: { jobId: string; kind: string }): JobState {
+    let job = jobs.get(e.jobId)
+    if (!job) {
+      job = { jobId: e.jobId, kind: e.kind, done: 0, total: 0, phase: '', status: 'running', startedAt: Date.now() }
+      jobs.set(e.jobId, job)
+    }
+    return job
+  }
+
+  function apply(e: ApiEvent): void {
+    const job = ensure(e)
+    if (e.type === 'job.progress') Object.assign(job, { done: e.done, total: e.total, phase: e.phase, message: e.message })
+    else if (e.type === 'job.done') job.status = 'done'
+    else if (e.type === 'job.failed') Object.assign(job, { status: 'failed', error: e.error })
+    else if (e.type === 'job.cancelled') job.status = 'cancelled'
+  }
+
+  api.onEvent(apply)
+
+  async function cancel(jobId: string): Promise<boolean> {
+    return (await api.call('jobs.cancel', { jobId })).cancelled
+  }
+
+  return { jobs, apply, cancel }
+})

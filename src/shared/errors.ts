@@ -1,0 +1,65 @@
+import { z } from 'zod'
+
+/**
+ * Every failure that crosses a process or transport boundary is one of these codes. The renderer
+ * switches on `code`; `message` is for people and names the file (also in `file`) when one is involved.
+ */
+export const ErrorCode = z.enum([
+  'unknown-method',
+  'invalid-arguments',
+  'not-found',
+  'bad-file',
+  'unsupported',
+  'out-of-range',
+  'cancelled',
+  'engine-unavailable',
+  'forbidden',
+  'internal'
+])
+export type ErrorCode = z.infer<typeof ErrorCode>
+
+export const ApiErrorShape = z.object({
+  code: ErrorCode,
+  message: z.string(),
+  file: z.string().optional(),
+  /** Extra machine-readable context, e.g. close matches for an unknown layer name. */
+  details: z.record(z.string(), z.unknown()).optional()
+})
+export type ApiErrorShape = z.infer<typeof ApiErrorShape>
+
+/** Thrown anywhere on the main side; serialised as ApiErrorShape at the boundary. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly file?: string,
+    readonly details?: Record<string, unknown>
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+
+  toJSON(): ApiErrorShape {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.file !== undefined ? { file: this.file } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {})
+    }
+  }
+
+  static from(shape: ApiErrorShape): ApiError {
+    return new ApiError(shape.code, shape.message, shape.file, shape.details)
+  }
+}
+
+/** Turns anything thrown into the wire shape, so no raw stack or Error object leaks to the UI. */
+export function toErrorShape(err: unknown): ApiErrorShape {
+  if (err instanceof ApiError) return err.toJSON()
+  const parsed = ApiErrorShape.safeParse(err)
+  if (parsed.success) return parsed.data
+  const message = err instanceof Error ? err.message : String(err)
+  return { code: 'internal', message }
+}
+
+export type CallResult<T> = { ok: true; value: T } | { ok: false; error: ApiErrorShape }

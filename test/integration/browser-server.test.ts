@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { WebSocket } from 'ws'
+import { launchChildEngine } from '../../src/main/host/child-launcher'
+import type { EngineClient } from '../../src/main/host/engine-client'
+import { startServer, type RunningServer } from '../../src/main/server/http-server'
+import type { ApiEvent } from '../../src/shared/events'
+import { fixture, tempDir } from '../helpers'
+
+let engine: EngineClient
+let server: RunningServer
+let cookie: string
+
+/** Raw HTTP so Host/Origin headers can be forged (fetch would refuse to). */
+function http(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: server.port, path, method: opts.method ?? 'GET', headers: opts.headers },
+      (res) => {
+        let body = ''
+        res.on('data', (c) => (body += c))
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }))
+      }
+    )
+    req.on('error', reject)
+    req.end(opts.body)
+  })
+}
+
+const call = (method: string, args: unknown) =>
+  http(`/api/${method}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(args) })
+
+beforeAll(async () => {
+  engine = launchChildEngine()
+  await engine.ready
+  const rendererDir = tempDir()
+  writeFileSync(`${rendererDir}/index.html`, '<!doctype html><title>Metascope</title>')
+  server = await startServer({ engine, rendererDir, port: 0 })
+  cookie = `metascope_token=${server.token}`
+})
+
+afterAll(async () => {
+  await server?.close()
+  engine?.close()
+})
+
+describe('browser mode authentication', () => {
+  it('refuses requests without the token', async () => {
+    expect((await http('/')).status).toBe(401)
+    expect((await http('/api/app.info', { method: 'POST', body: '{}' })).status).toBe(401)
+    expect((await http('/', { headers: { cookie: 'metascope_token=wrong' } })).status).toBe(401)
+  })
+
+  it('swaps the URL token for an HttpOnly SameSite=Strict cookie', async () => {
+    const res = await http(`/?token=${server.token}`)
+    expect(res.status).toBe(302)
+    expect(String(res.headers['set-cookie'])).toMatch(/metascope_token=.*HttpOnly.*SameSite=Strict/)
+    expect(res.headers.location).toBe('/')
+    expect((await http('/', { headers: { cookie } })).status).toBe(200)
+  })
+
+  it('refuses a foreign Host or Origin even with the cookie (DNS rebinding)', async () => {
+    expect((await http('/', { headers: { cookie, host: `evil.example:${server.port}` } })).status).toBe(403)
+    expect((await http('/api/app.info', { method: 'POST', body: '{}', headers: { cookie, origin: 'http://evil.example' } })).status).toBe(403)
+  })
+
+  it('binds to loopback only', () => {
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48}$/)
+    expect((server.server.address() as { address: string }).address).toBe('127.0.0.1')
+  })
+})
+
+describe('browser mode API', () => {
+  it('answers app.info from the engine process', async () => {
+    const res = await call('app.info', {})
+    expect(res.status).toBe(200)
+    const body = JSON.parse(res.body)
+    expect(body.ok).toBe(true)
+    expect(body.value.backends.onnxruntime.inUse).toContain('cpu')
+  })
+
+  it('bad calls get typed errors and the server keeps serving', async () => {
+    const unknown = JSON.parse((await call('no.such', {})).body)
+    expect(unknown.error.code).toBe('unknown-method')
+    const wrongTypes = JSON.parse((await call('images.add', { paths: 'not-an-array' })).body)
+    expect(wrongTypes.error).toMatchObject({ code: 'invalid-arguments', message: expect.stringMatching(/paths/) })
+    const missing = JSON.parse((await call('models.open', { path: '/nowhere/model.onnx' })).body)
+    expect(missing.error).toMatchObject({ code: 'not-found', file: '/nowhere/model.onnx' })
+    const badJson = await http('/api/app.info', { method: 'POST', headers: { cookie }, body: '{nope' })
+    expect(JSON.parse(badJson.body).error.code).toBe('invalid-arguments')
+    expect(JSON.parse((await call('app.info', {})).body).ok).toBe(true)
+  })
+
+  it('serves only images that were added', async () => {
+    const added = JSON.parse((await call('images.add', { paths: [fixture('images', 'animals', 'chelsea.png')] })).body)
+    const id = added.value.added[0].id
+    const ok = await http(`/files/${id}`, { headers: { cookie } })
+    expect(ok.status).toBe(200)
+    expect(ok.headers['content-type']).toBe('image/png')
+    expect((await http('/files/0123456789abcdef', { headers: { cookie } })).status).toBe(404)
+    expect((await http('/../../../../etc/passwd', { headers: { cookie } })).status).toBe(404)
+  })
+
+  it('streams job events over the WebSocket and cancels', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie } })
+    await new Promise((r, j) => ws.once('open', r).once('error', j))
+    const events: ApiEvent[] = []
+    const cancelled = new Promise<void>((resolve) =>
+      ws.on('message', (data) => {
+        const e = JSON.parse(String(data)) as ApiEvent
+        events.push(e)
+        if (e.type === 'job.cancelled') resolve()
+      })
+    )
+    const { value } = JSON.parse((await call('jobs.selftest', { steps: 500, stepMs: 5 })).body)
+    while (!events.some((e) => e.type === 'job.progress')) await new Promise((r) => setTimeout(r, 10))
+    expect(JSON.parse((await call('jobs.cancel', { jobId: value.jobId })).body).value.cancelled).toBe(true)
+    await cancelled
+    const idx = events.findIndex((e) => e.type === 'job.cancelled')
+    await new Promise((r) => setTimeout(r, 50))
+    expect(events.slice(idx + 1).filter((e) => e.type === 'job.item')).toHaveLength(0)
+    expect(events.filter((e) => e.type === 'job.item').length).toBeLessThan(500)
+    ws.close()
+  })
+
+  it('refuses a WebSocket without the cookie', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`)
+    const err = await new Promise<Error>((r) => ws.once('error', r))
+    expect(err.message).toMatch(/401/)
+  })
+})
