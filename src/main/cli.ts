@@ -1,21 +1,35 @@
 import { toErrorShape } from '../shared/errors'
+import { benchCommand } from './cli/bench-command'
+import { CAM_USAGE, camCommand } from './cli/cam-command'
+import { inspectCommand } from './cli/inspect-command'
 import { Service } from './service'
 
 /**
  * `npm run -s cli -- <command>`. The CLI runs the engine in-process: it is already a separate process
  * from any UI, and it prints machine-readable JSON on stdout, diagnostics on stderr.
  */
-const USAGE = `usage: metascope <command>
+const USAGE = `usage: npm run -s cli -- <command>
 commands:
-  info      print app, library and compute-backend information as one JSON object`
+  info      print app, library and compute-backend information as one JSON object
+  inspect --model M.onnx [--labels F]
+            print the model summary and layer list as JSON
+  ${CAM_USAGE}
+            write <stem>.cam.npy, <stem>.png and results.json for each input
+  bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
+            print one JSON line: forward and CAM milliseconds per image`
 
 async function main(argv: string[]): Promise<number> {
-  const [command] = argv
-  const service = new Service(() => {})
+  const [command, ...rest] = argv
   switch (command) {
     case 'info':
-      process.stdout.write(JSON.stringify(await service.info()) + '\n')
+      process.stdout.write(JSON.stringify(await new Service(() => {}).info()) + '\n')
       return 0
+    case 'inspect':
+      return inspectCommand(rest)
+    case 'cam':
+      return camCommand(rest)
+    case 'bench':
+      return benchCommand(rest)
     case undefined:
     case '--help':
     case '-h':
@@ -31,7 +45,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     const e = toErrorShape(err)
+    // Argument mistakes exit 2 (usage); everything else 1.
     process.stderr.write(`error: ${e.message}\n`)
-    process.exit(1)
+    process.exit(e.code === 'invalid-arguments' ? 2 : 1)
   }
 )

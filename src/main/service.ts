@@ -1,15 +1,22 @@
 import { resolve } from 'node:path'
-import type { AppInfo, ArgsOf, MethodName, ModelSummary, ResultOf } from '../shared/api'
+import type { AppInfo, MethodName, ParsedArgsOf, ResultOf } from '../shared/api'
 import { ApiError } from '../shared/errors'
 import { validateCall } from '../shared/validate'
 import { backendInfo, libraryVersions } from './engine/backends'
 import { ImageLibrary } from './engine/data/images'
 import { JobManager, type Emit } from './engine/jobs/jobs'
-import { readOnnxModel } from './engine/onnx/model-file'
-import { readLabelsFile, summarize } from './engine/onnx/summary'
+import { readLabelsFile } from './engine/onnx/summary'
+import { LoadedModel } from './engine/model/loaded-model'
+import { runCamBatches } from './engine/cam/batch-job'
+import { collectInputs, modelPreprocess } from './engine/cam/inputs'
+import { inspectModel } from './engine/model/inspect'
+import { toRecord } from './engine/cam/record'
+import { CamResultStore } from './engine/cam/result-store'
+import { CamRunner } from './engine/cam/runner'
+import type { CamItem } from '../shared/api'
 import { APP_VERSION } from './version'
 
-type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> }
+type Handlers = { [M in MethodName]: (args: ParsedArgsOf<M>) => Promise<ResultOf<M>> }
 
 /**
  * The API implementation: one function per call, over the engine. It runs wherever the engine runs
@@ -18,7 +25,8 @@ type Handlers = { [M in MethodName]: (args: ArgsOf<M>) => Promise<ResultOf<M>> }
 export class Service {
   readonly images = new ImageLibrary()
   readonly jobs: JobManager
-  private readonly models = new Map<string, ModelSummary>()
+  private readonly models = new Map<string, LoadedModel>()
+  private readonly camResults = new CamResultStore()
 
   constructor(emit: Emit) {
     this.jobs = new JobManager(emit)
@@ -27,13 +35,61 @@ export class Service {
   private readonly handlers: Handlers = {
     'app.info': async () => this.info(),
     'models.open': async ({ path, labelsPath }) => {
-      const abs = resolve(path)
-      const { model, bytes } = await readOnnxModel(abs)
       const labels = labelsPath ? await readLabelsFile(resolve(labelsPath)) : null
-      const summary = summarize(model, abs, bytes.byteLength, labels)
-      this.models.set(summary.id, summary)
-      return summary
+      const model = await LoadedModel.open(resolve(path), labels)
+      this.models.set(model.summary.id, model)
+      return model.summary
     },
+    'models.inspect': async ({ modelId }) => inspectModel(this.model(modelId)),
+    'cam.run': async (a) => {
+      const model = this.model(a.modelId)
+      // Validate what can be validated before the job starts, so mistakes come back as call errors.
+      const target = model.resolveTarget(a.target)
+      const runner = await CamRunner.create(model, { method: a.method, layer: a.layer })
+      const idByPath = new Map<string, string>()
+      const paths = [...(a.paths ?? [])]
+      for (const id of a.imageIds ?? []) {
+        const p = this.imagePath(id)
+        idByPath.set(p, id)
+        paths.push(p)
+      }
+      const preprocess = modelPreprocess(model, { normalization: a.normalization, resize: a.resize })
+      return this.jobs.start('cam', async (ctx) => {
+        try {
+          const { inputs, failed } = await collectInputs(paths)
+          const total = inputs.length + failed.length
+          for (const f of failed) ctx.item({ ok: false, file: f.file, imageId: null, error: f.error } satisfies CamItem)
+          ctx.progress(failed.length, total, 'computing')
+          const counts = await runCamBatches({
+            runner,
+            inputs,
+            preprocess,
+            target,
+            batch: a.batch,
+            throwIfCancelled: ctx.throwIfCancelled,
+            onOutcome: async (o, done) => {
+              const imageId = idByPath.get(o.input.path) ?? null
+              const record = toRecord(o, runner.layer, a.method, runner.provider)
+              if (o.ok && record.ok) {
+                const stored = await this.camResults.add(o, record, preprocess)
+                const [height, width] = preprocess.size
+                ctx.item({ ...record, ok: true, resultId: stored.id, imageId, mapPng: stored.mapPng, width, height, raw: Array.from(o.result.raw) } satisfies CamItem)
+              } else if (!record.ok) {
+                ctx.item({ ok: false, file: record.file, imageId, error: record.error } satisfies CamItem)
+              }
+              ctx.progress(failed.length + done, total, 'computing', `${o.input.stem}`)
+            }
+          })
+          return { ok: counts.ok, failed: counts.failed + failed.length, layer: runner.layer, method: a.method, provider: runner.provider }
+        } finally {
+          await runner.release()
+        }
+      })
+    },
+    'cam.export': async ({ resultIds, dir, colormap, alpha }) => ({
+      dir: resolve(dir),
+      written: await this.camResults.export(resultIds, dir, colormap, alpha)
+    }),
     'images.add': async ({ paths }) => this.images.add(paths),
     'images.list': async () => this.images.list(),
     'images.remove': async ({ ids }) => ({ removed: this.images.remove(ids) }),
@@ -68,6 +124,12 @@ export class Service {
     const call = validateCall(method, args)
     const handler = this.handlers[call.method] as (a: unknown) => Promise<unknown>
     return handler(call.args)
+  }
+
+  private model(id: string): LoadedModel {
+    const m = this.models.get(id)
+    if (!m) throw new ApiError('not-found', `No open model with id ${id}; open the model first.`)
+    return m
   }
 
   /** For the file-serving routes of both transports: only images the user added resolve. */

@@ -87,6 +87,49 @@ export type ImagesAddResult = z.infer<typeof ImagesAddResult>
 
 const JobStarted = z.object({ jobId: z.string() })
 
+export const CAM_METHOD_NAMES = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'scorecam'] as const
+export const COLORMAP_NAMES = ['jet', 'turbo', 'viridis', 'inferno'] as const
+
+export const LayerInfo = z.object({ name: z.string(), op: z.string(), shape: z.array(z.number()) })
+export type LayerInfo = z.infer<typeof LayerInfo>
+
+export const ModelInspection = z.object({
+  summary: ModelSummary,
+  numClasses: z.number(),
+  /** What `auto` resolves to, or null when the model has no 4-D layer. */
+  autoLayer: z.string().nullable(),
+  layers: z.array(LayerInfo)
+})
+export type ModelInspection = z.infer<typeof ModelInspection>
+
+export const Prediction = z.object({ index: z.number(), label: z.string(), probability: z.number() })
+export type Prediction = z.infer<typeof Prediction>
+
+/** One input's result, streamed as a job item by cam.run. */
+export const CamItem = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    resultId: z.string(),
+    file: z.string(),
+    imageId: z.string().nullable(),
+    top5: z.array(Prediction),
+    target: Prediction.extend({ logit: z.number() }),
+    layer: z.string(),
+    method: z.string(),
+    provider: z.string(),
+    ms: z.number(),
+    /** The normalised map at the model input size, as an 8-bit greyscale PNG data URL. */
+    mapPng: z.string(),
+    width: z.number(),
+    height: z.number(),
+    /** Raw (ReLU'd, unnormalised) map at layer resolution, row-major, for shared-scale views. */
+    raw: z.array(z.number()),
+    rawShape: z.tuple([z.number(), z.number()])
+  }),
+  z.object({ ok: z.literal(false), file: z.string(), imageId: z.string().nullable(), error: ApiErrorShape })
+])
+export type CamItem = z.infer<typeof CamItem>
+
 const Path = z.string().min(1, 'path must not be empty')
 
 export const methods = {
@@ -98,6 +141,36 @@ export const methods = {
   'images.add': {
     args: z.object({ paths: z.array(Path).min(1, 'give at least one path') }).strict(),
     result: ImagesAddResult
+  },
+  'models.inspect': { args: z.object({ modelId: z.string() }).strict(), result: ModelInspection },
+  'cam.run': {
+    args: z
+      .object({
+        modelId: z.string(),
+        imageIds: z.array(z.string()).optional(),
+        paths: z.array(Path).optional(),
+        method: z.enum(CAM_METHOD_NAMES).default('gradcam'),
+        layer: z.string().default('auto'),
+        /** 'top1', a class index, or a label. */
+        target: z.union([z.string(), z.number().int()]).default('top1'),
+        batch: z.number().int().min(1).max(256).default(8),
+        normalization: z.enum(['imagenet', 'unit', 'symmetric']).default('imagenet'),
+        resize: z.enum(['stretch', 'center-crop']).default('stretch')
+      })
+      .strict()
+      .refine((a) => (a.imageIds?.length ?? 0) + (a.paths?.length ?? 0) > 0, 'give imageIds or paths'),
+    result: JobStarted
+  },
+  'cam.export': {
+    args: z
+      .object({
+        resultIds: z.array(z.string()).min(1, 'nothing to export'),
+        dir: Path,
+        colormap: z.enum(COLORMAP_NAMES).default('jet'),
+        alpha: z.number().min(0).max(1).default(0.5)
+      })
+      .strict(),
+    result: z.object({ dir: z.string(), written: z.array(z.string()) })
   },
   'images.list': { args: z.object({}).strict(), result: z.array(ImageEntry) },
   'images.remove': {
@@ -115,6 +188,8 @@ export const methods = {
 export type Methods = typeof methods
 export type MethodName = keyof Methods
 export type ArgsOf<M extends MethodName> = z.input<Methods[M]['args']>
+/** Arguments after validation (defaults filled in): what the service receives. */
+export type ParsedArgsOf<M extends MethodName> = z.output<Methods[M]['args']>
 export type ResultOf<M extends MethodName> = z.output<Methods[M]['result']>
 
 export function isMethodName(name: unknown): name is MethodName {

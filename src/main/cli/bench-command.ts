@@ -1,0 +1,80 @@
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import { ApiError } from '../../shared/errors'
+import { OrtSession, floatTensor } from '../engine/exec/ort'
+import { CAM_METHODS, type CamMethod } from '../engine/cam/methods'
+import { CamRunner } from '../engine/cam/runner'
+import { openModel, oneOf, positiveInt } from './cam-command'
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+/**
+ * `bench cam`: our forward pass and our whole Grad-CAM (graph run + map post-processing) per image,
+ * median over --iters timed batches after two warm-up batches, on deterministic inputs.
+ */
+export async function benchCommand(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv
+  if (what !== 'cam') throw new ApiError('invalid-arguments', `unknown benchmark "${what ?? ''}"; try: bench cam --model M.onnx`)
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      model: { type: 'string' },
+      method: { type: 'string' },
+      layer: { type: 'string', default: 'auto' },
+      batch: { type: 'string' },
+      iters: { type: 'string' },
+      threads: { type: 'string' }
+    },
+    strict: true
+  })
+  const method = oneOf<CamMethod>(values.method, CAM_METHODS, 'method', 'gradcam')
+  const batch = positiveInt(values.batch, 'batch', 8)
+  const iters = positiveInt(values.iters, 'iters', 10)
+  const threads = values.threads ? positiveInt(values.threads, 'threads', 1) : undefined
+  const model = await openModel(values.model, undefined)
+  const [c, h, w] = model.inputChw
+  const n = model.dynamicBatch ? batch : model.fixedBatch
+  const inputs = Array.from({ length: n }, (_, i) => Float32Array.from({ length: c * h * w }, (_, j) => Math.sin((j + 1) * 0.0137 * (i + 1))))
+  const targets = inputs.map(() => -1)
+
+  const forward = await OrtSession.create(model.bytes, model.path, { intraOpThreads: threads })
+  const stacked = new Float32Array(n * c * h * w)
+  inputs.forEach((x, i) => stacked.set(x, i * c * h * w))
+  const feed = { [model.inputName]: floatTensor(stacked, [n, c, h, w]) }
+  const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
+  const fwdTimes: number[] = []
+  const camTimes: number[] = []
+  for (let i = 0; i < iters + 2; i++) {
+    // Interleave the two so machine noise hits both alike.
+    let t = performance.now()
+    await forward.run(feed, [model.logitsName])
+    const f = performance.now() - t
+    t = performance.now()
+    await runner.run(inputs, targets)
+    const g = performance.now() - t
+    if (i >= 2) {
+      fwdTimes.push(f / n)
+      camTimes.push(g / n)
+    }
+  }
+  await forward.release()
+  await runner.release()
+  const round = (x: number) => Math.round(x * 1000) / 1000
+  process.stdout.write(
+    JSON.stringify({
+      model: basename(model.path),
+      method,
+      layer: runner.layer,
+      batch: n,
+      provider: runner.provider,
+      threads: threads ?? null,
+      iters,
+      forward_ms_per_image: round(median(fwdTimes)),
+      cam_ms_per_image: round(median(camTimes))
+    }) + '\n'
+  )
+  return 0
+}

@@ -1,0 +1,118 @@
+import type { VjpRule } from '../types'
+import { axis, int, ints, reshapeLike, unbroadcast } from './helpers'
+
+/** Identity: the gradient passes unchanged. */
+export const passThrough: VjpRule = (ctx) => ctx.node.inputs.map((_, i) => (i === 0 ? ctx.dY[0]! : null))
+
+/**
+ * Dropout in inference (no training_mode input, or a constant false one; opset < 12 has no training
+ * mode and ORT runs it as identity): y = x, so the gradient passes unchanged.
+ */
+export const dropout: VjpRule = (ctx) => {
+  const mode = ctx.node.inputs[2]
+  const c = mode ? ctx.constant(mode) : null
+  if (mode && (!c || Number(c.data[0]) !== 0)) throw new Error('Dropout in training mode is not supported (export the model in eval mode)')
+  return passThrough(ctx)
+}
+
+/** Flatten, Reshape, Squeeze, Unsqueeze: same elements, old shape. */
+export const reshapeBack: VjpRule = (ctx) => ctx.node.inputs.map((x, i) => (i === 0 ? reshapeLike(ctx, ctx.dY[0]!, x) : null))
+
+/** Transpose: apply the inverse permutation. */
+export const transpose: VjpRule = (ctx) => {
+  const rank = ctx.shape(ctx.node.inputs[0]).length
+  const perm = ints(ctx, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i))
+  const inverse = new Array<number>(rank)
+  perm.forEach((p, i) => (inverse[p] = i))
+  return [ctx.b.op('Transpose', [ctx.dY[0]!], { perm: inverse })]
+}
+
+/** Concat: split the gradient back into the pieces' sizes along the axis (static, from the probe). */
+export const concat: VjpRule = (ctx) => {
+  const rank = ctx.shape(ctx.node.outputs[0]).length
+  const ax = axis(int(ctx, 'axis', 0), rank)
+  if (ax === 0) throw new Error('Concat along the batch axis is not supported')
+  const sizes = ctx.node.inputs.map((x) => ctx.shape(x)[ax])
+  const parts = ctx.b.node('Split', [ctx.dY[0]!, ctx.b.constI64(sizes)], { axis: ax }, sizes.length)
+  return parts.map((p, i) => (ctx.needs[i] ? p : null))
+}
+
+/** Split: concatenate the pieces' gradients (zeros for pieces nothing used). */
+export const split: VjpRule = (ctx) => {
+  const x = ctx.node.inputs[0]
+  const rank = ctx.shape(x).length
+  const ax = axis(int(ctx, 'axis', 0), rank)
+  const pieces = ctx.node.outputs.map((o, i) => ctx.dY[i] ?? ctx.b.op('Mul', [o, ctx.b.constF32([0], [])]))
+  return [ctx.b.op('Concat', pieces, { axis: ax }), null]
+}
+
+/** Slice (constant starts/ends/axes, any step): scatter the gradient back with zeros elsewhere via Pad. */
+export const slice: VjpRule = (ctx) => {
+  const [x, startsT, endsT, axesT, stepsT] = ctx.node.inputs
+  const xs = ctx.shape(x)
+  const rank = xs.length
+  const num = (t: string | undefined, fallback: number[]) => {
+    if (!t) return fallback
+    const c = ctx.constant(t)
+    if (!c) throw new Error('Slice with non-constant starts/ends is not supported')
+    return Array.from(c.data as ArrayLike<number | bigint>, Number)
+  }
+  const starts = num(startsT, [])
+  const ends = num(endsT, [])
+  const axes = num(axesT, starts.map((_, i) => i)).map((a) => axis(a, rank))
+  const steps = num(stepsT, starts.map(() => 1))
+  if (steps.some((s) => s !== 1)) throw new Error('Slice with steps other than 1 is not supported')
+  if (axes.includes(0)) throw new Error('Slice along the batch axis is not supported')
+  const pads = new Array(2 * rank).fill(0)
+  axes.forEach((a, i) => {
+    const dim = xs[a]
+    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + dim : v, 0), dim)
+    const begin = clamp(starts[i])
+    const end = clamp(ends[i])
+    pads[a] = begin
+    pads[a + rank] = dim - end
+  })
+  return [ctx.b.op('Pad', [ctx.dY[0]!, ctx.b.constI64(pads)]), null, null, null, null]
+}
+
+/** Pad (constant mode): the gradient is the un-padded window of dY (negative pads are crops). */
+export const pad: VjpRule = (ctx) => {
+  const [x, padsT] = ctx.node.inputs
+  const mode = typeof ctx.node.attrs.mode === 'string' ? ctx.node.attrs.mode : 'constant'
+  if (mode !== 'constant') throw new Error(`Pad mode ${mode} is not supported`)
+  const c = padsT ? ctx.constant(padsT) : null
+  const pads = c ? Array.from(c.data as ArrayLike<number | bigint>, Number) : ints(ctx, 'pads', [])
+  if (padsT && !c) throw new Error('Pad with non-constant pads is not supported')
+  if (ctx.node.inputs[3]) throw new Error('Pad with an axes input is not supported')
+  const rank = ctx.shape(x).length
+  // Reversing a pad is padding by the negated amounts (ONNX Pad crops on negative values).
+  const negated = pads.map((p) => -p)
+  if (negated.slice(0, 1).concat(negated.slice(rank, rank + 1)).some((p) => p !== 0)) throw new Error('Pad on the batch axis is not supported')
+  return [ctx.b.op('Pad', [ctx.dY[0]!, ctx.b.constI64(negated)]), null, null]
+}
+
+/** Expand (ViT's cls_token.expand(B, -1, -1)): numpy broadcasting, so sum dY over the broadcast axes. */
+export const expand: VjpRule = (ctx) => [unbroadcast(ctx, ctx.dY[0]!, ctx.node.inputs[0], ctx.node.outputs[0]), null]
+
+/**
+ * Gather with constant indices on a non-batch axis (ViT's x[:, 0]): y[..., j, ...] = x[..., idx[j], ...],
+ * so dX[..., d, ...] = sum_j dY[..., j, ...] * H[j, d] with the one-hot H[j, d] = (idx[j] == d); the
+ * MatMul adds repeated indices up. dY is viewed as [pre, J, post] (pre keeps the dynamic batch).
+ */
+export const gather: VjpRule = (ctx) => {
+  const [data, indices] = ctx.node.inputs
+  const xs = ctx.shape(data)
+  const ax = axis(int(ctx, 'axis', 0), xs.length)
+  if (ax === 0) throw new Error('Gather along the batch axis is not supported')
+  const c = ctx.constant(indices)
+  if (!c) throw new Error('Gather with non-constant indices is not supported')
+  const depth = xs[ax]
+  const ids = Array.from(c.data as ArrayLike<number | bigint>, (v) => (Number(v) < 0 ? Number(v) + depth : Number(v)))
+  const oneHot = new Float32Array(ids.length * depth)
+  ids.forEach((d, j) => (oneHot[j * depth + d] = 1))
+  const post = xs.slice(ax + 1).reduce((p, d) => p * d, 1)
+  const b = ctx.b
+  const g = b.op('Transpose', [b.op('Reshape', [ctx.dY[0]!, b.constI64([-1, ids.length, post])])], { perm: [0, 2, 1] })
+  const scattered = b.op('Transpose', [b.op('MatMul', [g, b.constF32(oneHot, [ids.length, depth])])], { perm: [0, 2, 1] })
+  return [reshapeLike(ctx, scattered, data), null]
+}

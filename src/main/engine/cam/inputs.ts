@@ -1,0 +1,61 @@
+import { basename, extname } from 'node:path'
+import { ApiError, toErrorShape, type ApiErrorShape } from '../../../shared/errors'
+import { expandImagePaths } from '../data/images'
+import { readNpy } from '../data/npy'
+import { inferPreprocess, loadImageTensor, type Preprocess } from '../data/preprocess'
+import type { LoadedModel } from '../model/loaded-model'
+
+export interface CamInput {
+  path: string
+  kind: 'image' | 'tensor'
+  /** Unique output name: the file stem, suffixed when two inputs share one. */
+  stem: string
+}
+
+/**
+ * Expands files and folders into CAM inputs: images (decoded and preprocessed) and .npy tensors
+ * (fed as they are). Paths that do not exist are returned as failures, not thrown, so the others run.
+ */
+export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput[]; failed: { file: string; error: ApiErrorShape }[] }> {
+  const npy = paths.filter((p) => extname(p).toLowerCase() === '.npy')
+  const rest = paths.filter((p) => extname(p).toLowerCase() !== '.npy')
+  const { files, failed } = await expandImagePaths(rest)
+  const all: { path: string; kind: CamInput['kind'] }[] = [
+    ...files.map((f) => ({ path: f, kind: (extname(f).toLowerCase() === '.npy' ? 'tensor' : 'image') as CamInput['kind'] })),
+    ...npy.map((f) => ({ path: f, kind: 'tensor' as const }))
+  ]
+  const used = new Map<string, number>()
+  const inputs = all.map(({ path, kind }) => {
+    const base = basename(path, extname(path))
+    const n = (used.get(base) ?? 0) + 1
+    used.set(base, n)
+    return { path, kind, stem: n === 1 ? base : `${base}-${n}` }
+  })
+  return { inputs, failed }
+}
+
+export function modelPreprocess(model: LoadedModel, overrides: Partial<Preprocess> = {}): Preprocess {
+  const [c, h, w] = model.inputChw
+  return inferPreprocess(['batch', c, h, w], overrides)
+}
+
+/** Loads one input as the model's [C*H*W] floats; throws ApiError naming the file on any problem. */
+export async function loadInput(input: CamInput, model: LoadedModel, pre: Preprocess): Promise<Float32Array> {
+  if (input.kind === 'image') return (await loadImageTensor(input.path, pre)).data
+  const arr = await readNpy(input.path)
+  const [c, h, w] = model.inputChw
+  const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape
+  if (shape.length !== 3 || shape[0] !== c || shape[1] !== h || shape[2] !== w) {
+    throw new ApiError(
+      'invalid-arguments',
+      `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${c}, ${h}, ${w}] or [${c}, ${h}, ${w}].`,
+      input.path
+    )
+  }
+  return arr.data
+}
+
+export function failure(input: { path: string }, err: unknown): { file: string; error: ApiErrorShape } {
+  const error = toErrorShape(err)
+  return { file: input.path, error: { ...error, file: error.file ?? input.path } }
+}

@@ -1,0 +1,62 @@
+import type { ApiErrorShape } from '../../../shared/errors'
+import type { CamOutcome } from './batch-job'
+import type { Prediction } from './runner'
+
+/** One input's line in results.json / results.csv and the shape streamed to the UI. */
+export type CamRecord =
+  | {
+      file: string
+      stem: string
+      ok: true
+      kind: 'image' | 'tensor'
+      top5: Prediction[]
+      target: Prediction & { logit: number }
+      layer: string
+      method: string
+      provider: string
+      ms: number
+      /** Range of the ReLU'd raw map (layer resolution), for shared-scale views. */
+      rawMin: number
+      rawMax: number
+      rawShape: [number, number]
+      outputs?: { npy: string; png: string; rawNpy: string }
+    }
+  | { file: string; stem: string; ok: false; kind: 'image' | 'tensor'; error: ApiErrorShape; method: string; layer: string }
+
+export function toRecord(o: CamOutcome, layer: string, method: string, provider: string): CamRecord {
+  if (!o.ok) return { file: o.input.path, stem: o.input.stem, ok: false, kind: o.input.kind, error: o.error, method, layer }
+  let rawMin = Infinity
+  let rawMax = -Infinity
+  for (const v of o.result.raw) {
+    if (v < rawMin) rawMin = v
+    if (v > rawMax) rawMax = v
+  }
+  return {
+    file: o.input.path,
+    stem: o.input.stem,
+    ok: true,
+    kind: o.input.kind,
+    top5: o.result.top5,
+    target: o.result.target,
+    layer,
+    method,
+    provider,
+    ms: Math.round(o.ms * 1000) / 1000,
+    rawMin,
+    rawMax,
+    rawShape: o.result.rawShape
+  }
+}
+
+const csvCell = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`)
+
+/** results.csv: one row per input, top-1 and target, for spreadsheets. */
+export function recordsToCsv(records: CamRecord[]): string {
+  const header = ['file', 'ok', 'method', 'layer', 'top1_index', 'top1_label', 'top1_probability', 'target_index', 'target_label', 'target_probability', 'ms', 'error']
+  const rows = records.map((r) =>
+    r.ok
+      ? [r.file, 'true', r.method, r.layer, r.top5[0].index, r.top5[0].label, r.top5[0].probability, r.target.index, r.target.label, r.target.probability, r.ms, '']
+      : [r.file, 'false', r.method, r.layer, '', '', '', '', '', '', '', r.error.message]
+  )
+  return [header, ...rows].map((row) => row.map((c) => csvCell(c as string | number)).join(',')).join('\n') + '\n'
+}

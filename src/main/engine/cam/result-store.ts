@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFile, mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import sharp from 'sharp'
+import { ApiError } from '../../../shared/errors'
+import { readNpy, writeNpy } from '../data/npy'
+import { loadDisplayImage, type Preprocess } from '../data/preprocess'
+import type { CamOutcome } from './batch-job'
+import type { ColormapName } from './colormap'
+import { encodePng, heatmapPng, overlay } from './overlay'
+import { recordsToCsv, type CamRecord } from './record'
+import { writeFileAtomic } from './writer'
+
+interface Stored {
+  record: Extract<CamRecord, { ok: true }>
+  mapPath: string
+  rawPath: string
+  kind: 'image' | 'tensor'
+  size: [number, number]
+  resize: Preprocess['resize']
+}
+
+/**
+ * Keeps every computed map on disk (a per-process cache folder), not in memory, so a session with
+ * thousands of results stays small; the UI gets a compact PNG of each map and exports read back
+ * the exact float maps.
+ */
+export class CamResultStore {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'metascope-results-'))
+  private readonly results = new Map<string, Stored>()
+
+  constructor() {
+    process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }))
+  }
+
+  async add(o: Extract<CamOutcome, { ok: true }>, record: Extract<CamRecord, { ok: true }>, pre: Preprocess): Promise<{ id: string; mapPng: string }> {
+    const id = randomUUID()
+    const [H, W] = pre.size
+    const mapPath = join(this.dir, `${id}.cam.npy`)
+    const rawPath = join(this.dir, `${id}.raw.npy`)
+    await writeNpy(mapPath, [H, W], o.result.map)
+    await writeNpy(rawPath, o.result.rawShape, o.result.raw)
+    this.results.set(id, { record, mapPath, rawPath, kind: o.input.kind, size: [H, W], resize: pre.resize })
+    const grey = Buffer.from(Uint8Array.from(o.result.map, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)))
+    const png = await sharp(grey, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer()
+    return { id, mapPng: `data:image/png;base64,${png.toString('base64')}` }
+  }
+
+  /** Writes overlays (PNG), maps (.npy), results.json and results.csv for the given results. */
+  async export(ids: string[], dirArg: string, colormap: ColormapName, alpha: number): Promise<string[]> {
+    const dir = resolve(dirArg)
+    const chosen = ids.map((id) => {
+      const s = this.results.get(id)
+      if (!s) throw new ApiError('not-found', `No CAM result ${id} in this session (results are kept until the app closes).`)
+      return s
+    })
+    await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new ApiError('bad-file', `Cannot create the export folder ${dir}: ${err.message}`, dir)
+    })
+    const written: string[] = []
+    const records: CamRecord[] = []
+    const used = new Map<string, number>()
+    for (const s of chosen) {
+      const base = `${s.record.stem}.${s.record.method.replace(/\+/g, 'pp')}`
+      const n = (used.get(base) ?? 0) + 1
+      used.set(base, n)
+      const stem = n === 1 ? base : `${base}-${n}`
+      const [H, W] = s.size
+      const map = (await readNpy(s.mapPath)).data
+      const png =
+        s.kind === 'image'
+          ? await encodePng(overlay((await loadDisplayImage(s.record.file, [H, W], s.resize)).rgb, map, W, H, { colormap, alpha }), W, H)
+          : await heatmapPng(map, W, H, colormap)
+      const pngPath = join(dir, `${stem}.png`)
+      const npyPath = join(dir, `${stem}.cam.npy`)
+      const rawPath = join(dir, `${stem}.raw.npy`)
+      await writeFile(pngPath, png)
+      await copyFile(s.mapPath, npyPath)
+      await copyFile(s.rawPath, rawPath)
+      written.push(pngPath, npyPath, rawPath)
+      records.push({ ...s.record, outputs: { png: pngPath, npy: npyPath, rawNpy: rawPath } })
+    }
+    await writeFileAtomic(join(dir, 'results.json'), JSON.stringify(records, null, 1) + '\n')
+    await writeFileAtomic(join(dir, 'results.csv'), recordsToCsv(records))
+    written.push(join(dir, 'results.json'), join(dir, 'results.csv'))
+    return written
+  }
+}

@@ -1,0 +1,173 @@
+import { ApiError } from '../../../shared/errors'
+import { floatTensor, int64Tensor, OrtSession } from '../exec/ort'
+import type { LoadedModel } from '../model/loaded-model'
+import { buildActivationGraph, buildCamGraph, TARGET_INPUT, type CamGraph } from './graph'
+import { resolveLayer } from './layers'
+import { eigencam, needsGradients, type CamMethod, type GradientMethod } from './methods'
+import { minMaxNormalize } from './normalize'
+import { resizeBilinear } from './resize'
+import { scoreCam } from './scorecam'
+
+export interface CamRunnerOptions {
+  method: CamMethod
+  /** `auto`, a tensor name, or an exporter module scope. */
+  layer: string
+  /** Threads per onnxruntime operator (default: onnxruntime's choice). */
+  threads?: number
+  /** Masked inputs per forward pass for Score-CAM. */
+  scoreBatch?: number
+}
+
+export interface Prediction {
+  index: number
+  label: string
+  probability: number
+}
+
+export interface CamMap {
+  top5: Prediction[]
+  target: Prediction & { logit: number }
+  /** Normalised map at the model's input size, [H*W] in [0, 1]. */
+  map: Float32Array
+  /** ReLU'd map at layer resolution before any normalisation: comparable across images. */
+  raw: Float32Array
+  rawShape: [number, number]
+}
+
+/** Indices of the k largest values, largest first (a partial selection: no sort of 1,000 classes). */
+function topK(values: Float64Array, k: number): number[] {
+  const best: number[] = []
+  for (let i = 0; i < values.length; i++) {
+    if (best.length === k && values[i] <= values[best[k - 1]]) continue
+    let j = Math.min(best.length, k - 1)
+    best[j] = i
+    while (j > 0 && values[best[j - 1]] < values[i]) {
+      best[j] = best[j - 1]
+      best[j - 1] = i
+      j--
+    }
+  }
+  return best
+}
+
+function softmax(logits: Float32Array): Float64Array {
+  const max = Math.max(...logits)
+  const e = Float64Array.from(logits, (v) => Math.exp(v - max))
+  const total = e.reduce((p, v) => p + v, 0)
+  return e.map((v) => v / total)
+}
+
+/**
+ * Computes one CAM method at one layer for batches of preprocessed images: one onnxruntime run per
+ * batch returns logits, activations and gradients together; the maps are then weighted, ReLU'd,
+ * min-max scaled at layer resolution, resized bilinearly to the input size and scaled again.
+ */
+export class CamRunner {
+  private constructor(
+    readonly model: LoadedModel,
+    readonly method: CamMethod,
+    readonly layer: string,
+    private readonly session: OrtSession,
+    /** Set for gradient methods, whose maps the graph computes. */
+    private readonly graph: CamGraph | null,
+    private readonly forward: OrtSession | null,
+    private readonly scoreBatch: number
+  ) {}
+
+  static async create(model: LoadedModel, opts: CamRunnerOptions): Promise<CamRunner> {
+    const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
+    const grads = needsGradients(opts.method)
+    const graph = grads ? buildCamGraph(model, layer, opts.method as GradientMethod) : null
+    const session = await OrtSession.create(graph?.bytes ?? buildActivationGraph(model, layer), model.path, { intraOpThreads: opts.threads })
+    const forward = opts.method === 'scorecam' ? await OrtSession.create(model.bytes, model.path, { intraOpThreads: opts.threads }) : null
+    return new CamRunner(model, opts.method, layer, session, graph, forward, opts.scoreBatch ?? 16)
+  }
+
+  get provider(): string {
+    return this.session.provider
+  }
+
+  get batchLimit(): number {
+    return this.model.dynamicBatch ? Infinity : this.model.fixedBatch
+  }
+
+  /** Forward pass only (for benchmarks): logits for a batch. */
+  async forwardOnly(inputs: Float32Array[]): Promise<void> {
+    const fwd = this.forward ?? (await OrtSession.create(this.model.bytes, this.model.path))
+    await fwd.run({ [this.model.inputName]: this.stack(inputs) }, [this.model.logitsName])
+    if (!this.forward) await fwd.release()
+  }
+
+  private stack(inputs: Float32Array[]) {
+    const [c, h, w] = this.model.inputChw
+    const per = c * h * w
+    const data = new Float32Array(inputs.length * per)
+    inputs.forEach((x, i) => {
+      if (x.length !== per) throw new ApiError('invalid-arguments', `Input ${i} has ${x.length} values; the model expects ${per} (${c}x${h}x${w}).`)
+      data.set(x, i * per)
+    })
+    return floatTensor(data, [inputs.length, c, h, w])
+  }
+
+  /** `targets[i]` is a class index or -1 for top-1. */
+  async run(inputs: Float32Array[], targets: number[], throwIfCancelled?: () => void): Promise<CamMap[]> {
+    const m = this.model
+    if (!m.dynamicBatch && inputs.length !== m.fixedBatch) {
+      throw new ApiError('invalid-arguments', `${m.file} takes exactly ${m.fixedBatch} image(s) per run.`, m.path)
+    }
+    const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: this.stack(inputs) }
+    if (this.graph) feeds[TARGET_INPUT] = int64Tensor(targets)
+    const out = await this.session.run(feeds)
+    const logitsAll = out[m.logitsName].data as Float32Array
+    const [, H, W] = m.inputChw
+    const results: CamMap[] = []
+    for (let i = 0; i < inputs.length; i++) {
+      const logits = logitsAll.subarray(i * m.numClasses, (i + 1) * m.numClasses)
+      const probs = softmax(logits)
+      const top5 = topK(probs, 5)
+      const target = targets[i] >= 0 ? targets[i] : top5[0]
+      let raw: Float32Array
+      let map: Float32Array
+      let rawShape: [number, number]
+      if (this.graph) {
+        const rawT = out[this.graph.raw]
+        const [, , h, w] = rawT.dims as number[]
+        rawShape = [h, w]
+        raw = (rawT.data as Float32Array).slice(i * h * w, (i + 1) * h * w)
+        map = (out[this.graph.map].data as Float32Array).slice(i * H * W, (i + 1) * H * W)
+      } else {
+        const acts = out[this.layer]
+        const [, k, h, w] = acts.dims as number[]
+        rawShape = [h, w]
+        const a = (acts.data as Float32Array).subarray(i * k * h * w, (i + 1) * k * h * w)
+        raw =
+          this.method === 'eigencam'
+            ? eigencam(a, k, h * w)
+            : await scoreCam({
+                forward: this.forward!,
+                inputName: m.inputName,
+                logitsName: m.logitsName,
+                input: inputs[i],
+                chw: m.inputChw,
+                activations: a,
+                k,
+                h,
+                w,
+                target,
+                batch: this.scoreBatch,
+                throwIfCancelled
+              })
+        for (let p = 0; p < raw.length; p++) if (!(raw[p] > 0)) raw[p] = 0
+        map = minMaxNormalize(resizeBilinear(minMaxNormalize(raw), h, w, H, W))
+      }
+      const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: probs[j] })
+      results.push({ top5: top5.map(pred), target: { ...pred(target), logit: logits[target] }, map, raw, rawShape })
+    }
+    return results
+  }
+
+  async release(): Promise<void> {
+    await this.session.release()
+    await this.forward?.release()
+  }
+}

@@ -1,0 +1,81 @@
+import { OrtSession, floatTensor } from '../exec/ort'
+import { softmaxWeights, weightedSum } from './methods'
+
+/**
+ * Bilinear resize with align_corners=True (torch.nn.UpsamplingBilinear2d), which is what
+ * pytorch-grad-cam's Score-CAM uses for its masks (unlike the final map resize).
+ */
+export function resizeAlignCorners(src: Float32Array, sh: number, sw: number, dh: number, dw: number): Float32Array {
+  const out = new Float32Array(dh * dw)
+  const ry = dh > 1 ? (sh - 1) / (dh - 1) : 0
+  const rx = dw > 1 ? (sw - 1) / (dw - 1) : 0
+  for (let y = 0; y < dh; y++) {
+    const fy = y * ry
+    const y0 = Math.floor(fy)
+    const y1 = Math.min(y0 + 1, sh - 1)
+    const wy = fy - y0
+    for (let x = 0; x < dw; x++) {
+      const fx = x * rx
+      const x0 = Math.floor(fx)
+      const x1 = Math.min(x0 + 1, sw - 1)
+      const wx = fx - x0
+      const top = src[y0 * sw + x0] * (1 - wx) + src[y0 * sw + x1] * wx
+      const bottom = src[y1 * sw + x0] * (1 - wx) + src[y1 * sw + x1] * wx
+      out[y * dw + x] = top * (1 - wy) + bottom * wy
+    }
+  }
+  return out
+}
+
+export interface ScoreCamArgs {
+  forward: OrtSession
+  inputName: string
+  logitsName: string
+  /** One image, [C*H*W]. */
+  input: Float32Array
+  chw: [number, number, number]
+  activations: Float32Array
+  k: number
+  h: number
+  w: number
+  target: number
+  batch: number
+  throwIfCancelled?: () => void
+}
+
+/**
+ * Score-CAM: each activation channel, upsampled and min-max scaled to [0, 1], masks the input; the
+ * target logit of each masked input, soft-maxed over channels, weights the channels. One forward
+ * pass per channel, batched.
+ */
+export async function scoreCam(args: ScoreCamArgs): Promise<Float32Array> {
+  const [c, H, W] = args.chw
+  const plane = H * W
+  const scores = new Float64Array(args.k)
+  for (let start = 0; start < args.k; start += args.batch) {
+    args.throwIfCancelled?.()
+    const n = Math.min(args.batch, args.k - start)
+    const masked = new Float32Array(n * c * plane)
+    for (let i = 0; i < n; i++) {
+      const ch = start + i
+      const up = resizeAlignCorners(args.activations.subarray(ch * args.h * args.w, (ch + 1) * args.h * args.w), args.h, args.w, H, W)
+      let min = Infinity
+      let max = -Infinity
+      for (const v of up) {
+        if (v < min) min = v
+        if (v > max) max = v
+      }
+      const range = max - min
+      for (let p = 0; p < plane; p++) up[p] = range > 0 ? (up[p] - min) / range : 0
+      for (let cc = 0; cc < c; cc++) {
+        const off = i * c * plane + cc * plane
+        for (let p = 0; p < plane; p++) masked[off + p] = args.input[cc * plane + p] * up[p]
+      }
+    }
+    const out = await args.forward.run({ [args.inputName]: floatTensor(masked, [n, c, H, W]) }, [args.logitsName])
+    const logits = out[args.logitsName].data as Float32Array
+    const classes = logits.length / n
+    for (let i = 0; i < n; i++) scores[start + i] = logits[i * classes + args.target]
+  }
+  return weightedSum(args.activations, softmaxWeights(scores), args.h * args.w)
+}
