@@ -4,12 +4,15 @@ import { ApiError } from '../shared/errors'
 import { validateCall } from '../shared/validate'
 import { backendInfo, libraryVersions } from './engine/backends'
 import { ImageLibrary } from './engine/data/images'
+import { makeThumbnail } from './engine/data/thumbnails'
 import { JobManager, type Emit } from './engine/jobs/jobs'
 import { readLabelsFile } from './engine/onnx/summary'
 import { LoadedModel } from './engine/model/loaded-model'
 import { runCamBatches } from './engine/cam/batch-job'
 import { collectInputs, modelPreprocess } from './engine/cam/inputs'
 import { inspectModel } from './engine/model/inspect'
+import { openWorkspace, saveWorkspace } from './engine/workspace'
+import { demoInfo } from './engine/demo'
 import { toRecord } from './engine/cam/record'
 import { CamResultStore } from './engine/cam/result-store'
 import { CamRunner } from './engine/cam/runner'
@@ -53,7 +56,7 @@ export class Service {
         idByPath.set(p, id)
         paths.push(p)
       }
-      const preprocess = modelPreprocess(model, { normalization: a.normalization, resize: a.resize })
+      const preprocess = modelPreprocess(model, { ...(a.normalization ? { normalization: a.normalization } : {}), ...(a.resize ? { resize: a.resize } : {}) })
       return this.jobs.start('cam', async (ctx) => {
         try {
           const { inputs, failed } = await collectInputs(paths)
@@ -90,6 +93,9 @@ export class Service {
       dir: resolve(dir),
       written: await this.camResults.export(resultIds, dir, colormap, alpha)
     }),
+    'workspace.save': async ({ dir, workspace }) => saveWorkspace(dir, workspace, this.camResults),
+    'workspace.open': async ({ dir }) => openWorkspace(dir, this.camResults),
+    'demo.info': async () => demoInfo(),
     'images.add': async ({ paths }) => this.images.add(paths),
     'images.list': async () => this.images.list(),
     'images.remove': async ({ ids }) => ({ removed: this.images.remove(ids) }),
@@ -137,5 +143,10 @@ export class Service {
     const entry = this.images.get(id)
     if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
     return entry.path
+  }
+
+  /** For the thumbnail routes: a small WebP of an added image (unknown ids are 'not-found'). */
+  async thumbnail(id: string, size: number): Promise<Uint8Array> {
+    return makeThumbnail(this.imagePath(id), size)
   }
 }

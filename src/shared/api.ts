@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 
 /**
@@ -88,7 +89,6 @@ export type ImagesAddResult = z.infer<typeof ImagesAddResult>
 const JobStarted = z.object({ jobId: z.string() })
 
 export const CAM_METHOD_NAMES = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'scorecam'] as const
-export const COLORMAP_NAMES = ['jet', 'turbo', 'viridis', 'inferno'] as const
 
 export const LayerInfo = z.object({ name: z.string(), op: z.string(), shape: z.array(z.number()) })
 export type LayerInfo = z.infer<typeof LayerInfo>
@@ -132,6 +132,53 @@ export type CamItem = z.infer<typeof CamItem>
 
 const Path = z.string().min(1, 'path must not be empty')
 
+export const CamSettings = z.object({
+  method: z.enum(CAM_METHOD_NAMES),
+  layer: z.string(),
+  target: z.union([z.string(), z.number().int()]),
+  colormap: z.enum(COLORMAP_NAMES),
+  alpha: z.number().min(0).max(1),
+  sharedScale: z.boolean()
+})
+export type CamSettings = z.infer<typeof CamSettings>
+
+/** One cam.run as the UI keeps it: its settings and the items that streamed in. */
+export const CamRunRecord = z.object({
+  id: z.string(),
+  modelId: z.string(),
+  modelPath: z.string(),
+  method: z.enum(CAM_METHOD_NAMES),
+  layer: z.string(),
+  target: z.union([z.string(), z.number().int()]),
+  createdAt: z.string(),
+  status: z.enum(['running', 'done', 'failed', 'cancelled']),
+  items: z.array(CamItem)
+})
+export type CamRunRecord = z.infer<typeof CamRunRecord>
+
+/**
+ * A workspace folder holds workspace.json (this) and results/ (the exact float maps of every run,
+ * so exports still work after reopening). Saved atomically: write to a temporary file, then rename.
+ */
+export const Workspace = z.object({
+  format: z.literal('metascope-workspace'),
+  version: z.literal(1),
+  savedAt: z.string(),
+  model: z.object({ path: z.string(), labelsPath: z.string().optional() }).nullable(),
+  images: z.array(z.string()),
+  settings: CamSettings,
+  runs: z.array(CamRunRecord)
+})
+export type Workspace = z.infer<typeof Workspace>
+
+export const DemoInfo = z.object({
+  available: z.boolean(),
+  modelPath: z.string(),
+  imagesDir: z.string(),
+  description: z.string()
+})
+export type DemoInfo = z.infer<typeof DemoInfo>
+
 export const methods = {
   'app.info': { args: z.object({}).strict(), result: AppInfo },
   'models.open': {
@@ -154,8 +201,9 @@ export const methods = {
         /** 'top1', a class index, or a label. */
         target: z.union([z.string(), z.number().int()]).default('top1'),
         batch: z.number().int().min(1).max(256).default(8),
-        normalization: z.enum(['imagenet', 'unit', 'symmetric']).default('imagenet'),
-        resize: z.enum(['stretch', 'center-crop']).default('stretch')
+        /** Omitted: the model's own preset (metadata `metascope.normalization`), else imagenet. */
+        normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
+        resize: z.enum(['stretch', 'center-crop']).optional()
       })
       .strict()
       .refine((a) => (a.imageIds?.length ?? 0) + (a.paths?.length ?? 0) > 0, 'give imageIds or paths'),
@@ -172,6 +220,12 @@ export const methods = {
       .strict(),
     result: z.object({ dir: z.string(), written: z.array(z.string()) })
   },
+  'workspace.save': {
+    args: z.object({ dir: Path, workspace: Workspace }).strict(),
+    result: z.object({ dir: z.string(), file: z.string() })
+  },
+  'workspace.open': { args: z.object({ dir: Path }).strict(), result: Workspace },
+  'demo.info': { args: z.object({}).strict(), result: DemoInfo },
   'images.list': { args: z.object({}).strict(), result: z.array(ImageEntry) },
   'images.remove': {
     args: z.object({ ids: z.array(z.string()) }).strict(),

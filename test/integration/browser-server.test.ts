@@ -102,6 +102,27 @@ describe('browser mode API', () => {
     expect((await http('/../../../../etc/passwd', { headers: { cookie } })).status).toBe(404)
   })
 
+  it('serves thumbnails only of images that were added, behind the cookie', async () => {
+    const added = JSON.parse((await call('images.add', { paths: [fixture('images', 'objects', 'coffee.png')] })).body)
+    const id = added.value.added[0].id
+    const ok = await http(`/thumbs/${id}?size=48`, { headers: { cookie } })
+    expect(ok.status).toBe(200)
+    expect(ok.headers['content-type']).toBe('image/webp')
+    expect(ok.headers['cache-control']).toBe('private, max-age=3600')
+    expect((await http(`/thumbs/${id}?size=48`)).status).toBe(401)
+    expect((await http('/thumbs/0123456789abcdef', { headers: { cookie } })).status).toBe(404)
+  })
+
+  it('takes uploads only with the cookie and a relative image path', async () => {
+    const post = (path: string, headers: Record<string, string>) =>
+      http(`/upload?path=${encodeURIComponent(path)}`, { method: 'POST', headers, body: 'x' })
+    expect((await post('a.txt', {})).status).toBe(401)
+    expect((await post('../a.txt', { cookie })).status).toBe(400)
+    expect((await post('a.txt', { cookie, origin: 'http://evil.example' })).status).toBe(403)
+    const ok = JSON.parse((await post('labels/a.txt', { cookie })).body)
+    expect(ok).toMatchObject({ ok: true, value: { path: expect.stringMatching(/labels[/\\]a\.txt$/) } })
+  })
+
   it('streams job events over the WebSocket and cancels', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie } })
     await new Promise((r, j) => ws.once('open', r).once('error', j))

@@ -1,6 +1,7 @@
 import { net, protocol } from 'electron'
 import { pathToFileURL } from 'node:url'
 import { join, normalize, sep } from 'node:path'
+import { clampThumbSize, THUMB_MIME } from '../../shared/client'
 import type { EngineClient } from '../host/engine-client'
 import { APP_SCHEME } from './window-options'
 
@@ -13,7 +14,8 @@ export function registerAppScheme(): void {
 
 /**
  * metascope://app/<asset> serves the built renderer; metascope://app/files/<imageId> serves a user
- * image, but only one the engine has registered (the user added it). Nothing else on disk is reachable.
+ * image, but only one the engine has registered (the user added it), and metascope://app/thumbs/<imageId>?size=N
+ * a small preview of one. Nothing else on disk is reachable.
  */
 export function handleAppScheme(rendererDir: string, engine: EngineClient): void {
   protocol.handle(APP_SCHEME, async (request) => {
@@ -23,6 +25,17 @@ export function handleAppScheme(rendererDir: string, engine: EngineClient): void
       try {
         const path = await engine.imagePath(decodeURIComponent(url.pathname.slice('/files/'.length)))
         return net.fetch(pathToFileURL(path).toString())
+      } catch {
+        return new Response('not found', { status: 404 })
+      }
+    }
+    if (url.pathname.startsWith('/thumbs/')) {
+      try {
+        const id = decodeURIComponent(url.pathname.slice('/thumbs/'.length))
+        const bytes = await engine.thumbnail(id, clampThumbSize(url.searchParams.get('size')))
+        return new Response(new Uint8Array(bytes), {
+          headers: { 'content-type': THUMB_MIME, 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' }
+        })
       } catch {
         return new Response('not found', { status: 404 })
       }

@@ -61,6 +61,15 @@ export class EngineClient {
     return this.request({ kind: 'image-path', imageId }) as Promise<string>
   }
 
+  /** A WebP preview of an added image, fit inside size x size (see makeThumbnail). */
+  async thumbnail(imageId: string, size: number): Promise<Uint8Array> {
+    const value = await this.request({ kind: 'thumbnail', imageId, size })
+    // Node's 'advanced' serialization may hand back a Buffer; Electron a Uint8Array. Both are views.
+    if (value instanceof Uint8Array) return value
+    if (value instanceof ArrayBuffer) return new Uint8Array(value)
+    throw new ApiError('internal', 'The engine answered a thumbnail request with something other than bytes.')
+  }
+
   onEvent(fn: (e: ApiEvent) => void): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)

@@ -1,4 +1,4 @@
-import { toErrorShape } from '../../shared/errors'
+import { ApiError, toErrorShape } from '../../shared/errors'
 import { Service } from '../service'
 import type { EngineToHost, HostToEngine } from './protocol'
 
@@ -17,9 +17,22 @@ const send: (m: EngineToHost) => void = parentPort
 
 const service = new Service((event) => send({ kind: 'event', event }))
 
+async function answer(msg: HostToEngine): Promise<unknown> {
+  switch (msg.kind) {
+    case 'call':
+      return service.call(msg.method, msg.args)
+    case 'image-path':
+      return service.imagePath(msg.imageId)
+    case 'thumbnail':
+      return service.thumbnail(msg.imageId, msg.size)
+    default:
+      throw new ApiError('unknown-method', `Unknown engine message ${JSON.stringify((msg as { kind?: unknown }).kind)}.`)
+  }
+}
+
 async function handle(msg: HostToEngine): Promise<void> {
   try {
-    const value = msg.kind === 'call' ? await service.call(msg.method, msg.args) : service.imagePath(msg.imageId)
+    const value = await answer(msg)
     send({ kind: 'reply', id: msg.id, ok: true, value })
   } catch (err) {
     send({ kind: 'reply', id: msg.id, ok: false, error: toErrorShape(err) })

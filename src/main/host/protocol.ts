@@ -8,6 +8,8 @@ import type { ApiEvent } from '../../shared/events'
 export type HostToEngine =
   | { kind: 'call'; id: number; method: string; args: unknown }
   | { kind: 'image-path'; id: number; imageId: string }
+  /** Answered with the thumbnail's bytes (a Uint8Array; both IPC channels structured-clone it). */
+  | { kind: 'thumbnail'; id: number; imageId: string; size: number }
 
 export type EngineToHost =
   | { kind: 'ready' }

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
+import { clampThumbSize, THUMB_MIME } from '../../shared/client'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
 import { validateCall } from '../../shared/validate'
+import { MAX_UPLOAD_BYTES, UploadStore } from '../engine/data/uploads'
 import type { EngineClient } from '../host/engine-client'
 import { authenticate, COOKIE_NAME } from './auth'
 import { sendFile } from './static-files'
@@ -20,6 +22,8 @@ export interface RunningServer {
   port: number
   token: string
   url: string
+  /** Where POST /upload stores files (removed by close()). */
+  uploads: UploadStore
   close(): Promise<void>
 }
 
@@ -34,6 +38,13 @@ const STATUS_BY_CODE: Partial<Record<ApiErrorShape['code'], number>> = {
   'unknown-method': 404,
   'invalid-arguments': 400,
   forbidden: 403,
+  'engine-unavailable': 503
+}
+
+/** Status for a refused upload: the file was not stored. */
+const UPLOAD_STATUS_BY_CODE: Partial<Record<ApiErrorShape['code'], number>> = {
+  'invalid-arguments': 400,
+  'out-of-range': 413,
   'engine-unavailable': 503
 }
 
@@ -65,12 +76,54 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /**
  * Browser mode: the renderer and the API on 127.0.0.1 only. Calls are POST /api/<method> with a JSON
- * body; events come over the WebSocket at /api/events; user images at /files/<imageId>. The token from
- * the printed URL is swapped for an HttpOnly SameSite=Strict cookie on first load.
+ * body; events come over the WebSocket at /api/events; user images at /files/<imageId>, previews at
+ * /thumbs/<imageId>?size=N; POST /upload?path=<relative path>[&batch=<id>] stores the raw body in this
+ * server's upload folder (the page cannot see file paths) and answers its absolute path. The token from
+ * the printed URL is swapped for an HttpOnly SameSite=Strict cookie on first load; every route,
+ * uploads included, needs that cookie and a loopback Host/Origin.
  */
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('hex')
   let port = 0
+  const uploads = new UploadStore()
+
+  const upload = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    if (req.method !== 'POST') return fail(res, 405, { code: 'invalid-arguments', message: 'Uploads are POST requests.' })
+    const declared = Number(req.headers['content-length'])
+    if (Number.isFinite(declared) && declared > MAX_UPLOAD_BYTES) {
+      // Refuse before reading: close the connection rather than drain a huge body.
+      res.setHeader('connection', 'close')
+      return fail(res, 413, { code: 'out-of-range', message: `The file is larger than the upload limit of ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB.` })
+    }
+    try {
+      const path = await uploads.save(url.searchParams.get('path'), req, url.searchParams.get('batch'))
+      return json(res, 200, { ok: true, value: { path } })
+    } catch (err) {
+      const error = toErrorShape(err)
+      const status = UPLOAD_STATUS_BY_CODE[error.code] ?? 500
+      if (!req.complete) res.setHeader('connection', 'close')
+      return fail(res, status, error)
+    }
+  }
+
+  const thumbnail = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    let bytes: Uint8Array
+    try {
+      const id = decodeURIComponent(url.pathname.slice('/thumbs/'.length))
+      bytes = await opts.engine.thumbnail(id, clampThumbSize(url.searchParams.get('size')))
+    } catch (err) {
+      // Unknown id or unreadable image alike: 404, revealing nothing about the disk.
+      if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
+      return fail(res, 404, { code: 'not-found', message: 'No such image.' })
+    }
+    res.writeHead(200, {
+      'content-type': THUMB_MIME,
+      'content-length': bytes.byteLength,
+      'x-content-type-options': 'nosniff',
+      'cache-control': 'private, max-age=3600'
+    })
+    res.end(req.method === 'HEAD' ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  }
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -102,6 +155,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return fail(res, status, error)
       }
     }
+    if (url.pathname === '/upload') return upload(req, res, url)
+    if (url.pathname.startsWith('/thumbs/')) return thumbnail(req, res, url)
     if (url.pathname.startsWith('/files/')) {
       try {
         const path = await opts.engine.imagePath(decodeURIComponent(url.pathname.slice('/files/'.length)))
@@ -148,11 +203,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     port,
     token,
     url: `http://127.0.0.1:${port}/?token=${token}`,
+    uploads,
     close: async () => {
       unsubscribe()
       for (const c of wss.clients) c.terminate()
       wss.close()
       await new Promise<void>((r) => server.close(() => r()))
+      await uploads.close()
     }
   }
 }

@@ -34,9 +34,19 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
   return { inputs, failed }
 }
 
+/**
+ * The model's preprocessing: its input shape, then what its metadata says (`metascope.normalization`,
+ * `metascope.resize`, as our demo and fixture scripts write them), then the caller's overrides.
+ */
 export function modelPreprocess(model: LoadedModel, overrides: Partial<Preprocess> = {}): Preprocess {
   const [c, h, w] = model.inputChw
-  return inferPreprocess(['batch', c, h, w], overrides)
+  const meta = model.summary.metadata
+  const fromMeta: Partial<Preprocess> = {}
+  if (meta['metascope.normalization'] === 'imagenet' || meta['metascope.normalization'] === 'unit' || meta['metascope.normalization'] === 'symmetric') {
+    fromMeta.normalization = meta['metascope.normalization']
+  }
+  if (meta['metascope.resize'] === 'stretch' || meta['metascope.resize'] === 'center-crop') fromMeta.resize = meta['metascope.resize']
+  return inferPreprocess(['batch', c, h, w], { ...fromMeta, ...overrides })
 }
 
 /** Loads one input as the model's [C*H*W] floats; throws ApiError naming the file on any problem. */

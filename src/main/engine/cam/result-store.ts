@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { basename, extname, join, resolve } from 'node:path'
+import type { CamItem } from '../../../shared/api'
 import sharp from 'sharp'
 import { ApiError } from '../../../shared/errors'
 import { readNpy, writeNpy } from '../data/npy'
@@ -46,6 +47,41 @@ export class CamResultStore {
     const grey = Buffer.from(Uint8Array.from(o.result.map, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)))
     const png = await sharp(grey, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer()
     return { id, mapPng: `data:image/png;base64,${png.toString('base64')}` }
+  }
+
+  /** Copies the maps of these results into a workspace's results/ folder. */
+  async saveMaps(ids: string[], dir: string): Promise<void> {
+    for (const id of ids) {
+      const s = this.results.get(id)
+      if (!s) continue // restored from a workspace whose maps were already saved there
+      await copyFile(s.mapPath, join(dir, `${id}.cam.npy`))
+      await copyFile(s.rawPath, join(dir, `${id}.raw.npy`))
+    }
+  }
+
+  /** Registers a result saved in a workspace, so it can be exported again after reopening. */
+  async restore(item: Extract<CamItem, { ok: true }>, dir: string): Promise<void> {
+    const mapPath = join(dir, `${item.resultId}.cam.npy`)
+    const rawPath = join(dir, `${item.resultId}.raw.npy`)
+    if (!existsSync(mapPath) || !existsSync(rawPath)) return // the export then says the result is missing
+    const stem = basename(item.file, extname(item.file))
+    const kind = extname(item.file).toLowerCase() === '.npy' ? 'tensor' : 'image'
+    const record: Extract<CamRecord, { ok: true }> = {
+      file: item.file,
+      stem,
+      ok: true,
+      kind,
+      top5: item.top5,
+      target: item.target,
+      layer: item.layer,
+      method: item.method,
+      provider: item.provider,
+      ms: item.ms,
+      rawMin: Math.min(...item.raw),
+      rawMax: Math.max(...item.raw),
+      rawShape: item.rawShape
+    }
+    this.results.set(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch' })
   }
 
   /** Writes overlays (PNG), maps (.npy), results.json and results.csv for the given results. */

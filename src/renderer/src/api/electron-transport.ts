@@ -1,5 +1,5 @@
 import type { MethodName } from '../../../shared/api'
-import type { HostCommand, MetascopeApi } from '../../../shared/client'
+import { clampThumbSize, type HostCommand, type MetascopeApi } from '../../../shared/client'
 import { ApiError, type CallResult } from '../../../shared/errors'
 import type { ApiEvent } from '../../../shared/events'
 
@@ -15,7 +15,7 @@ export interface ElectronBridge {
 export function electronApi(bridge: ElectronBridge): MetascopeApi {
   // In the packaged app pages come from metascope://app, so a relative URL works; the dev server
   // (http://localhost) needs the absolute scheme URL.
-  const fileBase = location.protocol === 'metascope:' ? '/files/' : 'metascope://app/files/'
+  const base = location.protocol === 'metascope:' ? '/' : 'metascope://app/'
   return {
     transport: 'electron',
     async call(method: MethodName, args: unknown) {
@@ -24,7 +24,9 @@ export function electronApi(bridge: ElectronBridge): MetascopeApi {
       return result.value as never
     },
     onEvent: (listener) => bridge.onEvent((e) => listener(e as ApiEvent)),
-    imageUrl: (id) => fileBase + encodeURIComponent(id),
+    imageUrl: (id) => `${base}files/${encodeURIComponent(id)}`,
+    thumbUrl: (id, size) => `${base}thumbs/${encodeURIComponent(id)}?size=${clampThumbSize(size)}`,
+    // uploadFiles stays undefined: desktop has real paths (pathForFile, pick).
     pick: (kind) => bridge.pick(kind),
     pathForFile: (file) => bridge.pathForFile(file),
     onCommand: (listener) => bridge.onCommand((c) => listener(c as HostCommand))

@@ -1,14 +1,38 @@
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { ref, watch } from 'vue'
 import type { AppInfo } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
+import { i18n, initialLanguage, saveLanguage, type Language } from '../i18n'
 import { asError } from './errors'
+
+export type Theme = 'system' | 'light' | 'dark'
 
 export const useAppStore = defineStore('app', () => {
   const info = ref<AppInfo | null>(null)
   const error = ref<ApiErrorShape | null>(null)
   const transport = api.transport
+  const language = ref<Language>(initialLanguage())
+  const theme = ref<Theme>((localStorage.getItem('metascope.theme') as Theme | null) ?? 'system')
+
+  watch(
+    language,
+    (lang) => {
+      i18n.global.locale.value = lang
+      saveLanguage(lang)
+    },
+    { immediate: true }
+  )
+  // The OS decides unless the user picked a theme (then data-theme overrides the media query).
+  watch(
+    theme,
+    (t) => {
+      if (t === 'system') delete document.documentElement.dataset.theme
+      else document.documentElement.dataset.theme = t
+      localStorage.setItem('metascope.theme', t)
+    },
+    { immediate: true }
+  )
 
   async function load(): Promise<void> {
     try {
@@ -19,5 +43,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, error, transport, load }
+  return { info, error, transport, language, theme, load }
 })

@@ -1,15 +1,24 @@
 import { defineStore } from 'pinia'
-import { ref } from 'vue'
+import { computed, ref, shallowRef } from 'vue'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { asError } from './errors'
 
+export interface PickedFile {
+  file: File
+  relativePath: string
+}
+
 export const useImagesStore = defineStore('images', () => {
-  const entries = ref<ImageEntry[]>([])
+  // shallowRef: 5,000 entries are replaced as a whole, never mutated in place, so no deep proxies.
+  const entries = shallowRef<ImageEntry[]>([])
   const failed = ref<ImagesAddResult['failed']>([])
   const error = ref<ApiErrorShape | null>(null)
   const busy = ref(false)
+  const upload = ref<{ done: number; total: number } | null>(null)
+  const selected = ref(new Set<string>())
+  const byId = computed(() => new Map(entries.value.map((e) => [e.id, e])))
 
   async function add(paths: string[]): Promise<void> {
     if (!paths.length) return
@@ -27,11 +36,42 @@ export const useImagesStore = defineStore('images', () => {
     }
   }
 
+  /**
+   * Files from a file input or a drop: the desktop app knows their paths; a browser uploads them
+   * to the local server first (keeping folder names, which are the expected labels).
+   */
+  async function addFiles(files: PickedFile[]): Promise<void> {
+    if (!files.length) return
+    if (api.pathForFile) return add(files.map((f) => api.pathForFile!(f.file)).filter(Boolean))
+    if (!api.uploadFiles) return
+    upload.value = { done: 0, total: files.length }
+    try {
+      const paths = await api.uploadFiles(files, (done, total) => (upload.value = { done, total }))
+      await add(paths)
+    } catch (err) {
+      error.value = asError(err)
+    } finally {
+      upload.value = null
+    }
+  }
+
   async function remove(ids: string[]): Promise<void> {
     await api.call('images.remove', { ids })
     const gone = new Set(ids)
     entries.value = entries.value.filter((e) => !gone.has(e.id))
+    selected.value = new Set([...selected.value].filter((id) => !gone.has(id)))
   }
 
-  return { entries, failed, error, busy, add, remove }
+  function toggle(id: string, additive: boolean): void {
+    const next = new Set(additive ? selected.value : [])
+    if (selected.value.has(id) && additive) next.delete(id)
+    else next.add(id)
+    selected.value = next
+  }
+
+  function selectOnly(ids: string[]): void {
+    selected.value = new Set(ids)
+  }
+
+  return { entries, failed, error, busy, upload, selected, byId, add, addFiles, remove, toggle, selectOnly }
 })

@@ -1,0 +1,78 @@
+import type en from './en'
+
+/** 日本語の UI 文言（キー構成は en.ts と同じ）。 */
+const ja: typeof en = {
+  app: { title: 'Metascope', language: '言語', theme: 'テーマ', themeSystem: 'システム', themeLight: 'ライト', themeDark: 'ダーク' },
+  backend: { connecting: 'エンジンに接続中…', desktop: 'デスクトップ', browser: 'ブラウザーモード', engine: 'エンジン' },
+  common: { open: '開く', browse: '参照…', cancel: 'キャンセル', close: '閉じる', dismiss: 'メッセージを閉じる', problem: '問題', notFound: '見つかりません', remove: '削除' },
+  model: {
+    heading: 'モデル',
+    pathLabel: 'ONNX モデルのパス',
+    openDemo: 'デモモデルを開く',
+    demoHint: 'Fashion-MNIST の小さな分類器とラベル付き画像 40 枚。1 分以内にヒートマップを表示できます。',
+    recent: '最近のモデル',
+    file: 'ファイル',
+    opset: 'Opset',
+    inputs: '入力',
+    outputs: '出力',
+    nodes: 'ノード数',
+    parameters: 'パラメーター数',
+    labels: 'ラベル',
+    classes: '{n} クラス',
+    noLabels: 'なし（クラス番号）',
+    layer: 'CAM の層',
+    layerSearch: '層を検索',
+    autoLayer: '自動',
+    autoExplained: '自動 = 大域プーリングに入る最後の空間的な層（ここでは {layer}）。Grad-CAM の標準的な選択です。',
+    dropModel: '.onnx ファイルをここにドロップ'
+  },
+  images: {
+    heading: '画像',
+    pathLabel: '画像ファイルまたはフォルダー（1 行に 1 つ）',
+    addFolder: 'フォルダーを追加…',
+    addFiles: 'ファイルを追加…',
+    empty: '画像やフォルダーをここにドロップするか、上のボタンで追加してください。',
+    failures: '追加できなかったファイル',
+    selected: '{n} 件選択',
+    selectAll: 'すべて選択',
+    clearSelection: '選択を解除',
+    filterClass: '予測クラス',
+    filterAny: 'すべて',
+    filterConfidence: '最小確信度',
+    filterMismatch: '予測 ≠ フォルダーのラベル',
+    uploading: 'アップロード中 {done} / {total}',
+    shown: '{total} 件中 {shown} 件を表示'
+  },
+  cam: {
+    heading: 'ヒートマップ',
+    method: '手法',
+    target: '対象',
+    top1: '予測 1 位',
+    run: '{method} を実行',
+    runSelected: '選択した {n} 件で実行',
+    colormap: 'カラーマップ',
+    opacity: '不透明度',
+    sharedScale: '画像間で共通のスケール',
+    noRuns: 'モデルを開いて画像を追加し、手法を実行すると、モデルが注目している場所が表示されます。',
+    run_label: '実行',
+    target_label: '対象',
+    compare: '比較',
+    compareWith: '比較対象',
+    export: 'エクスポート…',
+    exportDir: 'エクスポート先フォルダー',
+    exported: '{n} 個のファイルを {dir} に書き出しました',
+    detail: '{name} の詳細',
+    original: '元画像',
+    overlay: '重ね合わせ',
+    raw: '生のマップ（{h}×{w}）',
+    predictions: '予測上位',
+    prev: '前の画像',
+    next: '次の画像',
+    failed: '失敗',
+    status: { running: '実行中', done: '完了', failed: '失敗', cancelled: 'キャンセル済み' }
+  },
+  job: { progress: '{done} / {total}', eta: '残り {s} 秒', cancelled: '{total} 件中 {done} 件でキャンセルしました。', cancel: 'ジョブをキャンセル' },
+  workspace: { heading: 'ワークスペース', dir: 'ワークスペースのフォルダー', save: '保存', open: '開く', saved: '{file} に保存しました', opened: '{dir} を開きました' }
+}
+
+export default ja

@@ -1,0 +1,95 @@
+import { defineStore } from 'pinia'
+import { computed, reactive, ref } from 'vue'
+import type { CamItem, CamRunRecord, CamSettings } from '../../../shared/api'
+import type { ApiErrorShape } from '../../../shared/errors'
+import type { ApiEvent } from '../../../shared/events'
+import { api } from '../api'
+import { asError } from './errors'
+import { useModelStore } from './model'
+
+export const DEFAULT_SETTINGS: CamSettings = { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false }
+
+/** Runs of cam.run and their streamed items; the gallery, compare view and export read from here. */
+export const useCamStore = defineStore('cam', () => {
+  const settings = reactive<CamSettings>({ ...DEFAULT_SETTINGS })
+  const runs = ref<CamRunRecord[]>([])
+  const activeRunId = ref<string | null>(null)
+  const compareRunId = ref<string | null>(null)
+  const error = ref<ApiErrorShape | null>(null)
+  // Events can overtake the reply that carries the job id (WebSocket vs HTTP): park them.
+  const early = new Map<string, ApiEvent[]>()
+
+  const activeRun = computed(() => runs.value.find((r) => r.id === activeRunId.value) ?? null)
+  const compareRun = computed(() => runs.value.find((r) => r.id === compareRunId.value) ?? null)
+
+  function apply(run: CamRunRecord, e: ApiEvent): void {
+    if (e.type === 'job.item') run.items.push(e.item as CamItem)
+    else if (e.type === 'job.done') run.status = 'done'
+    else if (e.type === 'job.failed') {
+      run.status = 'failed'
+      error.value = e.error
+    } else if (e.type === 'job.cancelled') run.status = 'cancelled'
+  }
+
+  api.onEvent((e) => {
+    if (e.kind !== 'cam') return
+    const run = runs.value.find((r) => r.id === e.jobId)
+    if (run) apply(run, e)
+    else early.set(e.jobId, [...(early.get(e.jobId) ?? []), e])
+  })
+
+  async function start(imageIds: string[]): Promise<string | null> {
+    const model = useModelStore()
+    if (!model.summary || !imageIds.length) return null
+    try {
+      const { jobId } = await api.call('cam.run', {
+        modelId: model.summary.id,
+        imageIds,
+        method: settings.method,
+        layer: settings.layer,
+        target: settings.target
+      })
+      runs.value.push({
+        id: jobId,
+        modelId: model.summary.id,
+        modelPath: model.summary.path,
+        method: settings.method,
+        layer: settings.layer,
+        target: settings.target,
+        createdAt: new Date().toISOString(),
+        status: 'running',
+        items: []
+      })
+      const run = runs.value.at(-1)!
+      for (const e of early.get(jobId) ?? []) apply(run, e)
+      early.delete(jobId)
+      if (activeRunId.value && activeRunId.value !== jobId) compareRunId.value = activeRunId.value
+      activeRunId.value = jobId
+      error.value = null
+      return jobId
+    } catch (err) {
+      error.value = asError(err)
+      return null
+    }
+  }
+
+  async function cancel(runId: string): Promise<void> {
+    await api.call('jobs.cancel', { jobId: runId })
+  }
+
+  /** Largest raw value over a run's maps: the common denominator of the shared scale. */
+  function sharedMax(run: CamRunRecord | null): number {
+    let max = 0
+    for (const i of run?.items ?? []) if (i.ok) for (const v of i.raw) if (v > max) max = v
+    return max
+  }
+
+  function restore(saved: CamRunRecord[], s: CamSettings): void {
+    Object.assign(settings, s)
+    runs.value = saved.map((r) => ({ ...r, status: r.status === 'running' ? 'cancelled' : r.status }))
+    activeRunId.value = runs.value.at(-1)?.id ?? null
+    compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
+  }
+
+  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, cancel, sharedMax, restore }
+})
