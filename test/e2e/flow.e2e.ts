@@ -93,6 +93,12 @@ describe('the audit flow in Chromium', () => {
     await first.waitFor()
     expect(await first.getByTestId('predictions').textContent()).toMatch(/%/)
     await h.screenshot('03-gradcam')
+    // Folder names are the expected labels: the demo has images the model gets wrong.
+    await h.page.getByTestId('filter-mismatch').check()
+    await h.page.waitForFunction(() => /^([1-9]\d*) of 45/.test(document.querySelector('[data-testid="shown-count"]')?.textContent ?? ''))
+    const mismatched = Number(/^(\d+)/.exec((await h.page.getByTestId('shown-count').textContent()) ?? '')?.[1])
+    expect(mismatched).toBeLessThan(12)
+    await h.page.getByTestId('filter-mismatch').uncheck()
   })
 
   it('colormap and opacity apply instantly to the cards', async () => {
@@ -208,6 +214,17 @@ describe('the audit flow in Chromium', () => {
     expect(await note.textContent()).toContain('truncated.onnx')
     expect(await h.page.getByTestId('model-summary').textContent()).toContain('fashion_cnn.onnx')
     await h.screenshot('10-errors')
+  })
+
+  it('switches the UI to Japanese and back', async () => {
+    await h.page.getByTestId('language').selectOption('ja')
+    await h.page.waitForFunction(() => document.querySelector('#model-heading')?.textContent === 'モデル')
+    expect(await h.page.evaluate(() => document.documentElement.lang)).toBe('ja')
+    await h.page.getByTestId('theme').selectOption('dark')
+    await h.screenshot('11-japanese-dark')
+    await h.page.getByTestId('language').selectOption('en')
+    await h.page.getByTestId('theme').selectOption('system')
+    await h.page.waitForFunction(() => document.querySelector('#model-heading')?.textContent === 'Model')
   })
 
   it('logged no CSP violations or page errors', () => {

@@ -11,7 +11,7 @@ import { CamRunner } from '../engine/cam/runner'
 import { writeCamFiles, writeFileAtomic } from '../engine/cam/writer'
 import { readLabelsFile } from '../engine/onnx/summary'
 import { LoadedModel } from '../engine/model/loaded-model'
-import type { Normalization } from '../engine/data/preprocess'
+import type { Normalization, Preprocess } from '../engine/data/preprocess'
 
 export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHODS.join('|')}]
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
@@ -76,10 +76,11 @@ export async function camCommand(argv: string[]): Promise<number> {
 
   const model = await openModel(values.model, values.labels)
   const target = model.resolveTarget(values.target)
-  const preprocess = modelPreprocess(model, {
-    normalization: oneOf<Normalization>(values.normalization, ['imagenet', 'unit', 'symmetric'], 'normalization', 'imagenet'),
-    resize: oneOf(values.resize, ['stretch', 'center-crop'] as const, 'resize', 'stretch')
-  })
+  // Flags left out fall back to the model's metadata (metascope.normalization / .resize), then defaults.
+  const overrides: Partial<Preprocess> = {}
+  if (values.normalization) overrides.normalization = oneOf<Normalization>(values.normalization, ['imagenet', 'unit', 'symmetric'], 'normalization', 'imagenet')
+  if (values.resize) overrides.resize = oneOf(values.resize, ['stretch', 'center-crop'] as const, 'resize', 'stretch')
+  const preprocess = modelPreprocess(model, overrides)
   const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
   const dir = resolve(values.out)
   await mkdir(dir, { recursive: true })

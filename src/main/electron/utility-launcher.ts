@@ -1,4 +1,4 @@
-import { utilityProcess } from 'electron'
+import { app, utilityProcess } from 'electron'
 import { join } from 'node:path'
 import { EngineClient } from '../host/engine-client'
 import type { EngineToHost } from '../host/protocol'
@@ -11,7 +11,9 @@ import type { EngineToHost } from '../host/protocol'
 export function launchUtilityEngine(): EngineClient {
   const child = utilityProcess.fork(join(__dirname, 'engine-process.js'), [], {
     serviceName: 'Metascope engine',
-    stdio: 'inherit'
+    stdio: 'inherit',
+    // A packaged app keeps the demo under process.resourcesPath; from a checkout the engine finds resources/.
+    env: { ...process.env, ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
   })
   return new EngineClient({
     send: (msg) => child.postMessage(msg),
