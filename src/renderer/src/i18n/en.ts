@@ -56,6 +56,7 @@ export default {
     target_label: 'target',
     compare: 'Compare',
     compareWith: 'Compare with',
+    compareCount: '{n} images in both runs',
     export: 'Export…',
     exportDir: 'Export folder',
     exported: 'Exported {n} files to {dir}',

@@ -58,6 +58,7 @@ const ja: typeof en = {
     target_label: '対象',
     compare: '比較',
     compareWith: '比較対象',
+    compareCount: '両方の実行にある画像 {n} 枚',
     export: 'エクスポート…',
     exportDir: 'エクスポート先フォルダー',
     exported: '{n} 個のファイルを {dir} に書き出しました',
