@@ -1,5 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { expect } from 'vitest'
+import type { CamMap } from '../src/main/engine/cam/runner'
 import { readNpy } from '../src/main/engine/data/npy'
 
 /** A reference case written by scripts/fixtures/make_cam_fixtures.py (PyTorch autograd). */
@@ -69,3 +71,24 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 export const maxAbs = (a: ArrayLike<number>) => Math.max(...Array.from(a, Math.abs))
+
+/**
+ * Our maps against one reference case: same target class, Pearson r >= 0.999 per map, raw maps
+ * within 1e-3 of the reference's scale; an all-zero reference (the CAM was negative everywhere, so
+ * ReLU left nothing) must give all zeros, not NaN.
+ */
+export async function expectMatchesReference(m: ReferenceManifest, c: ReferenceCase, out: CamMap[]): Promise<void> {
+  const refMaps = await loadMaps(m, c.map)
+  const refRaw = await loadMaps(m, c.raw)
+  out.forEach((r, i) => {
+    expect(r.target.index).toBe(c.targets_used[i])
+    if (maxAbs(refMaps[i]) < 1e-6) {
+      expect(maxAbs(r.map)).toBeLessThan(1e-6)
+      return
+    }
+    const rr = pearson(r.map, refMaps[i])
+    expect(rr, `${c.id} image ${i}: r = ${rr}`).toBeGreaterThanOrEqual(0.999)
+    const scale = maxAbs(refRaw[i])
+    for (let p = 0; p < refRaw[i].length; p++) expect(Math.abs(r.raw[p] - refRaw[i][p])).toBeLessThan(1e-3 * scale + 1e-6)
+  })
+}

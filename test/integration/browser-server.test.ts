@@ -1,14 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { WebSocket } from 'ws'
-import { launchChildEngine } from '../../src/main/host/child-launcher'
-import type { EngineClient } from '../../src/main/host/engine-client'
-import { startServer, type RunningServer } from '../../src/main/server/http-server'
+import type { RunningServer } from '../../src/main/server/http-server'
 import type { ApiEvent } from '../../src/shared/events'
-import { fixture, tempDir } from '../helpers'
+import { fixture } from '../helpers'
+import { startTestServer, type TestServer } from '../server-harness'
 
-let engine: EngineClient
 let server: RunningServer
 let cookie: string
 
@@ -31,18 +28,15 @@ function http(path: string, opts: { method?: string; headers?: Record<string, st
 const call = (method: string, args: unknown) =>
   http(`/api/${method}`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify(args) })
 
+let harness: TestServer
+
 beforeAll(async () => {
-  engine = launchChildEngine()
-  await engine.ready
-  const rendererDir = tempDir()
-  writeFileSync(`${rendererDir}/index.html`, '<!doctype html><title>Metascope</title>')
-  server = await startServer({ engine, rendererDir, port: 0 })
-  cookie = `metascope_token=${server.token}`
+  harness = await startTestServer()
+  ;({ server, cookie } = harness)
 })
 
 afterAll(async () => {
-  await server?.close()
-  engine?.close()
+  await harness?.close()
 })
 
 describe('browser mode authentication', () => {

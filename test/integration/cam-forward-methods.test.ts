@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { CamRunner } from '../../src/main/engine/cam/runner'
 import { FORWARD_METHODS } from '../../src/main/engine/cam/methods'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
-import { loadInputs, loadManifests, loadMaps, maxAbs, pearson, type ReferenceCase, type ReferenceManifest } from '../cam-reference'
+import { expectMatchesReference, loadInputs, loadManifests, type ReferenceCase, type ReferenceManifest } from '../cam-reference'
 import { fixture } from '../helpers'
 
 /**
@@ -38,19 +38,7 @@ describe('forward-only CAM methods match PyTorch', () => {
     const runner = await CamRunner.create(model, { method: c.method as 'eigencam' | 'scorecam', layer: c.layer_tensor, scoreBatch: 24 })
     try {
       const out = await runner.run(inputs, c.targets ?? inputs.map(() => -1))
-      const refMaps = await loadMaps(m, c.map)
-      const refRaw = await loadMaps(m, c.raw)
-      out.forEach((r, i) => {
-        expect(r.target.index).toBe(c.targets_used[i])
-        if (maxAbs(refMaps[i]) < 1e-6) {
-          expect(maxAbs(r.map)).toBeLessThan(1e-6)
-          return
-        }
-        const rr = pearson(r.map, refMaps[i])
-        expect(rr, `${c.id} image ${i}: r = ${rr}`).toBeGreaterThanOrEqual(0.999)
-        const scale = maxAbs(refRaw[i])
-        for (let p = 0; p < refRaw[i].length; p++) expect(Math.abs(r.raw[p] - refRaw[i][p])).toBeLessThan(1e-3 * scale + 1e-6)
-      })
+      await expectMatchesReference(m, c, out)
       if (c.method === 'eigencam') {
         // No class enters Eigen-CAM: other targets give the same maps.
         const other = await runner.run(inputs, inputs.map((_, i) => (c.targets_used[i] + 1) % m.logits[i].length))

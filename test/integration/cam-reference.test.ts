@@ -3,7 +3,7 @@ import { CamRunner } from '../../src/main/engine/cam/runner'
 import { resolveLayer } from '../../src/main/engine/cam/layers'
 import type { CamMethod } from '../../src/main/engine/cam/methods'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
-import { loadInputs, loadManifests, loadMaps, maxAbs, pearson } from '../cam-reference'
+import { expectMatchesReference, loadInputs, loadManifests } from '../cam-reference'
 import { fixture } from '../helpers'
 
 /**
@@ -37,20 +37,7 @@ describe.each(manifests.map((m) => [m.name, m] as const))('%s', (_name, m) => {
     const runner = await CamRunner.create(model, { method: c.method as CamMethod, layer: c.layer_tensor })
     const targets = c.targets ?? inputs.map(() => -1)
     const out = await runner.run(inputs, targets)
-    const refMaps = await loadMaps(m, c.map)
-    const refRaw = await loadMaps(m, c.raw)
-    out.forEach((r, i) => {
-      expect(r.target.index).toBe(c.targets_used[i])
-      if (maxAbs(refMaps[i]) < 1e-6) {
-        // The reference CAM is negative everywhere, so ReLU leaves nothing: ours must be all zero too, not NaN.
-        expect(maxAbs(r.map)).toBeLessThan(1e-6)
-        return
-      }
-      expect(pearson(r.map, refMaps[i])).toBeGreaterThanOrEqual(0.999)
-      // Raw maps (before normalisation) agree in scale too: they are what shared-scale views compare.
-      const scale = maxAbs(refRaw[i])
-      for (let p = 0; p < refRaw[i].length; p++) expect(Math.abs(r.raw[p] - refRaw[i][p])).toBeLessThan(1e-3 * scale + 1e-6)
-    })
+    await expectMatchesReference(m, c, out)
     await runner.release()
   })
 })

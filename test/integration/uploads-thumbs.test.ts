@@ -3,7 +3,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join, sep } from 'node:path'
 import sharp from 'sharp'
-import { launchChildEngine } from '../../src/main/host/child-launcher'
 import type { EngineClient } from '../../src/main/host/engine-client'
 import { startServer, type RunningServer } from '../../src/main/server/http-server'
 import { ByteLruCache, makeThumbnail, thumbnailCache } from '../../src/main/engine/data/thumbnails'
@@ -12,6 +11,7 @@ import { IMAGE_EXTENSIONS } from '../../src/main/engine/data/images'
 import { clampThumbSize, UPLOAD_EXTENSIONS, type UploadFile } from '../../src/shared/client'
 import { ApiError } from '../../src/shared/errors'
 import { fixture, tempDir } from '../helpers'
+import { startTestServer, type TestServer } from '../server-harness'
 
 let engine: EngineClient
 let server: RunningServer
@@ -64,18 +64,15 @@ const code = (fn: () => unknown): string | undefined => {
 const chelsea = readFileSync(fixture('images', 'animals', 'chelsea.png'))
 const cat = readFileSync(fixture('images', 'animals', 'cat.jpg'))
 
+let harness: TestServer
+
 beforeAll(async () => {
-  engine = launchChildEngine()
-  await engine.ready
-  const rendererDir = tempDir()
-  writeFileSync(`${rendererDir}/index.html`, '<!doctype html><title>Metascope</title>')
-  server = await startServer({ engine, rendererDir, port: 0 })
-  cookie = `metascope_token=${server.token}`
+  harness = await startTestServer()
+  ;({ engine, server, cookie } = harness)
 })
 
 afterAll(async () => {
-  await server?.close()
-  engine?.close()
+  await harness?.close()
 })
 
 describe('upload path sanitiser', () => {

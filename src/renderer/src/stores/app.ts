@@ -23,12 +23,17 @@ export const useAppStore = defineStore('app', () => {
     },
     { immediate: true }
   )
-  // The OS decides unless the user picked a theme (then data-theme overrides the media query).
+  // The OS decides unless the user picked a theme; one data-theme attribute drives the CSS either way.
+  const osDark = window.matchMedia('(prefers-color-scheme: dark)')
+  const applyTheme = () => {
+    const dark = theme.value === 'dark' || (theme.value === 'system' && osDark.matches)
+    document.documentElement.dataset.theme = dark ? 'dark' : 'light'
+  }
+  osDark.addEventListener('change', applyTheme)
   watch(
     theme,
     (t) => {
-      if (t === 'system') delete document.documentElement.dataset.theme
-      else document.documentElement.dataset.theme = t
+      applyTheme()
       localStorage.setItem('metascope.theme', t)
     },
     { immediate: true }

@@ -1,0 +1,31 @@
+import { writeFileSync } from 'node:fs'
+import { launchChildEngine } from '../src/main/host/child-launcher'
+import type { EngineClient } from '../src/main/host/engine-client'
+import { startServer, type RunningServer } from '../src/main/server/http-server'
+import { tempDir } from './helpers'
+
+export interface TestServer {
+  engine: EngineClient
+  server: RunningServer
+  /** The auth cookie header value a browser would hold after opening the tokened URL. */
+  cookie: string
+  close(): Promise<void>
+}
+
+/** The real browser-mode server over a real engine child process, with a stub renderer page. */
+export async function startTestServer(): Promise<TestServer> {
+  const engine = launchChildEngine()
+  await engine.ready
+  const rendererDir = tempDir()
+  writeFileSync(`${rendererDir}/index.html`, '<!doctype html><title>Metascope</title>')
+  const server = await startServer({ engine, rendererDir, port: 0 })
+  return {
+    engine,
+    server,
+    cookie: `metascope_token=${server.token}`,
+    close: async () => {
+      await server.close()
+      engine.close()
+    }
+  }
+}
