@@ -53,3 +53,27 @@ export const cosModel = (dir: string) =>
     { op: 'Flatten', inputs: ['pool'], output: 'flat', attrs: { axis: 1 } },
     { op: 'Gemm', inputs: ['flat', 'w', 'b'], output: 'logits', attrs: { transB: 1 } }
   ], { cw: [4, 3, 3, 3], w: [5, 4], b: [5] }, 5)
+
+/**
+ * Twins for the channels-last path: the same conv/ReLU/pool/linear classifier written NCHW (as torch
+ * exports) and NHWC with transposes (as tf2onnx does). Same weights, so their CAMs must agree.
+ */
+export function layoutTwins(dir: string): { nchw: string; nhwc: string } {
+  const init = { cw: [4, 3, 3, 3], w: [5, 4], b: [5] }
+  const nchw = writeModel(dir, 'twin_nchw.onnx', [
+    { op: 'Conv', inputs: ['input', 'cw'], output: 'conv', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'Relu', inputs: ['conv'], output: 'act' },
+    { op: 'GlobalAveragePool', inputs: ['act'], output: 'pool' },
+    { op: 'Flatten', inputs: ['pool'], output: 'flat', attrs: { axis: 1 } },
+    { op: 'Gemm', inputs: ['flat', 'w', 'b'], output: 'logits', attrs: { transB: 1 } }
+  ], init, 5)
+  const nhwc = writeModel(dir, 'twin_nhwc.onnx', [
+    { op: 'Transpose', inputs: ['input'], output: 'to_nchw', attrs: { perm: [0, 3, 1, 2] } },
+    { op: 'Conv', inputs: ['to_nchw', 'cw'], output: 'conv', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
+    { op: 'Relu', inputs: ['conv'], output: 'act_nchw' },
+    { op: 'Transpose', inputs: ['act_nchw'], output: 'act', attrs: { perm: [0, 2, 3, 1] } },
+    { op: 'ReduceMean', inputs: ['act'], output: 'flat', attrs: { axes: [1, 2], keepdims: 0 } },
+    { op: 'Gemm', inputs: ['flat', 'w', 'b'], output: 'logits', attrs: { transB: 1 } }
+  ], init, 5, [1, 8, 8, 3])
+  return { nchw, nhwc }
+}

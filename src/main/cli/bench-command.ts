@@ -43,7 +43,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const forward = await OrtSession.create(model.bytes, model.path, { intraOpThreads: threads })
   const stacked = new Float32Array(n * c * h * w)
   inputs.forEach((x, i) => stacked.set(x, i * c * h * w))
-  const feed = { [model.inputName]: floatTensor(stacked, [n, c, h, w]) }
+  const feed = { [model.inputName]: floatTensor(stacked, model.inputDims(n)) }
   const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
   const fwdTimes: number[] = []
   const camTimes: number[] = []

@@ -4,6 +4,7 @@ import { GraphBuilder } from '../onnx/builder'
 import { DataType } from '../onnx/tensor-data'
 import type { LoadedModel } from '../model/loaded-model'
 import { emitMapTail, emitRawCam } from './graph-maps'
+import { layerLayout } from './layers'
 import type { GradientMethod } from './methods'
 
 export const TARGET_INPUT = '__ms/target'
@@ -41,14 +42,20 @@ export function buildCamGraph(m: LoadedModel, layer: string, method: GradientMet
     seeds: new Map([[m.logitsName, seed]])
   }).get(layer)!
   const [, height, width] = m.inputChw
-  const { raw, map } = emitMapTail(b, emitRawCam(b, method, layer, gradients), height, width)
+  // The CAM formulas are written channels-first; a channels-last layer is transposed in-graph.
+  const nchw = (t: string) => (layerLayout(m.index, layer) === 'NHWC' ? b.op('Transpose', [t], { perm: [0, 3, 1, 2] }) : t)
+  const { raw, map } = emitMapTail(b, emitRawCam(b, method, nchw(layer), nchw(gradients)), height, width)
   b.setOutputs([m.logitsName, wanted, raw, map], [DataType.FLOAT, DataType.INT64, DataType.FLOAT, DataType.FLOAT])
   return { bytes: b.encode(), logits: m.logitsName, target: wanted, raw, map }
 }
 
-/** A forward-only graph that also returns one intermediate tensor (Eigen-CAM, Score-CAM). */
-export function buildActivationGraph(m: LoadedModel, layer: string): Uint8Array {
+/**
+ * A forward-only graph that also returns one intermediate tensor, channels-first (Eigen-CAM,
+ * Score-CAM). Returns the graph and the name of that output.
+ */
+export function buildActivationGraph(m: LoadedModel, layer: string): { bytes: Uint8Array; activations: string } {
   const b = new GraphBuilder(m.model)
-  b.setOutputs([m.logitsName, layer], [DataType.FLOAT, DataType.FLOAT])
-  return b.encode()
+  const activations = layerLayout(m.index, layer) === 'NHWC' ? b.op('Transpose', [layer], { perm: [0, 3, 1, 2] }) : layer
+  b.setOutputs([m.logitsName, activations], [DataType.FLOAT, DataType.FLOAT])
+  return { bytes: b.encode(), activations }
 }

@@ -39,26 +39,25 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
  * `metascope.resize`, as our demo and fixture scripts write them), then the caller's overrides.
  */
 export function modelPreprocess(model: LoadedModel, overrides: Partial<Preprocess> = {}): Preprocess {
-  const [c, h, w] = model.inputChw
   const meta = model.summary.metadata
   const fromMeta: Partial<Preprocess> = {}
   if (meta['metascope.normalization'] === 'imagenet' || meta['metascope.normalization'] === 'unit' || meta['metascope.normalization'] === 'symmetric') {
     fromMeta.normalization = meta['metascope.normalization']
   }
   if (meta['metascope.resize'] === 'stretch' || meta['metascope.resize'] === 'center-crop') fromMeta.resize = meta['metascope.resize']
-  return inferPreprocess(['batch', c, h, w], { ...fromMeta, ...overrides })
+  return inferPreprocess(model.summary.inputs[0].shape, { ...fromMeta, ...overrides })
 }
 
 /** Loads one input as the model's [C*H*W] floats; throws ApiError naming the file on any problem. */
 export async function loadInput(input: CamInput, model: LoadedModel, pre: Preprocess): Promise<Float32Array> {
   if (input.kind === 'image') return (await loadImageTensor(input.path, pre)).data
   const arr = await readNpy(input.path)
-  const [c, h, w] = model.inputChw
+  const want = model.inputDims(1).slice(1)
   const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape
-  if (shape.length !== 3 || shape[0] !== c || shape[1] !== h || shape[2] !== w) {
+  if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
     throw new ApiError(
       'invalid-arguments',
-      `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${c}, ${h}, ${w}] or [${c}, ${h}, ${w}].`,
+      `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${want.join(', ')}] or [${want.join(', ')}].`,
       input.path
     )
   }

@@ -1,7 +1,7 @@
 import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
 import { isFloatType } from '../onnx/elem-types'
-import type { GraphIndex } from '../onnx/ir'
+import type { GraphIndex, IrNode } from '../onnx/ir'
 
 export interface LayerInfo {
   name: string
@@ -108,4 +108,41 @@ export function resolveLayer(
   throw new ApiError('not-found', `No layer "${spec}" in ${file}. Close matches: ${suggestions.join(', ')}.`, modelPath, {
     closeMatches: suggestions
   })
+}
+
+/** Ops that keep their input's layout (element-wise and normalisation ops). */
+const LAYOUT_KEEPING = new Set(['Relu', 'Clip', 'Sigmoid', 'HardSwish', 'HardSigmoid', 'LeakyRelu', 'Add', 'Mul', 'Sub', 'Div', 'Identity', 'Tanh', 'PRelu', 'Elu', 'Selu'])
+const NCHW_OPS = new Set(['Conv', 'ConvTranspose', 'BatchNormalization', 'MaxPool', 'AveragePool', 'InstanceNormalization', 'LRN', 'Concat'])
+
+function reduceAxesOf(index: GraphIndex, node: IrNode): number[] | null {
+  const fromAttr = node.attrs.axes
+  if (Array.isArray(fromAttr)) return (fromAttr as number[]).map((a) => (a < 0 ? a + 4 : a)).sort()
+  const c = node.inputs[1] ? index.constant(node.inputs[1]) : null
+  return c ? Array.from(c.data as ArrayLike<number | bigint>, (v) => { const a = Number(v); return a < 0 ? a + 4 : a }).sort() : null
+}
+
+/**
+ * Whether a 4-D tensor is channels-first (ONNX's convention) or channels-last (tf2onnx graphs keep
+ * NHWC between their transposes). Read from how the graph uses it: a spatial reduction over axes
+ * 1,2 or a Transpose to NCHW after it means NHWC; a conv-family producer or consumer means NCHW.
+ */
+export function layerLayout(index: GraphIndex, name: string, depth = 0): 'NCHW' | 'NHWC' {
+  for (const c of index.consumers.get(name) ?? []) {
+    if (c.opType === 'GlobalAveragePool' || c.opType === 'GlobalMaxPool' || NCHW_OPS.has(c.opType)) return 'NCHW'
+    if (c.opType === 'ReduceMean' || c.opType === 'ReduceMax' || c.opType === 'ReduceSum') {
+      const axes = reduceAxesOf(index, c)
+      if (axes?.join() === '1,2') return 'NHWC'
+      if (axes?.join() === '2,3') return 'NCHW'
+    }
+    if (c.opType === 'Transpose' && (c.attrs.perm as number[] | undefined)?.join() === '0,3,1,2') return 'NHWC'
+  }
+  const p = index.producer.get(name)
+  if (!p || depth > 20) return 'NCHW'
+  if (p.opType === 'Transpose') return (p.attrs.perm as number[] | undefined)?.join() === '0,2,3,1' ? 'NHWC' : 'NCHW'
+  if (NCHW_OPS.has(p.opType)) return 'NCHW'
+  if (LAYOUT_KEEPING.has(p.opType)) {
+    const dataInput = p.inputs.find((i) => i && !index.isConstant(i))
+    if (dataInput) return layerLayout(index, dataInput, depth + 1)
+  }
+  return 'NCHW'
 }

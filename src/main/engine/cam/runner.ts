@@ -70,6 +70,8 @@ export class CamRunner {
     private readonly session: OrtSession,
     /** Set for gradient methods, whose maps the graph computes. */
     private readonly graph: CamGraph | null,
+    /** For the forward-only methods: the graph output holding the layer's activations (NCHW). */
+    private readonly activationsName: string,
     private readonly forward: OrtSession | null,
     private readonly scoreBatch: number
   ) {}
@@ -78,9 +80,10 @@ export class CamRunner {
     const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
     const grads = needsGradients(opts.method)
     const graph = grads ? buildCamGraph(model, layer, opts.method as GradientMethod) : null
-    const session = await OrtSession.create(graph?.bytes ?? buildActivationGraph(model, layer), model.path, { intraOpThreads: opts.threads })
+    const forwardOnly = grads ? null : buildActivationGraph(model, layer)
+    const session = await OrtSession.create(graph?.bytes ?? forwardOnly!.bytes, model.path, { intraOpThreads: opts.threads })
     const forward = opts.method === 'scorecam' ? await OrtSession.create(model.bytes, model.path, { intraOpThreads: opts.threads }) : null
-    return new CamRunner(model, opts.method, layer, session, graph, forward, opts.scoreBatch ?? 16)
+    return new CamRunner(model, opts.method, layer, session, graph, forwardOnly?.activations ?? layer, forward, opts.scoreBatch ?? 16)
   }
 
   get provider(): string {
@@ -99,14 +102,14 @@ export class CamRunner {
   }
 
   private stack(inputs: Float32Array[]) {
-    const [c, h, w] = this.model.inputChw
-    const per = c * h * w
+    const dims = this.model.inputDims(inputs.length)
+    const per = dims.slice(1).reduce((p, d) => p * d, 1)
     const data = new Float32Array(inputs.length * per)
     inputs.forEach((x, i) => {
-      if (x.length !== per) throw new ApiError('invalid-arguments', `Input ${i} has ${x.length} values; the model expects ${per} (${c}x${h}x${w}).`)
+      if (x.length !== per) throw new ApiError('invalid-arguments', `Input ${i} has ${x.length} values; the model expects ${per} (${dims.slice(1).join('x')}).`)
       data.set(x, i * per)
     })
-    return floatTensor(data, [inputs.length, c, h, w])
+    return floatTensor(data, dims)
   }
 
   /** `targets[i]` is a class index or -1 for top-1. */
@@ -136,7 +139,7 @@ export class CamRunner {
         raw = (rawT.data as Float32Array).slice(i * h * w, (i + 1) * h * w)
         map = (out[this.graph.map].data as Float32Array).slice(i * H * W, (i + 1) * H * W)
       } else {
-        const acts = out[this.layer]
+        const acts = out[this.activationsName]
         const [, k, h, w] = acts.dims as number[]
         rawShape = [h, w]
         const a = (acts.data as Float32Array).subarray(i * k * h * w, (i + 1) * k * h * w)
@@ -149,6 +152,7 @@ export class CamRunner {
                 logitsName: m.logitsName,
                 input: inputs[i],
                 chw: m.inputChw,
+                layout: m.layout,
                 activations: a,
                 k,
                 h,

@@ -34,6 +34,7 @@ export interface ScoreCamArgs {
   /** One image, [C*H*W]. */
   input: Float32Array
   chw: [number, number, number]
+  layout: 'NCHW' | 'NHWC'
   activations: Float32Array
   k: number
   h: number
@@ -67,12 +68,15 @@ export async function scoreCam(args: ScoreCamArgs): Promise<Float32Array> {
       }
       const range = max - min
       for (let p = 0; p < plane; p++) up[p] = range > 0 ? (up[p] - min) / range : 0
-      for (let cc = 0; cc < c; cc++) {
-        const off = i * c * plane + cc * plane
-        for (let p = 0; p < plane; p++) masked[off + p] = args.input[cc * plane + p] * up[p]
+      const base = i * c * plane
+      if (args.layout === 'NCHW') {
+        for (let cc = 0; cc < c; cc++) for (let p = 0; p < plane; p++) masked[base + cc * plane + p] = args.input[cc * plane + p] * up[p]
+      } else {
+        for (let p = 0; p < plane; p++) for (let cc = 0; cc < c; cc++) masked[base + p * c + cc] = args.input[p * c + cc] * up[p]
       }
     }
-    const out = await args.forward.run({ [args.inputName]: floatTensor(masked, [n, c, H, W]) }, [args.logitsName])
+    const dims = args.layout === 'NCHW' ? [n, c, H, W] : [n, H, W, c]
+    const out = await args.forward.run({ [args.inputName]: floatTensor(masked, dims) }, [args.logitsName])
     const logits = out[args.logitsName].data as Float32Array
     const classes = logits.length / n
     for (let i = 0; i < n; i++) scores[start + i] = logits[i * classes + args.target]

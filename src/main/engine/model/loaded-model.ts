@@ -6,6 +6,11 @@ import { inferElemTypes } from '../onnx/elem-types'
 import { GraphIndex } from '../onnx/ir'
 import { readOnnxModel, type ModelProto } from '../onnx/model-file'
 import { summarize } from '../onnx/summary'
+import { inferPreprocess, type Preprocess } from '../data/preprocess'
+
+export function inputDims(layout: 'NCHW' | 'NHWC', n: number, [c, h, w]: [number, number, number]): number[] {
+  return layout === 'NCHW' ? [n, c, h, w] : [n, h, w, c]
+}
 
 /**
  * A model opened for computation: the decoded graph, element types, static shapes from one probe
@@ -22,6 +27,8 @@ export class LoadedModel {
     readonly inputName: string,
     /** [C, H, W] as probed (symbolic spatial sizes fixed at the preprocessing size). */
     readonly inputChw: [number, number, number],
+    /** How the input tensor is laid out; tf2onnx models often take NHWC. */
+    readonly layout: 'NCHW' | 'NHWC',
     /** False when the file fixes the batch size (then we run one image at a time). */
     readonly dynamicBatch: boolean,
     readonly fixedBatch: number,
@@ -47,25 +54,27 @@ export class LoadedModel {
     if (!input || input.shape.length !== 4 || input.elemType !== 'float') {
       throw new ApiError(
         'unsupported',
-        `${file} is not an image classifier Metascope can run: its first input must be a float tensor [N, C, H, W] (found ${input ? `${input.elemType} [${input.shape.join(', ')}]` : 'no input'}).`,
+        `${file} is not an image classifier Metascope can run: its first input must be a float image tensor [N, C, H, W] or [N, H, W, C] (found ${input ? `${input.elemType} [${input.shape.join(', ')}]` : 'no input'}).`,
         path
       )
     }
     if (summary.inputs.length > 1) {
       throw new ApiError('unsupported', `${file} has ${summary.inputs.length} inputs; only single-input image classifiers are supported.`, path)
     }
-    const [n, c, h, w] = input.shape
-    if (typeof c !== 'number' || (c !== 1 && c !== 3)) {
-      throw new ApiError('unsupported', `${file} takes ${c} input channels; Metascope expects NCHW images with 1 or 3 channels.`, path)
+    let pre: Preprocess
+    try {
+      pre = inferPreprocess(input.shape)
+    } catch (err) {
+      throw new ApiError('unsupported', `${file}: ${(err as Error).message}`, path)
     }
-    const size = (d: number | string | null) => (typeof d === 'number' && d > 0 ? d : 224)
+    const n = input.shape[0]
     const dynamicBatch = typeof n !== 'number' || n <= 0
     const fixedBatch = dynamicBatch ? 0 : (n as number)
-    const chw: [number, number, number] = [c, size(h), size(w)]
+    const chw: [number, number, number] = [pre.channels ?? 3, pre.size[0], pre.size[1]]
     const probeBatch = dynamicBatch ? 2 : fixedBatch
     let shapes: Map<string, number[]>
     try {
-      shapes = (await probeShapes(index, input.name, [probeBatch, ...chw], path)).shapes
+      shapes = (await probeShapes(index, input.name, inputDims(pre.layout, probeBatch, chw), path)).shapes
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError('unsupported', `onnxruntime could not run ${file}: ${(err as Error).message}`, path)
@@ -80,7 +89,12 @@ export class LoadedModel {
       throw new ApiError('invalid-arguments', `The labels for ${file} list ${summary.labels.length} classes but the model outputs ${numClasses}.`, path)
     }
     const types = inferElemTypes(index)
-    return new LoadedModel(path, bytes, model, index, types, shapes, input.name, chw, dynamicBatch, fixedBatch, logitsName, numClasses, summary)
+    return new LoadedModel(path, bytes, model, index, types, shapes, input.name, chw, pre.layout, dynamicBatch, fixedBatch, logitsName, numClasses, summary)
+  }
+
+  /** The input tensor's dims for a batch of n images, in the model's layout. */
+  inputDims(n: number): number[] {
+    return inputDims(this.layout, n, this.inputChw)
   }
 
   labelOf(classIndex: number): string {
