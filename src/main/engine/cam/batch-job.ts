@@ -51,8 +51,9 @@ export async function runCamBatches(opts: CamBatchOptions): Promise<{ ok: number
     for (const group of groups) {
       if (!group.length) continue
       opts.throwIfCancelled?.()
+      const batch = runner.stack(group.map((g) => g.data))
       const t0 = performance.now()
-      const maps = await runner.run(group.map((g) => g.data), group.map(() => opts.target), opts.throwIfCancelled)
+      const maps = await runner.run(batch, group.map(() => opts.target), opts.throwIfCancelled)
       const ms = (performance.now() - t0) / group.length
       group.forEach((g, i) => results.set(g.input, { result: maps[i], ms }))
     }

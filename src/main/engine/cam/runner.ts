@@ -94,37 +94,36 @@ export class CamRunner {
     return this.model.dynamicBatch ? Infinity : this.model.fixedBatch
   }
 
-  /** Forward pass only (for benchmarks): logits for a batch. */
-  async forwardOnly(inputs: Float32Array[]): Promise<void> {
-    const fwd = this.forward ?? (await OrtSession.create(this.model.bytes, this.model.path))
-    await fwd.run({ [this.model.inputName]: this.stack(inputs) }, [this.model.logitsName])
-    if (!this.forward) await fwd.release()
-  }
-
-  private stack(inputs: Float32Array[]) {
-    const dims = this.model.inputDims(inputs.length)
-    const per = dims.slice(1).reduce((p, d) => p * d, 1)
+  /** One contiguous buffer for a batch, so a caller can assemble it while decoding (no copy in run). */
+  stack(inputs: Float32Array[]): Float32Array {
+    const per = this.model.inputDims(1).slice(1).reduce((p, d) => p * d, 1)
     const data = new Float32Array(inputs.length * per)
     inputs.forEach((x, i) => {
-      if (x.length !== per) throw new ApiError('invalid-arguments', `Input ${i} has ${x.length} values; the model expects ${per} (${dims.slice(1).join('x')}).`)
+      if (x.length !== per) throw new ApiError('invalid-arguments', `Input ${i} has ${x.length} values; the model expects ${per}.`)
       data.set(x, i * per)
     })
-    return floatTensor(data, dims)
+    return data
   }
 
-  /** `targets[i]` is a class index or -1 for top-1. */
-  async run(inputs: Float32Array[], targets: number[], throwIfCancelled?: () => void): Promise<CamMap[]> {
+  /**
+   * `inputs`: the images, or one buffer holding the whole batch (see stack). `targets[i]` is a class
+   * index or -1 for top-1. The returned maps are views into the run's output buffers.
+   */
+  async run(inputs: Float32Array[] | Float32Array, targets: number[], throwIfCancelled?: () => void): Promise<CamMap[]> {
     const m = this.model
-    if (!m.dynamicBatch && inputs.length !== m.fixedBatch) {
+    const n = targets.length
+    if (!m.dynamicBatch && n !== m.fixedBatch) {
       throw new ApiError('invalid-arguments', `${m.file} takes exactly ${m.fixedBatch} image(s) per run.`, m.path)
     }
-    const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: this.stack(inputs) }
+    const batch = Array.isArray(inputs) ? this.stack(inputs) : inputs
+    const per = batch.length / n
+    const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: floatTensor(batch, m.inputDims(n)) }
     if (this.graph) feeds[TARGET_INPUT] = int64Tensor(targets)
     const out = await this.session.run(feeds)
     const logitsAll = out[m.logitsName].data as Float32Array
     const [, H, W] = m.inputChw
     const results: CamMap[] = []
-    for (let i = 0; i < inputs.length; i++) {
+    for (let i = 0; i < n; i++) {
       const logits = logitsAll.subarray(i * m.numClasses, (i + 1) * m.numClasses)
       const probs = softmax(logits)
       const top5 = topK(probs, 5)
@@ -136,8 +135,8 @@ export class CamRunner {
         const rawT = out[this.graph.raw]
         const [, , h, w] = rawT.dims as number[]
         rawShape = [h, w]
-        raw = (rawT.data as Float32Array).slice(i * h * w, (i + 1) * h * w)
-        map = (out[this.graph.map].data as Float32Array).slice(i * H * W, (i + 1) * H * W)
+        raw = (rawT.data as Float32Array).subarray(i * h * w, (i + 1) * h * w)
+        map = (out[this.graph.map].data as Float32Array).subarray(i * H * W, (i + 1) * H * W)
       } else {
         const acts = out[this.activationsName]
         const [, k, h, w] = acts.dims as number[]
@@ -150,7 +149,7 @@ export class CamRunner {
                 forward: this.forward!,
                 inputName: m.inputName,
                 logitsName: m.logitsName,
-                input: inputs[i],
+                input: batch.subarray(i * per, (i + 1) * per),
                 chw: m.inputChw,
                 layout: m.layout,
                 activations: a,
