@@ -7,18 +7,8 @@ import { runCamBatches, type CamOutcome } from '../../src/main/engine/cam/batch-
 import { collectInputs, modelPreprocess } from '../../src/main/engine/cam/inputs'
 import { encodeNpy } from '../../src/main/engine/data/npy'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
-import { fixture, tempDir } from '../helpers'
+import { fixture, rejection, tempDir } from '../helpers'
 import { cosModel, mlpModel } from '../synthetic-models'
-
-async function failure(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    if (err instanceof ApiError) return err
-    throw err
-  }
-  throw new Error('expected an ApiError')
-}
 
 const tiny = fixture('models', 'tiny_cnn.onnx')
 
@@ -29,7 +19,7 @@ describe('CAM bad inputs', () => {
     writeFileSync(join(dir, 'cut.onnx'), bytes.subarray(0, 5000))
     writeFileSync(join(dir, 'photo.onnx'), readFileSync(fixture('images', 'objects', 'coffee.png')))
     for (const f of ['cut.onnx', 'photo.onnx']) {
-      const e = await failure(LoadedModel.open(join(dir, f)))
+      const e = await rejection(LoadedModel.open(join(dir, f)))
       expect(e.code).toBe('bad-file')
       expect(e.message).toContain(f)
     }
@@ -37,14 +27,14 @@ describe('CAM bad inputs', () => {
 
   it('a model with no 4-D layer says so', async () => {
     const model = await LoadedModel.open(mlpModel(tempDir()))
-    const e = await failure(CamRunner.create(model, { method: 'gradcam', layer: 'auto' }))
+    const e = await rejection(CamRunner.create(model, { method: 'gradcam', layer: 'auto' }))
     expect(e.code).toBe('unsupported')
     expect(e.message).toMatch(/mlp\.onnx has no 4-D/)
   })
 
   it('an unknown layer name lists close matches', async () => {
     const model = await LoadedModel.open(fixture('models', 'mini_resnet.onnx'))
-    const e = await failure(CamRunner.create(model, { method: 'gradcam', layer: 'layer5' }))
+    const e = await rejection(CamRunner.create(model, { method: 'gradcam', layer: 'layer5' }))
     expect(e.code).toBe('not-found')
     expect(e.message).toContain('layer5')
     const matches = (e.details as { closeMatches: string[] }).closeMatches
@@ -54,7 +44,7 @@ describe('CAM bad inputs', () => {
 
   it('an op with no VJP rule between the layer and the output is named, with its node', async () => {
     const model = await LoadedModel.open(cosModel(tempDir()))
-    const e = await failure(CamRunner.create(model, { method: 'gradcam', layer: 'conv' }))
+    const e = await rejection(CamRunner.create(model, { method: 'gradcam', layer: 'conv' }))
     expect(e.code).toBe('unsupported')
     expect(e.message).toContain('Cos')
     expect(e.message).toContain('Cos_1')

@@ -4,16 +4,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../src/shared/errors'
 import { decodeNpy, encodeNpy, readNpy, writeNpy } from '../../src/main/engine/data/npy'
-import { tempDir } from '../helpers'
-
-async function error(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    return err as ApiError
-  }
-  throw new Error('expected a failure')
-}
+import { rejection, tempDir } from '../helpers'
 
 /** A .npy file built byte by byte as numpy writes one, so this test needs no numpy. */
 function handMade(descr: string, shape: string, body: Buffer, major = 1, fortran = 'False'): Buffer {
@@ -92,7 +83,7 @@ describe('npy', () => {
     const path = join(dir, 'cut.npy')
     const full = encodeNpy([4, 4], new Float32Array(16))
     writeFileSync(path, full.subarray(0, full.length - 3))
-    const e = await error(readNpy(path))
+    const e = await rejection(readNpy(path))
     expect(e).toBeInstanceOf(ApiError)
     expect(e.code).toBe('bad-file')
     expect(e.file).toBe(path)
@@ -112,7 +103,7 @@ describe('npy', () => {
     for (const [name, bytes, why] of cases) {
       const path = join(dir, name)
       writeFileSync(path, bytes)
-      const e = await error(readNpy(path))
+      const e = await rejection(readNpy(path))
       expect(e.code, name).toBe('bad-file')
       expect(e.message, name).toContain(`${name} is not a valid .npy file`)
       expect(e.message, name).toMatch(why)
@@ -125,7 +116,7 @@ describe('npy', () => {
   })
 
   it('says a missing file does not exist', async () => {
-    const e = await error(readNpy('/no/such/dir/x.npy'))
+    const e = await rejection(readNpy('/no/such/dir/x.npy'))
     expect(e.code).toBe('not-found')
     expect(e.message).toContain('/no/such/dir/x.npy')
   })
@@ -136,7 +127,7 @@ describe('npy', () => {
   })
 
   it('reports a missing output folder', async () => {
-    const e = await error(writeNpy('/no/such/dir/out.npy', [1], new Float32Array(1)))
+    const e = await rejection(writeNpy('/no/such/dir/out.npy', [1], new Float32Array(1)))
     expect(e.code).toBe('not-found')
     expect(e.message).toContain('out.npy')
   })

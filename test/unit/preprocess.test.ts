@@ -10,16 +10,7 @@ import {
   loadImageTensor,
   type Preprocess
 } from '../../src/main/engine/data/preprocess'
-import { fixture, tempDir } from '../helpers'
-
-async function error(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    return err as ApiError
-  }
-  throw new Error('expected a failure')
-}
+import { fixture, rejection, tempDir } from '../helpers'
 
 const dir = tempDir()
 
@@ -148,16 +139,16 @@ describe('loadImageTensor', () => {
     const text = join(dir, 'notes.png')
     writeFileSync(text, 'this is a text file, not a PNG\n')
     const p = pre({})
-    let e = await error(loadImageTensor(empty, p))
+    let e = await rejection(loadImageTensor(empty, p))
     expect(e).toMatchObject({ code: 'bad-file', file: empty, message: 'empty.png is empty (0 bytes).' })
-    e = await error(loadImageTensor(text, p))
+    e = await rejection(loadImageTensor(text, p))
     expect(e.code).toBe('bad-file')
     expect(e.file).toBe(text)
     expect(e.message).toMatch(/^notes\.png is not a readable image: /)
-    e = await error(loadImageTensor(join(dir, 'missing.jpg'), p))
+    e = await rejection(loadImageTensor(join(dir, 'missing.jpg'), p))
     expect(e.code).toBe('not-found')
     expect(e.message).toContain('missing.jpg')
-    e = await error(loadDisplayImage(dir, [2, 2]))
+    e = await rejection(loadDisplayImage(dir, [2, 2]))
     expect(e.code).toBe('bad-file')
     expect(e.message).toContain('is a folder')
   })

@@ -1,20 +1,10 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ApiError } from '../../src/shared/errors'
 import { Service } from '../../src/main/service'
-import { fixture, tempDir } from '../helpers'
+import { fixture, rejection, tempDir } from '../helpers'
 
 const service = new Service(() => {})
-
-async function error(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p
-  } catch (err) {
-    return err as ApiError
-  }
-  throw new Error('expected a failure')
-}
 
 describe('models.open', () => {
   it('summarises a real ONNX model with its labels', async () => {
@@ -26,7 +16,7 @@ describe('models.open', () => {
   })
 
   it('names the file when it does not exist', async () => {
-    const e = await error(service.call('models.open', { path: '/no/such/model.onnx' }))
+    const e = await rejection(service.call('models.open', { path: '/no/such/model.onnx' }))
     expect(e.code).toBe('not-found')
     expect(e.message).toContain('/no/such/model.onnx')
   })
@@ -38,7 +28,7 @@ describe('models.open', () => {
     writeFileSync(join(dir, 'notes.onnx'), 'this is a text file, not a model\n')
     writeFileSync(join(dir, 'empty.onnx'), '')
     for (const name of ['truncated.onnx', 'notes.onnx', 'empty.onnx']) {
-      const e = await error(service.call('models.open', { path: join(dir, name) }))
+      const e = await rejection(service.call('models.open', { path: join(dir, name) }))
       expect(e.code, name).toBe('bad-file')
       expect(e.message, name).toContain(name)
       expect(e.file).toBe(join(dir, name))

@@ -1,6 +1,6 @@
 import { onnx } from 'onnx-proto'
 import { describe, expect, it } from 'vitest'
-import { randomValues, rng } from '../../src/main/engine/autodiff/check'
+import { randomValues, rng, seededLoss } from '../../src/main/engine/autodiff/check'
 import { buildBackward } from '../../src/main/engine/autodiff/walker'
 import { floatTensor, OrtSession, type Feeds } from '../../src/main/engine/exec/ort'
 import { encodeAttributes, GraphBuilder, valueInfo, type BuilderAttr } from '../../src/main/engine/onnx/builder'
@@ -88,15 +88,7 @@ async function checkAtBatch3(spec: Spec): Promise<number> {
     feeds[`seed_${o}`] = floatTensor(r.get(o)!, dims)
   }
   const analytic = await backward.run(feeds)
-  const loss = async (f: Feeds) => {
-    const out = await forward.run(f)
-    let l = 0
-    for (const o of outputs) {
-      const y = out[o].data as Float32Array
-      y.forEach((v, i) => (l += v * r.get(o)![i]))
-    }
-    return l
-  }
+  const loss = async (f: Feeds) => seededLoss(await forward.run(f), r)
   let worst = 0
   for (const w of wrt) {
     const v = feeds[w].data as Float32Array

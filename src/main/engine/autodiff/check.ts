@@ -61,6 +61,16 @@ export function randomValues(n: number, rand: () => number, awayFromZero = 0.05)
 
 const size = (dims: number[]) => dims.reduce((p, d) => p * d, 1)
 
+/** loss = sum over outputs of <R_o, Y_o>, in float64: the scalar whose gradient the seeds R_o define. */
+export function seededLoss(out: Record<string, { data: unknown }>, seeds: Map<string, Float32Array>): number {
+  let l = 0
+  for (const [o, r] of seeds) {
+    const y = out[o].data as Float32Array
+    for (let i = 0; i < y.length; i++) l += y[i] * r[i]
+  }
+  return l
+}
+
 /**
  * Checks one VJP rule against central finite differences: a one-node model, loss = sum_o <R_o, Y_o>
  * with fixed random R, analytic gradients from the backward graph our walker builds, numeric ones
@@ -133,16 +143,7 @@ export async function checkVjp(spec: CheckSpec): Promise<CheckResult[]> {
   const bwdSession = await OrtSession.create(b.encode(), `${spec.opType} backward`, { intraOpThreads: 1 })
   const analyticOut = await bwdSession.run(feeds)
 
-  const loss = async (f: Feeds) => {
-    const out = await fwdSession.run(f)
-    let l = 0
-    for (const o of outputs) {
-      const y = out[o].data as Float32Array
-      const r = seeds.get(o)!
-      for (let i = 0; i < y.length; i++) l += y[i] * r[i]
-    }
-    return l
-  }
+  const loss = async (f: Feeds) => seededLoss(await fwdSession.run(f), seeds)
   const eps = spec.eps ?? 1e-2
   const results: CheckResult[] = []
   for (const w of wrt) {

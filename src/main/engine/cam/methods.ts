@@ -36,14 +36,17 @@ function elementwiseSum(a: Float32Array, g: Float32Array, k: number, area: numbe
 
 type GradientCam = (a: Float32Array, g: Float32Array, k: number, area: number) => Float32Array
 
+/** sum_p A[c, p] for one channel. */
+function channelSum(a: Float32Array, c: number, area: number): number {
+  let s = 0
+  for (let p = 0; p < area; p++) s += a[c * area + p]
+  return s
+}
+
 /** Grad-CAM: w_k = mean of G over space. */
 const gradcam: GradientCam = (a, g, k, area) => {
   const w = new Float64Array(k)
-  for (let c = 0; c < k; c++) {
-    let s = 0
-    for (let p = 0; p < area; p++) s += g[c * area + p]
-    w[c] = s / area
-  }
+  for (let c = 0; c < k; c++) w[c] = channelSum(g, c, area) / area
   return weightedSum(a, w, area)
 }
 
@@ -52,8 +55,7 @@ const gradcamPlusPlus: GradientCam = (a, g, k, area) => {
   const w = new Float64Array(k)
   for (let c = 0; c < k; c++) {
     const off = c * area
-    let sumA = 0
-    for (let p = 0; p < area; p++) sumA += a[off + p]
+    const sumA = channelSum(a, c, area)
     let s = 0
     for (let p = 0; p < area; p++) {
       const gv = g[off + p]
@@ -72,8 +74,7 @@ const xgradcam: GradientCam = (a, g, k, area) => {
   const w = new Float64Array(k)
   for (let c = 0; c < k; c++) {
     const off = c * area
-    let sumA = 0
-    for (let p = 0; p < area; p++) sumA += a[off + p]
+    const sumA = channelSum(a, c, area)
     let s = 0
     for (let p = 0; p < area; p++) s += (g[off + p] * a[off + p]) / (sumA + 1e-7)
     w[c] = s

@@ -66,13 +66,18 @@ export const hardSwish: VjpRule = (ctx) => {
   return [ctx.b.op('Mul', [ctx.dY[0]!, slope])]
 }
 
+/** The one axis Softmax/LogSoftmax normalise over (opset >= 13; older opsets flatten, refused). */
+function softmaxAxis(ctx: RuleContext, y: string): number {
+  if (ctx.index.opset < 13) throw new Error(`${ctx.node.opType} before opset 13 (flattened axes) is not supported; re-export with opset >= 13`)
+  const rank = ctx.shape(y).length
+  const a = typeof ctx.node.attrs.axis === 'number' ? (ctx.node.attrs.axis as number) : -1
+  return a < 0 ? a + rank : a
+}
+
 /** Softmax along one axis (opset >= 13 semantics): dX = y * (dY - sum(dY * y, axis)). */
 export const softmax: VjpRule = (ctx) => {
   const y = ctx.node.outputs[0]
-  const rank = ctx.shape(y).length
-  const a = typeof ctx.node.attrs.axis === 'number' ? (ctx.node.attrs.axis as number) : -1
-  const ax = a < 0 ? a + rank : a
-  if (ctx.index.opset < 13) throw new Error('Softmax before opset 13 (flattened axes) is not supported; re-export with opset >= 13')
+  const ax = softmaxAxis(ctx, y)
   const dot = ctx.b.op('ReduceSum', [ctx.b.op('Mul', [ctx.dY[0]!, y]), ctx.b.constI64([ax])], { keepdims: 1 })
   return [ctx.b.op('Mul', [y, ctx.b.op('Sub', [ctx.dY[0]!, dot])])]
 }
@@ -80,10 +85,7 @@ export const softmax: VjpRule = (ctx) => {
 /** LogSoftmax: dX = dY - softmax(x) * sum(dY, axis). */
 export const logSoftmax: VjpRule = (ctx) => {
   const y = ctx.node.outputs[0]
-  const rank = ctx.shape(y).length
-  const a = typeof ctx.node.attrs.axis === 'number' ? (ctx.node.attrs.axis as number) : -1
-  const ax = a < 0 ? a + rank : a
-  if (ctx.index.opset < 13) throw new Error('LogSoftmax before opset 13 is not supported; re-export with opset >= 13')
+  const ax = softmaxAxis(ctx, y)
   const total = ctx.b.op('ReduceSum', [ctx.dY[0]!, ctx.b.constI64([ax])], { keepdims: 1 })
   return [ctx.b.op('Sub', [ctx.dY[0]!, ctx.b.op('Mul', [ctx.b.op('Exp', [y]), total])])]
 }
