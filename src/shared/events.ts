@@ -43,6 +43,14 @@ export const JobCancelled = z.object({
   done: z.number()
 })
 
-export const ApiEvent = z.discriminatedUnion('type', [JobProgress, JobItem, JobDone, JobFailed, JobCancelled])
+/** The engine process died and was replaced (ok) or left down after repeated crashes (not ok). */
+export const EngineRestarted = z.object({
+  type: z.literal('engine.restarted'),
+  ok: z.boolean(),
+  reason: z.string()
+})
+
+export const ApiEvent = z.discriminatedUnion('type', [JobProgress, JobItem, JobDone, JobFailed, JobCancelled, EngineRestarted])
+export type JobEvent = Exclude<ApiEvent, z.infer<typeof EngineRestarted>>
 export type ApiEvent = z.infer<typeof ApiEvent>
 export type JobEndEvent = z.infer<typeof JobDone> | z.infer<typeof JobFailed> | z.infer<typeof JobCancelled>

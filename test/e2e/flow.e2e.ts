@@ -12,6 +12,16 @@ let h: Harness
 const demoImages = join(ROOT, 'resources', 'demo', 'images')
 const work = tempDir('metascope-e2e-')
 
+/** Whether process `pid` has `ancestor` above it (the engine runs under tsx under the server). */
+function isDescendant(pid: number, ancestor: number): boolean {
+  for (let p = pid, i = 0; p > 1 && i < 10; i++) {
+    const ppid = Number(/PPid:\t(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1])
+    if (ppid === ancestor) return true
+    p = ppid
+  }
+  return false
+}
+
 /** "(N · status)" on a run tab: the item count and status of the run, whatever is scrolled into view. */
 async function runTab(index: number): Promise<{ items: number; status: string }> {
   const text = (await h.page.getByTestId('run-tab').nth(index).textContent()) ?? ''
@@ -211,6 +221,31 @@ describe('the audit flow in Chromium', () => {
     await h.screenshot('09-workspace-reopened')
   })
 
+  it('survives an engine crash: says so, reopens the model and images, and runs again', async () => {
+    // The engine is a child process of the server; kill it the way a native crash would.
+    const pid = readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .map(Number)
+      .find((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('engine-process') && isDescendant(p, h.server.pid!)
+        } catch {
+          return false // the process ended while we looked
+        }
+      })
+    expect(pid).toBeGreaterThan(0)
+    process.kill(pid!, 'SIGKILL')
+    await h.page.getByTestId('engine-notice').waitFor()
+    expect(await h.page.getByTestId('engine-notice').textContent()).toMatch(/compute engine stopped/)
+    await h.page.waitForFunction(() => document.querySelector('[data-testid="engine-notice"]')?.getAttribute('data-recovering') === 'false')
+    expect(await h.page.getByTestId('engine-notice').textContent()).toMatch(/reopened/)
+    await h.page.getByTestId('cam-method').selectOption('gradcam')
+    await h.page.getByTestId('cam-run').click()
+    await h.page.waitForFunction(() => document.querySelectorAll('[data-testid="run-tab"]').length === 5)
+    expect((await waitRun(4, 'done')).items).toBe(645)
+    await h.screenshot('10-engine-restarted')
+  })
+
   it('a corrupt image and a corrupt model each get a clear message and the UI keeps working', async () => {
     const bad = join(work, 'bad')
     mkdirSync(bad)
@@ -230,7 +265,7 @@ describe('the audit flow in Chromium', () => {
     await note.waitFor()
     expect(await note.textContent()).toContain('truncated.onnx')
     expect(await h.page.getByTestId('model-summary').textContent()).toContain('fashion_cnn.onnx')
-    await h.screenshot('10-errors')
+    await h.screenshot('11-errors')
   })
 
   it('switches the UI to Japanese and back', async () => {
@@ -238,7 +273,7 @@ describe('the audit flow in Chromium', () => {
     await h.page.waitForFunction(() => document.querySelector('#model-heading')?.textContent === 'モデル')
     expect(await h.page.evaluate(() => document.documentElement.lang)).toBe('ja')
     await h.page.getByTestId('theme').selectOption('dark')
-    await h.screenshot('11-japanese-dark')
+    await h.screenshot('12-japanese-dark')
     await h.page.getByTestId('language').selectOption('en')
     await h.page.getByTestId('theme').selectOption('system')
     await h.page.waitForFunction(() => document.querySelector('#model-heading')?.textContent === 'Model')

@@ -145,3 +145,25 @@ describe('browser mode API', () => {
     expect(err.message).toMatch(/401/)
   })
 })
+
+describe('engine crash recovery (real child process)', () => {
+  it('a killed engine is replaced; the UI is told and the next call works', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/api/events`, { headers: { cookie } })
+    await new Promise((r, j) => ws.once('open', r).once('error', j))
+    const restarted = new Promise<ApiEvent>((resolve) =>
+      ws.on('message', (data) => {
+        const e = JSON.parse(String(data)) as ApiEvent
+        if (e.type === 'engine.restarted') resolve(e)
+      })
+    )
+    const pid = harness.engine.pid!
+    expect(pid).toBeGreaterThan(0)
+    process.kill(pid, 'SIGKILL')
+    const event = await restarted
+    expect(event).toMatchObject({ type: 'engine.restarted', ok: true })
+    expect(harness.engine.pid).not.toBe(pid)
+    const info = JSON.parse((await call('app.info', {})).body)
+    expect(info.ok).toBe(true)
+    ws.close()
+  })
+})

@@ -43,8 +43,8 @@ describe('cam.run as a job', () => {
     const summary = (await service.call('models.open', { path: fixture('models', 'mini_resnet.onnx') })) as { id: string }
     const added = (await service.call('images.add', { paths: [folder(6)] })) as { added: { id: string }[] }
     const { jobId } = (await service.call('cam.run', { modelId: summary.id, imageIds: added.added.map((a) => a.id), batch: 2 })) as { jobId: string }
-    const done = await until((e) => e.jobId === jobId && e.type === 'job.done')
-    const mine = events.filter((e) => e.jobId === jobId)
+    const done = await until((e) => 'jobId' in e && e.jobId === jobId && e.type === 'job.done')
+    const mine = events.filter((e) => 'jobId' in e && e.jobId === jobId)
     const items = mine.filter((e) => e.type === 'job.item').map((e) => (e as { item: CamItem }).item)
     expect(items).toHaveLength(6)
     // Streaming: the first result arrived before the job finished.
@@ -72,12 +72,12 @@ describe('cam.run as a job', () => {
     const summary = (await service.call('models.open', { path: fixture('models', 'mini_resnet.onnx') })) as { id: string }
     // Score-CAM runs one forward pass per channel: slow enough to cancel mid-way.
     const { jobId } = (await service.call('cam.run', { modelId: summary.id, paths: [folder(40)], method: 'scorecam', batch: 1 })) as { jobId: string }
-    await until((e) => e.jobId === jobId && e.type === 'job.item')
+    await until((e) => 'jobId' in e && e.jobId === jobId && e.type === 'job.item')
     expect(((await service.call('jobs.cancel', { jobId })) as { cancelled: boolean }).cancelled).toBe(true)
-    const end = await until((e) => e.jobId === jobId && (e.type === 'job.cancelled' || e.type === 'job.done'))
+    const end = await until((e) => 'jobId' in e && e.jobId === jobId && (e.type === 'job.cancelled' || e.type === 'job.done'))
     expect(end.type).toBe('job.cancelled')
     await new Promise((r) => setTimeout(r, 200))
-    const mine = events.filter((e) => e.jobId === jobId)
+    const mine = events.filter((e) => 'jobId' in e && e.jobId === jobId)
     expect(mine.slice(mine.indexOf(end) + 1)).toHaveLength(0)
     expect(mine.filter((e) => e.type === 'job.item').length).toBeLessThan(40)
   })

@@ -9,16 +9,19 @@ import type { EngineToHost } from '../host/protocol'
  * a native addon takes down only the engine (see design.md section 6).
  */
 export function launchUtilityEngine(): EngineClient {
-  const child = utilityProcess.fork(join(__dirname, 'engine-process.js'), [], {
-    serviceName: 'Metascope engine',
-    stdio: 'inherit',
-    // A packaged app keeps the demo under process.resourcesPath; from a checkout the engine finds resources/.
-    env: { ...process.env, ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
-  })
-  return new EngineClient({
-    send: (msg) => child.postMessage(msg),
-    onMessage: (fn) => child.on('message', (m: EngineToHost) => fn(m)),
-    onExit: (fn) => child.on('exit', (code) => fn(code)),
-    kill: () => void child.kill()
+  return new EngineClient(() => {
+    const child = utilityProcess.fork(join(__dirname, 'engine-process.js'), [], {
+      serviceName: 'Metascope engine',
+      stdio: 'inherit',
+      // A packaged app keeps the demo under process.resourcesPath; from a checkout the engine finds resources/.
+      env: { ...process.env, ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
+    })
+    return {
+      send: (msg) => child.postMessage(msg),
+      onMessage: (fn) => child.on('message', (m: EngineToHost) => fn(m)),
+      onExit: (fn) => child.on('exit', (code) => fn(code)),
+      kill: () => void child.kill(),
+      pid: child.pid
+    }
   })
 }

@@ -12,15 +12,18 @@ export function launchChildEngine(): EngineClient {
   const fromSource = __filename.endsWith('.ts')
   const entry = fromSource ? join(__dirname, 'engine-process.ts') : join(__dirname, 'engine-process.js')
   if (!existsSync(entry)) throw new Error(`engine entry not found: ${entry}`)
-  const child = fork(entry, [], {
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced'
-  })
-  return new EngineClient({
-    send: (msg) => child.send(msg),
-    onMessage: (fn) => child.on('message', (m) => fn(m as EngineToHost)),
-    onExit: (fn) => child.on('exit', (code) => fn(code)),
-    kill: () => child.kill()
+  return new EngineClient(() => {
+    const child = fork(entry, [], {
+      execArgv: fromSource ? ['--import', 'tsx'] : [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced'
+    })
+    return {
+      send: (msg) => child.send(msg),
+      onMessage: (fn) => child.on('message', (m) => fn(m as EngineToHost)),
+      onExit: (fn) => child.on('exit', (code, signal) => fn(code, signal)),
+      kill: () => child.kill(),
+      pid: child.pid
+    }
   })
 }

@@ -1,6 +1,6 @@
 /** English UI text. Keys are grouped by the part of the screen they belong to. */
 export default {
-  app: { title: 'Metascope', language: 'Language', theme: 'Theme', themeSystem: 'System', themeLight: 'Light', themeDark: 'Dark' },
+  app: { title: 'Metascope', language: 'Language', theme: 'Theme', themeSystem: 'System', themeLight: 'Light', themeDark: 'Dark', engineRestarted: 'Your model and images were reopened; runs that were in progress stopped.' },
   backend: { connecting: 'connecting to engine…', desktop: 'desktop', browser: 'browser mode', engine: 'engine' },
   common: { open: 'Open', browse: 'Browse…', cancel: 'Cancel', close: 'Close', dismiss: 'Dismiss message', problem: 'Problem', notFound: 'Not found', remove: 'Remove' },
   model: {

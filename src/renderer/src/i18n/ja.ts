@@ -2,7 +2,7 @@ import type en from './en'
 
 /** 日本語の UI 文言（キー構成は en.ts と同じ）。 */
 const ja: typeof en = {
-  app: { title: 'Metascope', language: '言語', theme: 'テーマ', themeSystem: 'システム', themeLight: 'ライト', themeDark: 'ダーク' },
+  app: { title: 'Metascope', language: '言語', theme: 'テーマ', themeSystem: 'システム', themeLight: 'ライト', themeDark: 'ダーク', engineRestarted: 'モデルと画像を開き直しました。実行中だった処理は停止しました。' },
   backend: { connecting: 'エンジンに接続中…', desktop: 'デスクトップ', browser: 'ブラウザーモード', engine: 'エンジン' },
   common: { open: '開く', browse: '参照…', cancel: 'キャンセル', close: '閉じる', dismiss: 'メッセージを閉じる', problem: '問題', notFound: '見つかりません', remove: '削除' },
   model: {

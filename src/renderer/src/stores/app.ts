@@ -5,6 +5,8 @@ import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { i18n, initialLanguage, saveLanguage, type Language } from '../i18n'
 import { asError } from './errors'
+import { useImagesStore } from './images'
+import { useModelStore } from './model'
 
 export type Theme = 'system' | 'light' | 'dark'
 
@@ -39,6 +41,30 @@ export const useAppStore = defineStore('app', () => {
     { immediate: true }
   )
 
+  /** Set when the engine process died: what happened, shown until dismissed. */
+  const engineNotice = ref<string | null>(null)
+  /** True while a restarted engine is being given back the model and images (Run waits for it). */
+  const recovering = ref(false)
+  api.onEvent((e) => {
+    if (e.type !== 'engine.restarted') return
+    engineNotice.value = e.reason
+    if (e.ok) void restoreEngineState()
+  })
+
+  /** A fresh engine knows nothing: reopen the model and re-add the images the user had. */
+  async function restoreEngineState(): Promise<void> {
+    recovering.value = true
+    try {
+      const model = useModelStore()
+      const images = useImagesStore()
+      if (model.summary) await model.open(model.summary.path)
+      const paths = images.entries.map((e) => e.path)
+      if (paths.length) await images.add(paths)
+    } finally {
+      recovering.value = false
+    }
+  }
+
   async function load(): Promise<void> {
     try {
       info.value = await api.call('app.info', {})
@@ -48,5 +74,5 @@ export const useAppStore = defineStore('app', () => {
     }
   }
 
-  return { info, error, transport, language, theme, load }
+  return { info, error, transport, language, theme, engineNotice, recovering, load }
 })

@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import type { CamItem, CamRunRecord, CamSettings } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
-import type { ApiEvent } from '../../../shared/events'
+import type { JobEvent } from '../../../shared/events'
 import { api } from '../api'
 import { asError } from './errors'
 import { useModelStore } from './model'
@@ -17,12 +17,12 @@ export const useCamStore = defineStore('cam', () => {
   const compareRunId = ref<string | null>(null)
   const error = ref<ApiErrorShape | null>(null)
   // Events can overtake the reply that carries the job id (WebSocket vs HTTP): park them.
-  const early = new Map<string, ApiEvent[]>()
+  const early = new Map<string, JobEvent[]>()
 
   const activeRun = computed(() => runs.value.find((r) => r.id === activeRunId.value) ?? null)
   const compareRun = computed(() => runs.value.find((r) => r.id === compareRunId.value) ?? null)
 
-  function apply(run: CamRunRecord, e: ApiEvent): void {
+  function apply(run: CamRunRecord, e: JobEvent): void {
     if (e.type === 'job.item') run.items.push(e.item as CamItem)
     else if (e.type === 'job.done') run.status = 'done'
     else if (e.type === 'job.failed') {
@@ -32,6 +32,11 @@ export const useCamStore = defineStore('cam', () => {
   }
 
   api.onEvent((e) => {
+    if (e.type === 'engine.restarted') {
+      // The engine that ran these jobs is gone: they will not finish.
+      for (const r of runs.value) if (r.status === 'running') r.status = 'failed'
+      return
+    }
     if (e.kind !== 'cam') return
     const run = runs.value.find((r) => r.id === e.jobId)
     if (run) apply(run, e)

@@ -30,6 +30,10 @@ export const useJobsStore = defineStore('jobs', () => {
   }
 
   function apply(e: ApiEvent): void {
+    if (e.type === 'engine.restarted') {
+      for (const j of jobs.values()) if (j.status === 'running') Object.assign(j, { status: 'failed', error: { code: 'engine-unavailable', message: e.reason } })
+      return
+    }
     const job = ensure(e)
     if (e.type === 'job.progress') Object.assign(job, { done: e.done, total: e.total, phase: e.phase, message: e.message })
     else if (e.type === 'job.done') job.status = 'done'
