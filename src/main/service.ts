@@ -19,6 +19,9 @@ import { CamRunner } from './engine/cam/runner'
 import type { CamItem } from '../shared/api'
 import { APP_VERSION } from './version'
 
+/** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
+const MAX_OPEN_MODELS = 4
+
 type Handlers = { [M in MethodName]: (args: ParsedArgsOf<M>) => Promise<ResultOf<M>> }
 
 /**
@@ -40,7 +43,10 @@ export class Service {
     'models.open': async ({ path, labelsPath }) => {
       const labels = labelsPath ? await readLabelsFile(resolve(labelsPath)) : null
       const model = await LoadedModel.open(resolve(path), labels)
+      // Keep the few most recently opened: each holds its weights twice (bytes and decoded graph).
+      this.models.delete(model.summary.id)
       this.models.set(model.summary.id, model)
+      if (this.models.size > MAX_OPEN_MODELS) this.models.delete(this.models.keys().next().value!)
       return model.summary
     },
     'models.inspect': async ({ modelId }) => inspectModel(this.model(modelId)),

@@ -1,6 +1,6 @@
 import type { ApiErrorShape } from '../../../shared/errors'
 import type { Preprocess } from '../data/preprocess'
-import { failure, loadInput, type CamInput } from './inputs'
+import { inputError, loadInput, type CamInput } from './inputs'
 import type { CamMap, CamRunner } from './runner'
 
 export type CamOutcome =
@@ -40,7 +40,7 @@ export async function runCamBatches(opts: CamBatchOptions): Promise<{ ok: number
         try {
           return { input, data: await loadInput(input, runner.model, opts.preprocess) }
         } catch (err) {
-          return { input, error: failure(input, err).error }
+          return { input, error: inputError(input, err) }
         }
       })
     )

@@ -1,6 +1,7 @@
 import { basename, extname } from 'node:path'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../../shared/errors'
 import { expandImagePaths } from '../data/images'
+import { uniqueNamer } from './writer'
 import { readNpy } from '../data/npy'
 import { inferPreprocess, loadImageTensor, type Preprocess } from '../data/preprocess'
 import type { LoadedModel } from '../model/loaded-model'
@@ -21,16 +22,11 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
   const rest = paths.filter((p) => extname(p).toLowerCase() !== '.npy')
   const { files, failed } = await expandImagePaths(rest)
   const all: { path: string; kind: CamInput['kind'] }[] = [
-    ...files.map((f) => ({ path: f, kind: (extname(f).toLowerCase() === '.npy' ? 'tensor' : 'image') as CamInput['kind'] })),
+    ...files.map((f) => ({ path: f, kind: 'image' as const })),
     ...npy.map((f) => ({ path: f, kind: 'tensor' as const }))
   ]
-  const used = new Map<string, number>()
-  const inputs = all.map(({ path, kind }) => {
-    const base = basename(path, extname(path))
-    const n = (used.get(base) ?? 0) + 1
-    used.set(base, n)
-    return { path, kind, stem: n === 1 ? base : `${base}-${n}` }
-  })
+  const unique = uniqueNamer()
+  const inputs = all.map(({ path, kind }) => ({ path, kind, stem: unique(basename(path, extname(path))) }))
   return { inputs, failed }
 }
 
@@ -64,7 +60,8 @@ export async function loadInput(input: CamInput, model: LoadedModel, pre: Prepro
   return arr.data
 }
 
-export function failure(input: { path: string }, err: unknown): { file: string; error: ApiErrorShape } {
+/** An input's error in the wire shape, naming the input's file when the error itself does not. */
+export function inputError(input: { path: string }, err: unknown): ApiErrorShape {
   const error = toErrorShape(err)
-  return { file: input.path, error: { ...error, file: error.file ?? input.path } }
+  return { ...error, file: error.file ?? input.path }
 }

@@ -7,12 +7,11 @@ import type { CamItem } from '../../../shared/api'
 import sharp from 'sharp'
 import { ApiError } from '../../../shared/errors'
 import { readNpy, writeNpy } from '../data/npy'
-import { loadDisplayImage, type Preprocess } from '../data/preprocess'
+import type { Preprocess } from '../data/preprocess'
 import type { CamOutcome } from './batch-job'
 import type { ColormapName } from './colormap'
-import { encodePng, heatmapPng, overlay } from './overlay'
 import { recordsToCsv, type CamRecord } from './record'
-import { writeFileAtomic } from './writer'
+import { renderCamPng, uniqueNamer, writeFileAtomic } from './writer'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -97,18 +96,11 @@ export class CamResultStore {
     })
     const written: string[] = []
     const records: CamRecord[] = []
-    const used = new Map<string, number>()
+    const unique = uniqueNamer()
     for (const s of chosen) {
-      const base = `${s.record.stem}.${s.record.method.replace(/\+/g, 'pp')}`
-      const n = (used.get(base) ?? 0) + 1
-      used.set(base, n)
-      const stem = n === 1 ? base : `${base}-${n}`
-      const [H, W] = s.size
+      const stem = unique(`${s.record.stem}.${s.record.method.replace(/\+/g, 'pp')}`)
       const map = (await readNpy(s.mapPath)).data
-      const png =
-        s.kind === 'image'
-          ? await encodePng(overlay((await loadDisplayImage(s.record.file, [H, W], s.resize)).rgb, map, W, H, { colormap, alpha }), W, H)
-          : await heatmapPng(map, W, H, colormap)
+      const png = await renderCamPng({ path: s.record.file, kind: s.kind }, map, s.size, s.resize, colormap, alpha)
       const pngPath = join(dir, `${stem}.png`)
       const npyPath = join(dir, `${stem}.cam.npy`)
       const rawPath = join(dir, `${stem}.raw.npy`)

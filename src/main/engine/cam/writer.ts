@@ -25,15 +25,32 @@ export async function writeCamFiles(o: Extract<CamOutcome, { ok: true }>, opts: 
   const png = join(opts.dir, `${o.input.stem}.png`)
   await writeNpy(npy, [H, W], o.result.map)
   await writeNpy(rawNpy, o.result.rawShape, o.result.raw)
-  let pngBytes: Buffer
-  if (o.input.kind === 'image') {
-    const img = await loadDisplayImage(o.input.path, [H, W], opts.preprocess.resize)
-    pngBytes = await encodePng(overlay(img.rgb, o.result.map, W, H, { colormap: opts.colormap, alpha: opts.alpha }), W, H)
-  } else {
-    pngBytes = await heatmapPng(o.result.map, W, H, opts.colormap)
-  }
-  await writeFile(png, pngBytes)
+  await writeFile(png, await renderCamPng(o.input, o.result.map, [H, W], opts.preprocess.resize, opts.colormap, opts.alpha))
   return { npy, png, rawNpy }
+}
+
+/** The PNG for one map: overlaid on the image as the model saw it, or the map alone for a tensor input. */
+export async function renderCamPng(
+  input: { path: string; kind: 'image' | 'tensor' },
+  map: Float32Array,
+  [H, W]: [number, number],
+  resize: Preprocess['resize'],
+  colormap: ColormapName,
+  alpha: number
+): Promise<Buffer> {
+  if (input.kind === 'tensor') return heatmapPng(map, W, H, colormap)
+  const img = await loadDisplayImage(input.path, [H, W], resize)
+  return encodePng(overlay(img.rgb, map, W, H, { colormap, alpha }), W, H)
+}
+
+/** Names made unique in order of appearance: the second "cat" becomes "cat-2". */
+export function uniqueNamer(): (base: string) => string {
+  const used = new Map<string, number>()
+  return (base) => {
+    const n = (used.get(base) ?? 0) + 1
+    used.set(base, n)
+    return n === 1 ? base : `${base}-${n}`
+  }
 }
 
 /** Write-then-rename, so a crash never leaves a half-written results file. */
