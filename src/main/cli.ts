@@ -1,6 +1,7 @@
 import { toErrorShape } from '../shared/errors'
 import { benchCommand } from './cli/bench-command'
 import { CAM_USAGE, camCommand } from './cli/cam-command'
+import { FEWSHOT_USAGE, fewshotCommand } from './cli/fewshot-command'
 import { inspectCommand } from './cli/inspect-command'
 import { Service } from './service'
 
@@ -16,7 +17,8 @@ commands:
   ${CAM_USAGE}
             write <stem>.cam.npy, <stem>.png and results.json for each input
   bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
-            print one JSON line: forward and CAM milliseconds per image`
+            print one JSON line: forward and CAM milliseconds per image
+  ${FEWSHOT_USAGE}`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -30,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
       return camCommand(rest)
     case 'bench':
       return benchCommand(rest)
+    case 'fewshot':
+      return fewshotCommand(rest)
     case undefined:
     case '--help':
     case '-h':

@@ -17,6 +17,10 @@ import { toRecord } from './engine/cam/record'
 import { CamResultStore } from './engine/cam/result-store'
 import { CamRunner } from './engine/cam/runner'
 import type { CamItem } from '../shared/api'
+import type { MetaTrainItem } from '../shared/fewshot'
+import { parseClassSpec } from './engine/fewshot/data/episodes'
+import { openFewshotDataset } from './engine/fewshot/data/open'
+import { checkMetaTrainSetup, evaluateCheckpoint, runMetaTraining } from './engine/fewshot/meta-train'
 import { APP_VERSION } from './version'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
@@ -115,6 +119,52 @@ export class Service {
         }
         return { steps }
       }),
+    'fewshot.metaTrain': async (a) => {
+      const dataset = await openFewshotDataset(a.dataset)
+      const classes = (spec: string) => parseClassSpec(spec, dataset.classes.length)
+      const setup = {
+        dataset,
+        trainClasses: classes(a.trainClasses),
+        testClasses: classes(a.testClasses),
+        rotations: a.rotations,
+        config: a.config,
+        iterations: a.iterations,
+        checkpointPath: resolve(a.checkpoint),
+        checkpointEvery: a.checkpointEvery,
+        resume: a.resume,
+        modelOut: a.modelOut ? resolve(a.modelOut) : undefined,
+        evalEpisodes: a.evalEpisodes
+      }
+      // Mistakes in the setup come back as call errors, before any job starts.
+      checkMetaTrainSetup(setup)
+      return this.jobs.start('fewshot.metaTrain', async (ctx) => {
+        const result = await runMetaTraining({
+          ...setup,
+          throwIfCancelled: ctx.throwIfCancelled,
+          onIteration: (r, total) => {
+            ctx.item({ iteration: r.iteration, loss: r.loss, accuracy: r.accuracy, supportLoss: r.supportLoss } satisfies MetaTrainItem)
+            ctx.progress(r.iteration, total, 'meta-training', `loss ${r.loss.toFixed(3)}`)
+          },
+          onEvaluate: (done, total) => ctx.progress(done, total, 'evaluating')
+        })
+        return { ...result, backend: `onnxruntime-node (${result.provider})` }
+      })
+    },
+    'fewshot.evaluate': async (a) => {
+      const dataset = await openFewshotDataset(a.dataset)
+      const testClasses = parseClassSpec(a.testClasses, dataset.classes.length)
+      return this.jobs.start('fewshot.evaluate', async (ctx) => {
+        const { accuracies: _, ...result } = await evaluateCheckpoint({
+          dataset,
+          checkpointPath: resolve(a.checkpoint),
+          testClasses,
+          episodes: a.episodes,
+          throwIfCancelled: ctx.throwIfCancelled,
+          onEpisode: (done, total) => ctx.progress(done, total, 'evaluating')
+        })
+        return { ...result, backend: `onnxruntime-node (${result.provider})` }
+      })
+    },
     'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })
   }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
+import { EvaluateArgs, MetaTrainArgs } from './fewshot'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -236,6 +237,10 @@ export const methods = {
     args: z.object({ steps: z.number().int().min(1).max(10_000), stepMs: z.number().int().min(0).max(1000) }).strict(),
     result: JobStarted
   },
+  /** Meta-trains the built-in Conv-4 (job: items are MetaTrainItem per iteration; result: history, checkpoint, evaluation). */
+  'fewshot.metaTrain': { args: MetaTrainArgs, result: JobStarted },
+  /** Scores a meta-training checkpoint on test episodes (job: result accuracy, ci95, episodes). */
+  'fewshot.evaluate': { args: EvaluateArgs, result: JobStarted },
   'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) }
 } as const
 

@@ -2,28 +2,10 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { CamItem } from '../../src/shared/api'
-import type { ApiEvent } from '../../src/shared/events'
-import { Service } from '../../src/main/service'
 import { fixture, tempDir } from '../helpers'
+import { jobHarness } from '../job-harness'
 
-function harness() {
-  const events: ApiEvent[] = []
-  const waiters: { pred: (e: ApiEvent) => boolean; resolve: (e: ApiEvent) => void }[] = []
-  const service = new Service((e) => {
-    events.push(e)
-    for (const w of [...waiters]) if (w.pred(e)) {
-      waiters.splice(waiters.indexOf(w), 1)
-      w.resolve(e)
-    }
-  })
-  const until = (pred: (e: ApiEvent) => boolean) =>
-    new Promise<ApiEvent>((resolve) => {
-      const seen = events.find(pred)
-      if (seen) resolve(seen)
-      else waiters.push({ pred, resolve })
-    })
-  return { service, events, until }
-}
+const harness = jobHarness
 
 /** A folder of n real images (copies of the fixtures) for job tests. */
 function folder(n: number): string {

@@ -118,11 +118,7 @@ describe('ConvTranspose', () => {
   grad('k4 s2 p1 (DCGAN upsampler)', () => convT([2, 3, 4, 4], [3, 2, 4, 4], { kernel_shape: [4, 4], strides: [2, 2], pads: [1, 1, 1, 1] }))
   grad('group 2, dilation 2', () => convT([2, 4, 4, 4], [4, 2, 3, 3], { kernel_shape: [3, 3], group: 2, dilations: [2, 2] }, true))
   grad('k2 s2 no pads', () => convT([2, 3, 3, 3], [3, 4, 2, 2], { kernel_shape: [2, 2], strides: [2, 2] }))
-  refuses(
-    'weight gradients',
-    () => ({ opType: 'ConvTranspose', attrs: { kernel_shape: [3, 3] }, inputs: [x('x', [2, 3, 4, 4]), wd('w', [3, 2, 3, 3])] }),
-    /weight gradients of ConvTranspose/
-  )
+  // Weight and bias gradients: test/unit/vjp-training-rules.test.ts.
   refuses(
     'auto_pad',
     () => ({ opType: 'ConvTranspose', attrs: { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' }, inputs: [x('x', [2, 3, 4, 4]), k('w', cf([3, 2, 3, 3]))] }),
@@ -312,16 +308,7 @@ describe('BatchNormalization', () => {
       { name: 'var', dims: [3], values: magnitude([3], 0.3, 2, false), differentiate: false }
     ]
   }), ['x'])
-  refuses(
-    'training mode',
-    () => ({ ...bn([2, 3, 4, 4], { training_mode: 1 }, 15), outputs: 3 }),
-    /BatchNormalization in training mode/
-  )
-  refuses(
-    'parameter gradients',
-    () => ({ opType: 'BatchNormalization', inputs: [x('x', [2, 3, 4, 4]), wd('scale', [3]), k('bias', cf([3])), k('mean', cf([3])), k('var', cf([3], [1, 2, 3]))] }),
-    /BatchNormalization parameters/
-  )
+  // Scale/bias gradients, training_mode=1 and the refusals: test/unit/vjp-training-rules.test.ts.
 })
 
 describe('shape ops', () => {
@@ -477,6 +464,48 @@ describe('added rules', () => {
   refuses('Resize cubic', () => resize([2, 2, 3, 3], { mode: 'cubic' }, [1, 1, 2, 2]), /Resize mode cubic/)
   refuses('Resize of the channel axis', () => resize([2, 2, 3, 3], { mode: 'nearest' }, [1, 2, 1, 1]), /Resize of axes other than/)
   refuses('Resize antialias (opset 18)', () => ({ ...resize([2, 2, 6, 6], { mode: 'linear', antialias: 1 }, [1, 1, 0.5, 0.5]), opset: 18 }), /antialias/)
+})
+
+describe('ops that backward graphs emit (differentiated again in second order)', () => {
+  const bool = (values: number[], dims: number[]): ConstTensor => ({ dataType: DataType.BOOL, dims, data: Uint8Array.from(values) })
+  const mask = (dims: number[]) => bool(Array.from({ length: size(dims) }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0), dims)
+  grad('Reciprocal (divisors in ±[0.75, 1.5])', () => ({ opType: 'Reciprocal', inputs: [x('x', [2, 3, 4], magnitude([2, 3, 4], 0.75, 1.5))] }))
+  grad('Where same shapes (no gradient to the condition)', () => ({ opType: 'Where', inputs: [k('c', mask([2, 3, 4])), x('a', [2, 3, 4]), x('b', [2, 3, 4])] }), ['a', 'b'])
+  grad('Where with a broadcast [3,1] condition and a [4] right side', () => ({ opType: 'Where', inputs: [k('c', mask([3, 1])), x('a', [2, 3, 4]), x('b', [4])] }), ['a', 'b'])
+  grad('Where with a scalar zero (as Relu\'s gradient emits it)', () => ({ opType: 'Where', inputs: [k('c', mask([2, 5])), x('a', [2, 5]), k('z', cf([], [0]))] }), ['a'])
+  // Indices along the last axis: a permutation prefix per row, so no two updates hit one element.
+  const perm = (rows: number, n: number, take: number) => Array.from({ length: rows }, (_, r) => Array.from({ length: take }, (_, j) => (r + 3 * j) % n)).flat()
+  grad('ScatterElements reduction none, axis -1', () => ({
+    opType: 'ScatterElements',
+    attrs: { axis: -1 },
+    inputs: [x('data', [2, 3, 5]), k('idx', ci(perm(6, 5, 2), [2, 3, 2])), x('updates', [2, 3, 2])]
+  }), ['data', 'updates'])
+  grad('ScatterElements reduction none, axis 1, negative indices', () => ({
+    opType: 'ScatterElements',
+    attrs: { axis: 1 },
+    inputs: [x('data', [2, 4, 3]), k('idx', ci([0, -1, 2, 1, -4, 3], [2, 1, 3])), x('updates', [2, 1, 3])]
+  }))
+  grad('ScatterElements reduction add with repeated indices (opset 16, MaxPool overlap)', () => ({
+    opType: 'ScatterElements',
+    opset: 16,
+    attrs: { axis: 0, reduction: 'add' },
+    inputs: [x('data', [6]), k('idx', ci([1, 4, 1, 0, 4, 4, 2])), x('updates', [7])]
+  }), ['data', 'updates'])
+  refuses('ScatterElements reduction mul (opset 18)', () => ({
+    opType: 'ScatterElements',
+    opset: 18,
+    attrs: { axis: 0, reduction: 'mul' },
+    inputs: [x('data', [4]), k('idx', ci([1, 2])), x('updates', [2])]
+  }), /ScatterElements with reduction mul/)
+  grad('GatherElements axis -1 with repeated and negative indices', () => ({
+    opType: 'GatherElements',
+    attrs: { axis: -1 },
+    inputs: [x('data', [2, 3, 4]), k('idx', ci([0, 3, 3, -1, 1, 2, 0, 0, -4, 2, 1, 1, 3, 0, 2, 2, 1, -2], [2, 3, 3]))]
+  }), ['data'])
+  grad('GatherElements axis 0 (the batch axis: indices pick samples)', () => ({
+    opType: 'GatherElements',
+    inputs: [x('data', [2, 3]), k('idx', ci([1, 0, 1, 1, 1, 0], [2, 3]))]
+  }))
 })
 
 describe('coverage', () => {

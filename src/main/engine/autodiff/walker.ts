@@ -2,6 +2,7 @@ import { ApiError } from '../../../shared/errors'
 import type { GraphBuilder } from '../onnx/builder'
 import { isFloatType } from '../onnx/elem-types'
 import type { GraphIndex, IrNode } from '../onnx/ir'
+import { NON_DIFFERENTIABLE } from './nondiff'
 import { RULES } from './rules'
 import type { RuleContext } from './types'
 
@@ -15,9 +16,6 @@ export interface BackwardRequest {
   /** Seed gradient tensor for each differentiated output (e.g. logits -> one-hot). */
   seeds: Map<string, string>
 }
-
-/** Ops that compute only on shapes or indices: no gradient flows through them. */
-const NON_DIFFERENTIABLE = new Set(['Shape', 'Size', 'ArgMax', 'ArgMin', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'NonZero', 'OneHot', 'Cast', 'Floor', 'Ceil', 'Round', 'Sign', 'ConstantOfShape', 'Range', 'TopK'])
 
 /**
  * Builds the backward graph (reverse-mode, one VJP rule per op). Only nodes that lie on a path from
@@ -38,6 +36,7 @@ export function buildBackward(req: BackwardRequest): Map<string, string> {
   const influences = new Set(req.seeds.keys())
   for (let k = index.nodes.length - 1; k >= 0; k--) {
     const n = index.nodes[k]
+    if (NON_DIFFERENTIABLE.has(n.opType)) continue
     if (n.outputs.some((o) => influences.has(o))) for (const i of n.inputs) if (i) influences.add(i)
   }
   const onPath = (t: string) => depends.has(t) && influences.has(t)

@@ -1,7 +1,7 @@
 import { GraphBuilder } from '../onnx/builder'
 import { inferElemTypes } from '../onnx/elem-types'
 import type { GraphIndex } from '../onnx/ir'
-import { floatTensor, OrtSession } from './ort'
+import { floatTensor, OrtSession, type Feeds } from './ort'
 
 export type Shapes = Map<string, number[]>
 
@@ -16,6 +16,19 @@ export async function probeShapes(
   inputDims: number[],
   label: string
 ): Promise<{ shapes: Shapes; batch: number }> {
+  const size = inputDims.reduce((p, d) => p * d, 1)
+  const data = new Float32Array(size)
+  for (let i = 0; i < size; i++) data[i] = Math.sin(i * 12.9898) * 0.5
+  const shapes = await probeAll(index, { [inputName]: floatTensor(data, inputDims) }, label)
+  return { shapes, batch: inputDims[0] }
+}
+
+/**
+ * Static shapes of every node output of an arbitrary graph (a training or unrolled meta-learning graph
+ * that the compiler differentiates again), from one run with the given feeds. Inputs and initializers
+ * take their own dims. The feeds' values do not matter, only their dims.
+ */
+export async function probeAll(index: GraphIndex, feeds: Feeds, label: string): Promise<Shapes> {
   const b = new GraphBuilder(index.model)
   const names: string[] = []
   for (const n of index.nodes) for (const o of n.outputs) if (o) names.push(o)
@@ -23,19 +36,15 @@ export async function probeShapes(
   b.setOutputs(names, names.map((n) => types.get(n) ?? 1))
   const session = await OrtSession.create(b.encode(), label, { intraOpThreads: 1 })
   try {
-    const batch = inputDims[0]
-    const size = inputDims.reduce((p, d) => p * d, 1)
-    const data = new Float32Array(size)
-    for (let i = 0; i < size; i++) data[i] = Math.sin(i * 12.9898) * 0.5
-    const out = await session.run({ [inputName]: floatTensor(data, inputDims) })
+    const out = await session.run(feeds)
     const shapes: Shapes = new Map()
-    shapes.set(inputName, inputDims)
+    for (const [k, v] of Object.entries(feeds)) shapes.set(k, [...v.dims])
     for (const [k, v] of Object.entries(out)) shapes.set(k, [...v.dims])
     for (const name of index.initializerNames) {
       const c = index.constant(name)
       if (c) shapes.set(name, c.dims)
     }
-    return { shapes, batch }
+    return shapes
   } finally {
     await session.release()
   }

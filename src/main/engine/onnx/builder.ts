@@ -77,9 +77,18 @@ export class GraphBuilder {
   }
 
   constant(value: ConstTensor, hint = 'const'): string {
-    const name = this.fresh(hint)
+    return this.namedConstant(this.fresh(hint), value)
+  }
+
+  /** An initializer under a name the caller chose (weights of a model the engine writes). */
+  namedConstant(name: string, value: ConstTensor): string {
     this.initializers.push(encodeTensor(name, value))
     return name
+  }
+
+  /** Appends an existing node as it is (graph-edit copies nodes of another graph through this). */
+  rawNode(node: onnx.NodeProto): void {
+    this.nodes.push(node)
   }
 
   constF32(values: ArrayLike<number>, dims: number[] = [values.length]): string {
@@ -131,10 +140,15 @@ export class GraphBuilder {
 
   build(): onnx.ModelProto {
     const g = graphOf(this.model)
+    const node = [...g.node, ...this.nodes]
+    // Weights no node reads (a replaced head, the parts of a model a copy skipped) would only make
+    // onnxruntime warn; leave them out.
+    const used = new Set(node.flatMap((n) => n.input ?? []))
+    const initializer = [...g.initializer, ...this.initializers].filter((t) => used.has(t.name ?? ''))
     const graph = onnx.GraphProto.create({
       name: g.name,
-      node: [...g.node, ...this.nodes],
-      initializer: [...g.initializer, ...this.initializers],
+      node,
+      initializer,
       input: [...g.input, ...this.extraInputs],
       output: this.replaceOutputs ? this.extraOutputs : [...g.output, ...this.extraOutputs],
       // Shape annotations of intermediate tensors can go stale once outputs change; ORT re-infers.

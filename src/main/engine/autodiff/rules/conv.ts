@@ -69,20 +69,20 @@ interface ConvGeometry {
  * X (batch and channels swapped) with dY as the kernel (also swapped), dilation = stride and stride =
  * dilation; the result can run past the kernel size when the strides leave a remainder, so it is sliced.
  * Groups stay one conv: X is laid out as [C/G, G*N, H, W] (channel c' of group g at batch c', input
- * channel g*N + n), so the group-g kernels dY[:, m in g] see exactly X[:, g*C/G + c'].
+ * channel g*N + n), so the group-g kernels dY[:, m in g] see exactly X[:, g*C/G + c']. The reshapes
+ * use 0 / -1, not C/G: differentiated again (second order), X can be a tensor whose channels are a batch.
  */
 function convWeightGrad(ctx: RuleContext, x: string, dY: string, xs: number[], ys: number[], g: ConvGeometry): string {
   const b = ctx.b
   const spatial = xs.length - 2
   const rest = Array.from({ length: spatial }, (_, i) => i + 2)
   const swap = [1, 0, ...rest]
-  const cPerGroup = xs[1] / g.group
   const xT =
     g.group === 1
       ? b.op('Transpose', [x], { perm: swap })
       : b.op('Reshape', [
-          b.op('Transpose', [b.op('Reshape', [x, b.constI64([0, g.group, cPerGroup, ...xs.slice(2)])])], { perm: [2, 1, 0, ...rest.map((a) => a + 1)] }),
-          b.constI64([cPerGroup, -1, ...xs.slice(2)])
+          b.op('Transpose', [b.op('Reshape', [x, b.constI64([0, g.group, -1, ...xs.slice(2)])])], { perm: [2, 1, 0, ...rest.map((a) => a + 1)] }),
+          b.constI64([0, -1, ...xs.slice(2)])
         ])
   const dYT = b.op('Transpose', [dY], { perm: swap })
   // [C/G, G*N, H, W] conv [M, N, h, w] (group G) -> [C/G, M, k', k'], then swap back to [M, C/G, k', k'].
@@ -92,32 +92,40 @@ function convWeightGrad(ctx: RuleContext, x: string, dY: string, xs: number[], y
 }
 
 /**
- * ConvTranspose appears in some classifiers' heads. It is the adjoint of a Conv with the same weights,
- * strides, pads, dilations and groups, so its input gradient is that Conv applied to dY; its output
- * length is in + floor(output_padding / stride) = in, since output_padding < stride.
+ * ConvTranspose appears in some classifiers' heads (and in MAML's second order: Conv's input gradient
+ * is one). It is the adjoint of a Conv with the same weights, strides, pads, dilations and groups, so
+ * its input gradient is that Conv applied to dY; its output length is in + floor(output_padding /
+ * stride) = in, since output_padding < stride. For the weights, <dY, ConvT(x, W)> = <Conv(dY, W), x>:
+ * dW is Conv's weight gradient with the roles swapped (dY as Conv's input, x as its output gradient);
+ * the extra output_padding rows only lengthen that conv, whose result is sliced to the kernel anyway.
  */
 export const convTranspose: VjpRule = (ctx) => {
-  const [, w, bias] = ctx.node.inputs
+  const [x, w, bias] = ctx.node.inputs
+  const y = ctx.node.outputs[0]
   const dY = ctx.dY[0]!
-  if (ctx.needs[1] || (bias && ctx.needs[2])) throw new Error('weight gradients of ConvTranspose are not supported')
   // The adjoint needs the begin pads; with auto_pad or output_shape they are split by rules we do not mirror.
   if (str(ctx, 'auto_pad', 'NOTSET') !== 'NOTSET' || 'output_shape' in ctx.node.attrs) {
     throw new Error('ConvTranspose with auto_pad or output_shape is not supported (export with explicit pads)')
   }
   const ws = ctx.shape(w)
   const spatial = ws.length - 2
-  const k = ints(ctx, 'kernel_shape', ws.slice(2))
-  return [
-    ctx.b.op('Conv', [dY, w], {
-      strides: ints(ctx, 'strides', new Array(spatial).fill(1)),
-      pads: ints(ctx, 'pads', new Array(2 * spatial).fill(0)),
-      dilations: ints(ctx, 'dilations', new Array(spatial).fill(1)),
-      group: int(ctx, 'group', 1),
-      kernel_shape: k
-    }),
-    null,
-    null
-  ]
+  const geometry: ConvGeometry = {
+    k: ints(ctx, 'kernel_shape', ws.slice(2)),
+    s: ints(ctx, 'strides', new Array(spatial).fill(1)),
+    d: ints(ctx, 'dilations', new Array(spatial).fill(1)),
+    pads: ints(ctx, 'pads', new Array(2 * spatial).fill(0)),
+    group: int(ctx, 'group', 1)
+  }
+  const grads: (string | null)[] = [null, null, null]
+  if (ctx.needs[0]) {
+    grads[0] = ctx.b.op('Conv', [dY, w], { strides: geometry.s, pads: geometry.pads, dilations: geometry.d, group: geometry.group, kernel_shape: geometry.k })
+  }
+  if (ctx.needs[1]) grads[1] = convWeightGrad(ctx, dY, x, ctx.shape(y), ctx.shape(x), geometry)
+  if (bias && ctx.needs[2]) {
+    const axes = [0, ...Array.from({ length: spatial }, (_, i) => i + 2)]
+    grads[2] = ctx.b.op('ReduceSum', [dY, ctx.b.constI64(axes)], { keepdims: 0 })
+  }
+  return grads
 }
 
 /** Gemm: Y = alpha * A' B' + beta * C, with A' = transA ? A^T : A and B' likewise. */

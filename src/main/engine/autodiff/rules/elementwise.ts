@@ -54,6 +54,28 @@ export const pow: VjpRule = (ctx) => {
   return [ctx.b.op('Mul', [ctx.dY[0]!, dPow]), null]
 }
 
+/** Reciprocal (normalisation rules emit it for 1/std): dX = -dY * y^2. */
+export const reciprocal: VjpRule = (ctx) => {
+  const y = ctx.node.outputs[0]
+  return [ctx.b.op('Neg', [ctx.b.op('Mul', [ctx.dY[0]!, ctx.b.op('Mul', [y, y])])])]
+}
+
+/**
+ * Where (Relu's and Clip's gradients are Wheres): the gradient goes to X where the condition holds and
+ * to Y elsewhere, unbroadcast to each side; the boolean condition gets none.
+ */
+export const where: VjpRule = (ctx) => {
+  const [cond, a, b] = ctx.node.inputs
+  const y = ctx.node.outputs[0]
+  const dY = ctx.dY[0]!
+  const zero = ctx.b.constF32([0], [])
+  return [
+    null,
+    ctx.needs[1] ? unbroadcast(ctx, ctx.b.op('Where', [cond, dY, zero]), a, y) : null,
+    ctx.needs[2] ? unbroadcast(ctx, ctx.b.op('Where', [cond, zero, dY]), b, y) : null
+  ]
+}
+
 export const sqrt: VjpRule = (ctx) => {
   const y = ctx.node.outputs[0]
   return [ctx.b.op('Div', [ctx.dY[0]!, ctx.b.op('Mul', [y, ctx.b.constF32([2], [])])])]

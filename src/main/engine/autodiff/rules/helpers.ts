@@ -49,7 +49,10 @@ export function axis(a: number, rank: number): number {
   return a < 0 ? a + rank : a
 }
 
-/** Zeros shaped like a tensor at run time. */
+/**
+ * Zeros shaped like a tensor at run time (float32, ConstantOfShape's default). Not Mul(like, 0): that
+ * would run a dead gradient path through `like` when the backward graph is differentiated again.
+ */
 export function zerosLike(ctx: RuleContext, like: string): string {
-  return ctx.b.op('Mul', [like, ctx.b.constF32([0], [])])
+  return ctx.b.op('ConstantOfShape', [ctx.b.op('Shape', [like])])
 }

@@ -1,11 +1,11 @@
 import type { VjpRule } from '../types'
 import { clip, erf, exp, gelu, hardSigmoid, hardSwish, leakyRelu, logSoftmax, pRelu, relu, sigmoid, softmax, softplus, tanh } from './activations'
 import { conv, convTranspose, gemm, matMul } from './conv'
-import { add, div, max, min, mul, neg, pow, sqrt, sub, sum } from './elementwise'
+import { add, div, max, min, mul, neg, pow, reciprocal, sqrt, sub, sum, where } from './elementwise'
 import { batchNormalization, instanceNormalization, layerNormalization } from './normalization'
 import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMean, reduceSum } from './pooling'
 import { resize } from './resize'
-import { concat, dropout, expand, gather, pad, passThrough, reshapeBack, slice, split, transpose } from './shape'
+import { concat, dropout, expand, gather, gatherElements, pad, passThrough, reshapeBack, scatterElements, slice, split, transpose } from './shape'
 
 /**
  * The table of VJP rules, one per ONNX op (the shape of onnxruntime's gradient builder). An op that
@@ -38,6 +38,8 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   Sum: sum,
   Pow: pow,
   Sqrt: sqrt,
+  Reciprocal: reciprocal,
+  Where: where,
   Max: max,
   Min: min,
   BatchNormalization: batchNormalization,
@@ -62,6 +64,8 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   Pad: pad,
   Expand: expand,
   Gather: gather,
+  GatherElements: gatherElements,
+  ScatterElements: scatterElements,
   Resize: resize
 }
 

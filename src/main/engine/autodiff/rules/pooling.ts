@@ -1,6 +1,6 @@
 import type { RuleContext, VjpRule } from '../types'
 import { explicitPads } from './conv'
-import { int, ints, reshapeLike } from './helpers'
+import { int, ints, reshapeLike, zerosLike } from './helpers'
 
 function windows(ctx: RuleContext) {
   const x = ctx.node.inputs[0]
@@ -19,7 +19,8 @@ function windows(ctx: RuleContext) {
  * MaxPool: route each output gradient to the input element that won its window. A second MaxPool
  * (same attributes) yields the winners' flat indices; ScatterElements puts the gradients there.
  * Overlapping windows (kernel > stride, as in ResNet's stem) can pick the same element twice, so
- * they need reduction='add' (opset 16); disjoint windows use a plain scatter (opset 13).
+ * they need reduction='add' (opset 16); disjoint windows use a plain scatter (opset 13). The zeros come
+ * from ConstantOfShape, so x keeps no (dead) gradient path through them.
  */
 export const maxPool: VjpRule = (ctx) => {
   const { x, k, s, d } = windows(ctx)
@@ -32,7 +33,7 @@ export const maxPool: VjpRule = (ctx) => {
   const [, indices] = ctx.b.node('MaxPool', [x], attrs, 2)
   const overlap = k.some((kk, i) => (kk - 1) * d[i] + 1 > s[i])
   const flat = (t: string) => ctx.b.op('Reshape', [t, ctx.b.constI64([-1])])
-  const zeros = ctx.b.op('Mul', [flat(x), ctx.b.constF32([0], [])])
+  const zeros = zerosLike(ctx, flat(x))
   if (overlap) ctx.b.requireOpset(16)
   const scattered = ctx.b.op('ScatterElements', [zeros, flat(indices), flat(ctx.dY[0]!)], overlap ? { axis: 0, reduction: 'add' } : { axis: 0 })
   return [reshapeLike(ctx, scattered, x)]

@@ -1,5 +1,5 @@
-import type { VjpRule } from '../types'
-import { axis, int, ints, reshapeLike, unbroadcast } from './helpers'
+import type { RuleContext, VjpRule } from '../types'
+import { axis, int, ints, reshapeLike, str, unbroadcast, zerosLike } from './helpers'
 
 /** Identity: the gradient passes unchanged. */
 export const passThrough: VjpRule = (ctx) => ctx.node.inputs.map((_, i) => (i === 0 ? ctx.dY[0]! : null))
@@ -42,7 +42,7 @@ export const split: VjpRule = (ctx) => {
   const x = ctx.node.inputs[0]
   const rank = ctx.shape(x).length
   const ax = axis(int(ctx, 'axis', 0), rank)
-  const pieces = ctx.node.outputs.map((o, i) => ctx.dY[i] ?? ctx.b.op('Mul', [o, ctx.b.constF32([0], [])]))
+  const pieces = ctx.node.outputs.map((o, i) => ctx.dY[i] ?? zerosLike(ctx, o))
   return [ctx.b.op('Concat', pieces, { axis: ax }), null]
 }
 
@@ -115,4 +115,36 @@ export const gather: VjpRule = (ctx) => {
   const g = b.op('Transpose', [b.op('Reshape', [ctx.dY[0]!, b.constI64([-1, ids.length, post])])], { perm: [0, 2, 1] })
   const scattered = b.op('Transpose', [b.op('MatMul', [g, b.constF32(oneHot, [ids.length, depth])])], { perm: [0, 2, 1] })
   return [reshapeLike(ctx, scattered, data), null]
+}
+
+/** The (normalised) axis of ScatterElements / GatherElements. */
+function elementsAxis(ctx: RuleContext, data: string): number {
+  return axis(int(ctx, 'axis', 0), ctx.shape(data).length)
+}
+
+/**
+ * ScatterElements (MaxPool's gradient scatters; differentiated again in second order): y = data with
+ * y[idx] = updates (reduction none) or += updates (add). dUpdates = GatherElements(dY, idx): each update
+ * landed at its index. dData = dY with the overwritten positions zeroed (a scatter of zeros) for none,
+ * dY itself for add. mul/max/min are refused.
+ */
+export const scatterElements: VjpRule = (ctx) => {
+  const [data, indices, updates] = ctx.node.inputs
+  const reduction = str(ctx, 'reduction', 'none')
+  if (reduction !== 'none' && reduction !== 'add') throw new Error(`ScatterElements with reduction ${reduction} is not supported (none and add are)`)
+  const ax = elementsAxis(ctx, data)
+  const dY = ctx.dY[0]!
+  const dData = reduction === 'add' ? dY : ctx.b.op('ScatterElements', [dY, indices, zerosLike(ctx, updates)], { axis: ax })
+  return [ctx.needs[0] ? dData : null, null, ctx.needs[2] ? ctx.b.op('GatherElements', [dY, indices], { axis: ax }) : null]
+}
+
+/**
+ * GatherElements (ScatterElements' update gradient is one): y[i] = data[idx[i]] along the axis, so
+ * dData = ScatterElements(zeros, idx, dY, reduction='add'), adding up repeated indices (opset 16).
+ */
+export const gatherElements: VjpRule = (ctx) => {
+  const [data, indices] = ctx.node.inputs
+  ctx.b.requireOpset(16)
+  const scattered = ctx.b.op('ScatterElements', [zerosLike(ctx, data), indices, ctx.dY[0]!], { axis: elementsAxis(ctx, data), reduction: 'add' })
+  return [scattered, null]
 }

@@ -1,0 +1,77 @@
+import { z } from 'zod'
+
+/**
+ * The few-shot part of the API contract. The method names are the registry's keys
+ * (src/main/engine/fewshot/methods.ts): the CLI help, the UI labels and this enum come from one list.
+ */
+export const FEWSHOT_METHOD_NAMES = ['protomaml', 'anil', 'maml', 'fomaml', 'metasgd', 'protonet', 'finetune'] as const
+export type FewshotMethod = (typeof FEWSHOT_METHOD_NAMES)[number]
+
+/** Hyper-parameters with the defaults of docs/fewshot.md. */
+export const FewshotConfig = z.object({
+  method: z.enum(FEWSHOT_METHOD_NAMES).default('protomaml'),
+  ways: z.number().int().min(2).max(100).default(5),
+  shots: z.number().int().min(1).max(100).default(1),
+  queries: z.number().int().min(1).max(200).default(15),
+  trainSteps: z.number().int().min(0).max(50).default(5),
+  testSteps: z.number().int().min(0).max(200).default(10),
+  innerRate: z.number().positive().max(10).default(0.1),
+  metaBatch: z.number().int().min(1).max(64).default(4),
+  metaRate: z.number().positive().max(1).default(1e-3),
+  seed: z.number().int().min(0).default(0)
+})
+export type FewshotConfig = z.infer<typeof FewshotConfig>
+
+const Path = z.string().min(1, 'path must not be empty')
+
+/** Where meta-training images come from: Debian's Fashion-MNIST, or a folder with one sub-folder per class. */
+export const FewshotDatasetSpec = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fashion-mnist') }).strict(),
+  z
+    .object({
+      kind: z.literal('folder'),
+      dir: Path,
+      /** Square side the images are resized to (the built-in Conv-4 takes square images). */
+      size: z.number().int().min(16).max(512).default(84),
+      channels: z.union([z.literal(1), z.literal(3)]).default(3)
+    })
+    .strict()
+])
+export type FewshotDatasetSpec = z.infer<typeof FewshotDatasetSpec>
+
+export const MetaTrainArgs = z
+  .object({
+    dataset: FewshotDatasetSpec,
+    /** Class numbers of the dataset ("0-4", "0,2,5-7"). */
+    trainClasses: z.string().min(1),
+    testClasses: z.string().min(1),
+    rotations: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]).default(1),
+    config: FewshotConfig.default(FewshotConfig.parse({})),
+    iterations: z.number().int().min(1).max(1_000_000),
+    /** Checkpoint file (written atomically every checkpointEvery iterations, at the end and on cancel). */
+    checkpoint: Path,
+    checkpointEvery: z.number().int().min(1).default(50),
+    resume: z.boolean().default(false),
+    modelOut: Path.optional(),
+    evalEpisodes: z.number().int().min(0).max(10_000).default(100)
+  })
+  .strict()
+
+/** One meta-training iteration, streamed as a job item so the UI can plot the curves. */
+export const MetaTrainItem = z.object({
+  iteration: z.number(),
+  loss: z.number(),
+  accuracy: z.number(),
+  /** Mean support loss before and after the inner steps (empty without inner steps). */
+  supportLoss: z.array(z.number())
+})
+export type MetaTrainItem = z.infer<typeof MetaTrainItem>
+
+export const EvaluateArgs = z
+  .object({
+    dataset: FewshotDatasetSpec,
+    checkpoint: Path,
+    testClasses: z.string().min(1),
+    episodes: z.number().int().min(1).max(10_000).default(600)
+  })
+  .strict()
