@@ -337,7 +337,7 @@ describe('shape ops', () => {
   }), ['a', 'b', 'c'])
   grad('Concat negative axis -1', () => ({ opType: 'Concat', attrs: { axis: -1 }, inputs: [x('a', [2, 3, 2]), x('b', [2, 3, 4])] }))
   grad('Concat with a constant piece', () => ({ opType: 'Concat', attrs: { axis: 1 }, inputs: [k('a', cf([2, 2])), x('b', [2, 3])] }), ['b'])
-  refuses('Concat on axis 0', () => ({ opType: 'Concat', attrs: { axis: 0 }, inputs: [x('a', [2, 3]), x('b', [1, 3])] }), /Concat along the batch axis/)
+  grad('Concat on axis 0 (sizes read at run time)', () => ({ opType: 'Concat', attrs: { axis: 0 }, inputs: [x('a', [2, 3]), x('b', [1, 3])] }), ['a', 'b'])
   grad('Split with split sizes input (opset 13)', () => ({
     opType: 'Split',
     attrs: { axis: 1 },
@@ -506,6 +506,15 @@ describe('ops that backward graphs emit (differentiated again in second order)',
     opType: 'GatherElements',
     inputs: [x('data', [2, 3]), k('idx', ci([1, 0, 1, 1, 1, 0], [2, 3]))]
   }))
+})
+
+describe('MaxUnpool', () => {
+  grad('2x2 windows with MaxPool-style flat indices', () => ({
+    opType: 'MaxUnpool',
+    opset: 11,
+    attrs: { kernel_shape: [2, 2], strides: [2, 2] },
+    inputs: [x('x', [2, 2, 2, 2]), k('idx', ci([0, 3, 9, 14, 17, 22, 24, 31, 32, 34, 42, 47, 49, 51, 57, 62], [2, 2, 2, 2])), k('shape', ci([2, 2, 4, 4]))]
+  }), ['x'])
 })
 
 describe('coverage', () => {

@@ -7,6 +7,7 @@ import { fashionMnistDataset } from '../engine/fewshot/data/fashion-mnist'
 import { parseClassSpec } from '../engine/fewshot/data/episodes'
 import { METHODS } from '../engine/fewshot/methods'
 import { oneOf, positiveInt } from './cam-command'
+import { ADAPT_USAGE, adaptCommand } from './fewshot-adapt-command'
 
 export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-classes 0-4 --test-classes 5-9 [--ways 5] [--shots K]
       [--queries 15] [--episodes 600] [--method ${FEWSHOT_METHOD_NAMES.join('|')}] [--iterations N]
@@ -14,6 +15,7 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
       [--meta-batch 4] [--meta-rate 0.001] [--threads N] [--baseline] [--episodes-out F] [--init-out F]
             meta-train the built-in Conv-4, print one JSON line: method, ways, shots, iterations,
             accuracy, ci95, ms_per_iteration, backend
+  ${ADAPT_USAGE}
 methods: ${FEWSHOT_METHOD_NAMES.map((m) => `\n  ${m.padEnd(10)} ${METHODS[m].summary}`).join('')}`
 
 const nonNegativeInt = (v: string | undefined, flag: string, fallback: number) => (v === '0' ? 0 : positiveInt(v, flag, fallback))
@@ -28,6 +30,7 @@ function positiveNumber(value: string | undefined, flag: string, fallback: numbe
 export async function fewshotCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv
   if (what === 'bench') return benchCommand(rest)
+  if (what === 'adapt') return adaptCommand(rest)
   throw new ApiError('invalid-arguments', `unknown fewshot command "${what ?? ''}"; try: fewshot bench --dataset fashion-mnist ...`)
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { FewshotConfig } from '../../../shared/fewshot'
-import type { ParamStore } from '../train/params'
+import { readParams, type ParamStore } from '../train/params'
 import { materialiseEpisode, supervisedBatch } from './data/batch'
 import { planEpisodes, toEpisodesFile, type EpisodePlan } from './data/episodes-file'
 import type { FewshotDataset } from './data/dataset'
@@ -74,7 +74,8 @@ export async function runFewshotBench(o: BenchOptions): Promise<BenchResult> {
   const testNet = method.supervised ? buildConv4({ channels, size, ways: c.ways, seed: c.seed }) : undefined
   const learner = new MetaLearner({ net, testNet, config: c, threads: o.threads })
   if (o.episodesOut) await writeJson(o.episodesOut, toEpisodesFile(plan, { dataset: o.dataset, ways: c.ways, shots: c.shots, queries: c.queries }))
-  if (o.initOut) await writeJson(o.initOut, paramsJson(learner.params))
+  // Every weight of the network (the PyTorch reference builds the same Conv-4 from them).
+  if (o.initOut) await writeJson(o.initOut, paramsJson(readParams(net.model, net.params)))
 
   const evaluate = (phase: string): Promise<Evaluation> =>
     learner.evaluate(plan.testSet, plan.test, { onEpisode: (done, total) => o.onPhase?.(phase, done, total), throwIfCancelled: o.throwIfCancelled })

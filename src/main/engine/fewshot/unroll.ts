@@ -64,7 +64,8 @@ export async function buildUnrolled(spec: UnrollSpec): Promise<EpisodeGraph> {
     return name
   }
   // A plain training graph (no inner steps, the model's own head) reads the query set only.
-  if (spec.steps > 0 || spec.headInit !== 'params') {
+  const readsSupport = spec.steps > 0 || spec.headInit !== 'params'
+  if (readsSupport) {
     input(SUPPORT, [spec.supportBatch, c, h, w])
     input(SUPPORT_LABELS, [spec.supportBatch, spec.ways])
   }
@@ -95,7 +96,7 @@ export async function buildUnrolled(spec: UnrollSpec): Promise<EpisodeGraph> {
   }
 
   // Head-only inner loops compute the body once per set and replay only the head.
-  const supportFeatures = headOnly ? run(SUPPORT, supportShapes, net.featuresName) : null
+  const supportFeatures = headOnly && readsSupport ? run(SUPPORT, supportShapes, net.featuresName) : null
   if (spec.headInit !== 'params') initHead(b, spec, net, cur, shapes, supportFeatures!)
   const supportLogits = () =>
     headOnly ? run('', supportShapes, net.logitsName, { name: net.featuresName, tensor: supportFeatures! }) : run(SUPPORT, supportShapes, net.logitsName)

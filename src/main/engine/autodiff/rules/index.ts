@@ -3,7 +3,7 @@ import { clip, erf, exp, gelu, hardSigmoid, hardSwish, leakyRelu, logSoftmax, pR
 import { conv, convTranspose, gemm, matMul } from './conv'
 import { add, div, max, min, mul, neg, pow, reciprocal, sqrt, sub, sum, where } from './elementwise'
 import { batchNormalization, instanceNormalization, layerNormalization } from './normalization'
-import { averagePool, globalAveragePool, globalMaxPool, maxPool, reduceMean, reduceSum } from './pooling'
+import { averagePool, globalAveragePool, globalMaxPool, maxPool, maxUnpool, reduceMean, reduceSum } from './pooling'
 import { resize } from './resize'
 import { concat, dropout, expand, gather, gatherElements, pad, passThrough, reshapeBack, scatterElements, slice, split, transpose } from './shape'
 
@@ -46,6 +46,7 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   LayerNormalization: layerNormalization,
   InstanceNormalization: instanceNormalization,
   MaxPool: maxPool,
+  MaxUnpool: maxUnpool,
   AveragePool: averagePool,
   GlobalAveragePool: globalAveragePool,
   GlobalMaxPool: globalMaxPool,

@@ -31,9 +31,14 @@ export const transpose: VjpRule = (ctx) => {
 export const concat: VjpRule = (ctx) => {
   const rank = ctx.shape(ctx.node.outputs[0]).length
   const ax = axis(int(ctx, 'axis', 0), rank)
-  if (ax === 0) throw new Error('Concat along the batch axis is not supported')
-  const sizes = ctx.node.inputs.map((x) => ctx.shape(x)[ax])
-  const parts = ctx.b.node('Split', [ctx.dY[0]!, ctx.b.constI64(sizes)], { axis: ax }, sizes.length)
+  const b = ctx.b
+  // Along axis 0 (a batch, or the channels of a conv weight gradient's swapped layout) the pieces'
+  // sizes are read at run time, since a batch axis may differ from the probe's.
+  const sizes =
+    ax === 0
+      ? b.op('Concat', ctx.node.inputs.map((x) => b.op('Slice', [b.op('Shape', [x]), b.constI64([0]), b.constI64([1])])), { axis: 0 })
+      : b.constI64(ctx.node.inputs.map((x) => ctx.shape(x)[ax]))
+  const parts = b.node('Split', [ctx.dY[0]!, sizes], { axis: ax }, ctx.node.inputs.length)
   return parts.map((p, i) => (ctx.needs[i] ? p : null))
 }
 

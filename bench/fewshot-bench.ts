@@ -1,0 +1,106 @@
+/**
+ * Few-shot benchmark: ours (onnxruntime, `fewshot bench`) against the PyTorch reference
+ * (bench/torch_fewshot.py, Debian python3-torch) on the same Fashion-MNIST episodes, the same initial
+ * Conv-4 weights and the same hyper-parameters, each with the same number of threads, one after the
+ * other on this machine. Appends one JSON line per run to bench/results/fewshot.jsonl and prints the
+ * table (accuracy +- ci95, ms per meta-iteration, our random-initialisation baseline).
+ *
+ *   npx tsx bench/fewshot-bench.ts [--methods protonet,fomaml,...] [--shots 1,5] [--rotations 1,4]
+ *       [--iterations 1000] [--episodes 600] [--threads 2] [--styles functional,l2l] [--table]
+ */
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { FEWSHOT_METHOD_NAMES } from '../src/shared/fewshot'
+
+const root = join(__dirname, '..')
+const out = join(root, 'bench', 'results')
+const log = join(out, 'fewshot.jsonl')
+const { values: v } = parseArgs({
+  options: {
+    methods: { type: 'string', default: FEWSHOT_METHOD_NAMES.join(',') },
+    shots: { type: 'string', default: '1,5' },
+    rotations: { type: 'string', default: '1' },
+    iterations: { type: 'string', default: '1000' },
+    episodes: { type: 'string', default: '600' },
+    threads: { type: 'string', default: '2' },
+    styles: { type: 'string', default: 'functional' },
+    table: { type: 'boolean', default: false }
+  }
+})
+
+interface Row {
+  impl: string
+  style?: string
+  method: string
+  shots: number
+  rotations: number
+  iterations: number
+  accuracy: number
+  ci95: number
+  ms_per_iteration: number | null
+  baseline?: { accuracy: number; ci95: number } | null
+}
+
+function lastJson(stdout: string, what: string): Record<string, unknown> {
+  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
+  if (!line) throw new Error(`${what} printed no JSON line:\n${stdout.slice(-2000)}`)
+  return JSON.parse(line) as Record<string, unknown>
+}
+
+function run(cmd: string, args: string[], what: string): Record<string, unknown> {
+  process.stderr.write(`\n$ ${cmd} ${args.join(' ')}\n`)
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: v.threads } })
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}`)
+  return lastJson(r.stdout, what)
+}
+
+function table(rows: Row[]): string {
+  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}|${r.iterations}`
+  const groups = new Map<string, Row[]>()
+  for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r])
+  const pct = (a: number, c: number) => `${(a * 100).toFixed(1)} ± ${(c * 100).toFixed(1)}`
+  const lines = [
+    '| split | shots | method | ours (acc % ± ci95) | PyTorch | ours ms/it | PyTorch ms/it | learn2learn-style ms/it | ours from random init |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+  ]
+  for (const rs of groups.values()) {
+    const ours = rs.filter((r) => r.impl === 'metascope').pop()
+    const torch = rs.filter((r) => r.impl === 'pytorch' && (r.style ?? 'functional') === 'functional').pop()
+    const l2l = rs.filter((r) => r.impl === 'pytorch' && r.style === 'l2l').pop()
+    const r0 = (ours ?? torch)!
+    lines.push(
+      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours ? pct(ours.accuracy, ours.ci95) : ''} | ${torch ? pct(torch.accuracy, torch.ci95) : ''} | ${ours?.ms_per_iteration?.toFixed(1) ?? ''} | ${torch?.ms_per_iteration?.toFixed(1) ?? ''} | ${l2l?.ms_per_iteration?.toFixed(1) ?? ''} | ${ours?.baseline ? pct(ours.baseline.accuracy, ours.baseline.ci95) : ''} |`
+    )
+  }
+  return lines.join('\n')
+}
+
+function main(): void {
+  mkdirSync(out, { recursive: true })
+  if (!v.table) {
+    for (const rotations of v.rotations.split(',').map(Number)) {
+      for (const shots of v.shots.split(',').map(Number)) {
+        for (const method of v.methods.split(',')) {
+          const tag = `${method}-${shots}shot-rot${rotations}-${v.iterations}`
+          const episodes = join(out, `episodes-${tag}.json`)
+          const init = join(out, `init-${tag}.json`)
+          const common = ['--method', method, '--shots', String(shots), '--iterations', v.iterations, '--episodes', v.episodes]
+          const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...common, '--train-rotations', String(rotations), '--threads', v.threads, '--baseline', '--episodes-out', episodes, '--init-out', init], `ours ${tag}`)
+          appendFileSync(log, JSON.stringify({ impl: 'metascope', rotations, ...ours }) + '\n')
+          for (const style of v.styles.split(',')) {
+            if (style === 'l2l' && method !== 'maml' && method !== 'fomaml') continue
+            const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', v.threads, '--style', style], `pytorch ${tag} ${style}`)
+            appendFileSync(log, JSON.stringify({ impl: 'pytorch', rotations, ...torch }) + '\n')
+          }
+        }
+      }
+    }
+  }
+  if (!existsSync(log)) throw new Error(`no results yet in ${log}`)
+  const rows = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row)
+  process.stdout.write(table(rows) + '\n')
+}
+
+main()

@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto'
+import { stat } from 'node:fs/promises'
+import { ApiError } from '../../../../shared/errors'
+import { modelPreprocess } from '../../cam/inputs'
+import { loadImageTensor, type Preprocess } from '../../data/preprocess'
+import { floatTensor, OrtSession } from '../../exec/ort'
+import { GraphBuilder } from '../../onnx/builder'
+import type { LoadedModel } from '../../model/loaded-model'
+import type { ClassifierHead } from './head'
+
+/** What the original model makes of one image: its features and its own top-1 prediction. */
+export interface Embedding {
+  features: Float32Array
+  /** The original model's top-1 class and its probability (the model's own output; softmax of logits when it has none). */
+  top1: number
+  probability: number
+  /** The original model's scores for every class (probabilities as defined above). */
+  probabilities: Float32Array
+}
+
+const cache = new Map<string, Embedding>()
+/** Enough for tens of thousands of images; the oldest entries go first. */
+const CACHE_LIMIT = 20_000
+const stats = { computed: 0, reused: 0 }
+
+/** How many images were embedded by running the model, and how many came from the cache (since the last clear). */
+export function embeddingCacheStats(): { computed: number; reused: number; entries: number } {
+  return { ...stats, entries: cache.size }
+}
+
+export function clearEmbeddingCache(): void {
+  cache.clear()
+  stats.computed = 0
+  stats.reused = 0
+}
+
+/** sha256 of the model file's bytes (memoised per LoadedModel). */
+const hashes = new WeakMap<LoadedModel, string>()
+export function modelSha256(model: LoadedModel): string {
+  let h = hashes.get(model)
+  if (!h) {
+    h = createHash('sha256').update(model.bytes).digest('hex')
+    hashes.set(model, h)
+  }
+  return h
+}
+
+function probabilities(scores: Float32Array, activation: ClassifierHead['activation']): Float32Array {
+  if (activation === 'softmax' || activation === 'sigmoid') return scores.slice()
+  if (activation === 'logsoftmax') return scores.map((v) => Math.exp(v))
+  return softmax(scores)
+}
+
+export function softmax(scores: ArrayLike<number>): Float32Array {
+  let max = -Infinity
+  for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i])
+  const e = Float64Array.from(scores, (v) => Math.exp(v - max))
+  const total = e.reduce((p, v) => p + v, 0)
+  return Float32Array.from(e, (v) => v / total)
+}
+
+export interface EmbedOptions {
+  threads?: number
+  batch?: number
+  throwIfCancelled?: () => void
+  onProgress?: (done: number, total: number) => void
+}
+
+/**
+ * The embeddings of `files` under `model`: one onnxruntime session over the model with the head's
+ * input (`features`) as an extra output, batched, each image preprocessed as the model wants it.
+ * Results are cached by model hash, file path, modification time and size, so adapting again with
+ * other settings reuses them. A file that cannot be read throws an ApiError naming it.
+ */
+export async function embedFiles(model: LoadedModel, head: ClassifierHead, files: string[], opts: EmbedOptions = {}): Promise<Embedding[]> {
+  const hash = modelSha256(model)
+  const keys = await Promise.all(
+    files.map(async (f) => {
+      const s = await stat(f).catch(() => null)
+      return `${hash}|${head.features}|${f}|${s?.mtimeMs ?? 0}|${s?.size ?? 0}`
+    })
+  )
+  const out: (Embedding | undefined)[] = keys.map((k) => cache.get(k))
+  const missing = out.flatMap((e, i) => (e ? [] : [i]))
+  stats.reused += files.length - missing.length
+  if (missing.length) {
+    const pre = modelPreprocess(model)
+    const computed = await runBody(model, head, pre, missing.map((i) => files[i]), opts)
+    missing.forEach((i, j) => {
+      out[i] = computed[j]
+      cache.delete(keys[i])
+      cache.set(keys[i], computed[j])
+    })
+    stats.computed += missing.length
+    while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
+  }
+  return out as Embedding[]
+}
+
+async function runBody(model: LoadedModel, head: ClassifierHead, pre: Preprocess, files: string[], opts: EmbedOptions): Promise<Embedding[]> {
+  const b = new GraphBuilder(model.model)
+  const outputs = [...new Set([model.logitsName, head.features])]
+  b.setOutputs(outputs)
+  const session = await OrtSession.create(b.encode(), model.path, opts.threads ? { intraOpThreads: opts.threads } : {})
+  const per = model.inputDims(1).slice(1).reduce((p, d) => p * d, 1)
+  const batch = model.dynamicBatch ? Math.max(1, opts.batch ?? 16) : model.fixedBatch
+  const f = head.featureDim
+  const k = model.numClasses
+  const result: Embedding[] = []
+  try {
+    for (let start = 0; start < files.length; start += batch) {
+      opts.throwIfCancelled?.()
+      const chunk = files.slice(start, start + batch)
+      // Fixed-batch models get the last chunk padded with zeros.
+      const n = model.dynamicBatch ? chunk.length : batch
+      const data = new Float32Array(n * per)
+      const pixels = await Promise.all(chunk.map((file) => loadImageTensor(file, pre)))
+      pixels.forEach((p, i) => data.set(p.data, i * per))
+      const res = await session.run({ [model.inputName]: floatTensor(data, model.inputDims(n)) })
+      const feats = res[head.features].data as Float32Array
+      const scores = res[model.logitsName].data as Float32Array
+      if (feats.length !== n * f) throw new ApiError('internal', `The features ${head.features} of ${model.file} have ${feats.length / n} values per image, expected ${f}.`, model.path)
+      chunk.forEach((_, i) => {
+        const probs = probabilities(scores.subarray(i * k, (i + 1) * k), head.activation)
+        let top1 = 0
+        for (let c = 1; c < k; c++) if (probs[c] > probs[top1]) top1 = c
+        result.push({ features: feats.slice(i * f, (i + 1) * f), top1, probability: probs[top1], probabilities: probs })
+      })
+      opts.onProgress?.(Math.min(files.length, start + batch), files.length)
+    }
+  } finally {
+    await session.release()
+  }
+  return result
+}
