@@ -1,4 +1,6 @@
-import { resolve } from 'node:path'
+import { mkdir, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import type { AppInfo, MethodName, ParsedArgsOf, ResultOf } from '../shared/api'
 import { ApiError } from '../shared/errors'
 import { validateCall } from '../shared/validate'
@@ -20,6 +22,10 @@ import type { CamItem } from '../shared/api'
 import type { MetaTrainItem } from '../shared/fewshot'
 import { parseClassSpec } from './engine/fewshot/data/episodes'
 import { openFewshotDataset } from './engine/fewshot/data/open'
+import { adaptModel } from './engine/fewshot/adapt/adapt'
+import { predictionsJson } from './engine/fewshot/adapt/report'
+import { writeAdaptedModel } from './engine/fewshot/adapt/write'
+import { writeFileAtomic } from './engine/cam/writer'
 import { checkMetaTrainSetup, evaluateCheckpoint, runMetaTraining } from './engine/fewshot/meta-train'
 import { APP_VERSION } from './version'
 
@@ -165,6 +171,27 @@ export class Service {
         return { ...result, backend: `onnxruntime-node (${result.provider})` }
       })
     },
+    'fewshot.adapt': async (a) =>
+      this.jobs.start('fewshot.adapt', async (ctx) => {
+        const result = await adaptModel({
+          modelPath: resolve(a.modelPath),
+          supportDir: resolve(a.supportDir),
+          queryDir: resolve(a.queryDir),
+          method: a.method,
+          steps: a.steps,
+          innerRate: a.innerRate,
+          head: a.head,
+          throwIfCancelled: ctx.throwIfCancelled,
+          onProgress: (p) => ctx.progress(p.done, p.total, p.stage)
+        })
+        const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-adapted-'))
+        await mkdir(out, { recursive: true })
+        const modelOut = join(out, 'model.onnx')
+        await writeAdaptedModel(modelOut, result)
+        const report = predictionsJson(result, modelOut)
+        await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(report, null, 2) + '\n')
+        return report
+      }),
     'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })
   }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
-import { EvaluateArgs, MetaTrainArgs } from './fewshot'
+import { AdaptArgs, EvaluateArgs, MetaTrainArgs } from './fewshot'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -241,6 +241,8 @@ export const methods = {
   'fewshot.metaTrain': { args: MetaTrainArgs, result: JobStarted },
   /** Scores a meta-training checkpoint on test episodes (job: result accuracy, ci95, episodes). */
   'fewshot.evaluate': { args: EvaluateArgs, result: JobStarted },
+  /** Adapts a model's head to the classes of a support folder (job: result = predictions before/after, accuracies, the adapted model's path). */
+  'fewshot.adapt': { args: AdaptArgs, result: JobStarted },
   'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) }
 } as const
 

@@ -1,5 +1,7 @@
 import { z } from 'zod'
 
+const Path = z.string().min(1, 'path must not be empty')
+
 /**
  * The few-shot part of the API contract. The method names are the registry's keys
  * (src/main/engine/fewshot/methods.ts): the CLI help, the UI labels and this enum come from one list.
@@ -22,7 +24,6 @@ export const FewshotConfig = z.object({
 })
 export type FewshotConfig = z.infer<typeof FewshotConfig>
 
-const Path = z.string().min(1, 'path must not be empty')
 
 /** Where meta-training images come from: Debian's Fashion-MNIST, or a folder with one sub-folder per class. */
 export const FewshotDatasetSpec = z.discriminatedUnion('kind', [
@@ -73,5 +74,25 @@ export const EvaluateArgs = z
     checkpoint: Path,
     testClasses: z.string().min(1),
     episodes: z.number().int().min(1).max(10_000).default(600)
+  })
+  .strict()
+
+/** Head-only methods an imported model adapts with (its body's embeddings are computed once). */
+export const ADAPT_METHOD_NAMES = ['protomaml', 'anil', 'finetune', 'protonet'] as const
+
+export const AdaptArgs = z
+  .object({
+    /** The model to adapt (an ONNX file). */
+    modelPath: Path,
+    /** Folders with one sub-folder per class, the same classes in both. */
+    supportDir: Path,
+    queryDir: Path,
+    method: z.enum(ADAPT_METHOD_NAMES).default('protomaml'),
+    steps: z.number().int().min(0).max(1000).default(10),
+    innerRate: z.number().positive().max(10).default(0.1),
+    /** The head's node or weight name, when it is not found automatically. */
+    head: z.string().min(1).optional(),
+    /** Folder for model.onnx and predictions.json; a fresh temporary folder when omitted. */
+    out: Path.optional()
   })
   .strict()

@@ -15,6 +15,7 @@ import { GraphBuilder } from '../../src/main/engine/onnx/builder'
 import { DataType, f32 } from '../../src/main/engine/onnx/tensor-data'
 import { onnx } from 'onnx-proto'
 import { fixture, rejection, ROOT, tempDir } from '../helpers'
+import { jobHarness } from '../job-harness'
 
 const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')
 const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
@@ -339,5 +340,33 @@ describe('fewshot adapt: bad inputs', () => {
     const b = demoTree(join(root, 'mismatch-b'), ['Bag', 'Dress'])
     const mismatch = await rejection(adaptModel({ modelPath: DEMO_MODEL, supportDir: a.support, queryDir: b.query }))
     expect(mismatch.message).toContain('must have the same class sub-folders; missing from the query folder: Coat; missing from the support folder: Dress')
+  })
+})
+
+describe('fewshot.adapt as a job', () => {
+  it('adapts, streams progress, writes the model and predictions, and the written model opens', async () => {
+    const { service, events, until } = jobHarness()
+    const { support, query } = demoTree(tempDir())
+    const out = join(tempDir(), 'adapted')
+    const { jobId } = (await service.call('fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: support, queryDir: query, out })) as { jobId: string }
+    const end = (await until((e) => (e.type === 'job.done' || e.type === 'job.failed') && e.jobId === jobId)) as { type: string; result: { adaptedModel: string; accuracyAfter: number; classes: string[]; predictions: unknown[] } }
+    expect(end.type).toBe('job.done')
+    expect(events.some((e) => e.type === 'job.progress' && e.jobId === jobId && e.phase === 'embeddings')).toBe(true)
+    expect(end.result.adaptedModel).toBe(join(out, 'model.onnx'))
+    expect(end.result.classes).toEqual(DEMO_CLASSES)
+    expect(end.result.predictions).toHaveLength(10)
+    expect(JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).accuracyAfter).toBe(end.result.accuracyAfter)
+    const summary = (await service.call('models.open', { path: end.result.adaptedModel })) as { labels: string[] }
+    expect(summary.labels).toEqual(DEMO_CLASSES)
+  })
+
+  it('fails the call for a bad method and the job with a clear message for a single class', async () => {
+    const { service, until } = jobHarness()
+    await expect(service.call('fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: 'a', queryDir: 'b', method: 'maml' })).rejects.toThrow(/method/)
+    const { support, query } = demoTree(tempDir(), ['Bag'])
+    const { jobId } = (await service.call('fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: support, queryDir: query })) as { jobId: string }
+    const end = (await until((e) => (e.type === 'job.done' || e.type === 'job.failed') && e.jobId === jobId)) as { type: string; error: { message: string } }
+    expect(end.type).toBe('job.failed')
+    expect(end.error.message).toMatch(/support has only one class sub-folder \(Bag\); few-shot needs at least 2 classes/)
   })
 })

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
 import { writeFileAtomic } from '../engine/cam/writer'
-import { ADAPT_METHODS, adaptModel, DEFAULT_INNER_RATE, DEFAULT_STEPS, type AdaptMethod, type AdaptResult } from '../engine/fewshot/adapt/adapt'
+import { ADAPT_METHODS, adaptModel, DEFAULT_INNER_RATE, DEFAULT_STEPS, type AdaptMethod } from '../engine/fewshot/adapt/adapt'
+import { predictionsJson } from '../engine/fewshot/adapt/report'
 import { writeAdaptedModel } from '../engine/fewshot/adapt/write'
 import { positiveInt } from './cam-command'
 
@@ -12,33 +13,6 @@ export const ADAPT_USAGE = `fewshot adapt --model M.onnx --support DIR --query D
             adapt an imported classifier to the classes of DIR's sub-folders (one folder per class, the
             same in --support and --query); writes DIR/model.onnx and DIR/predictions.json and prints
             one JSON line: method, classes, accuracy before/after, ms, backend`
-
-/** The predictions file: every query image before and after, accuracies, timings. */
-export function predictionsJson(r: AdaptResult, outModel: string): Record<string, unknown> {
-  return {
-    format: 'metascope-fewshot-adapt',
-    version: 1,
-    model: r.model.path,
-    modelSha256: r.modelSha256,
-    adaptedModel: outModel,
-    head: { node: r.head.node.name, weight: r.head.weight, bias: r.head.bias, features: r.head.features, featureDim: r.head.featureDim, originalClasses: r.head.numClasses },
-    method: r.method,
-    steps: r.steps,
-    innerRate: r.innerRate,
-    classes: r.classes,
-    supportCounts: r.supportCounts,
-    queryCounts: r.queryCounts,
-    accuracyBefore: r.accuracyBefore,
-    accuracyAfter: r.accuracyAfter,
-    supportLoss: r.supportLoss,
-    ms: r.ms,
-    embeddings: r.embeddings,
-    backend: 'onnxruntime',
-    provider: r.provider,
-    warnings: r.warnings,
-    predictions: r.predictions
-  }
-}
 
 /**
  * `fewshot adapt ...`: returns the exit code; prints one JSON summary line on stdout, progress and

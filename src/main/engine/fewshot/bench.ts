@@ -82,11 +82,13 @@ export async function runFewshotBench(o: BenchOptions): Promise<BenchResult> {
   try {
     const baseline = o.baseline ? await evaluate('baseline') : null
     let trainMs = 0
+    const batchesOf = (i: number) =>
+      method.supervised ? [supervisedBatch(plan.trainSet, plan.finetune[i], trainWays)] : plan.train[i].map((e) => materialiseEpisode(plan.trainSet, e))
+    // Graph compilation happens once, before the clock starts (the PyTorch side has no such step).
+    if (o.iterations > 0) await learner.prepare(batchesOf(0)[0])
     for (let i = 0; i < o.iterations; i++) {
       o.throwIfCancelled?.()
-      const batches = method.supervised
-        ? [supervisedBatch(plan.trainSet, plan.finetune[i], trainWays)]
-        : plan.train[i].map((e) => materialiseEpisode(plan.trainSet, e))
+      const batches = batchesOf(i)
       const t0 = performance.now()
       const r = await learner.step(batches)
       trainMs += performance.now() - t0

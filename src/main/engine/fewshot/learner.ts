@@ -93,6 +93,11 @@ export class MetaLearner {
     return runner
   }
 
+  /** Compiles the training graph for batches shaped like `batch` (so a benchmark times only the steps). */
+  async prepare(batch: EpisodeBatch): Promise<void> {
+    await this.runner('train', batch)
+  }
+
   /** One meta-iteration over `batches` (the meta-batch; fine-tune: one supervised batch as the query set). */
   async step(batches: EpisodeBatch[]): Promise<IterationResult> {
     const runner = await this.runner('train', batches[0])

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path'
 import { ApiError } from '../../../../shared/errors'
-import type { FewshotMethod } from '../../../../shared/fewshot'
+import { ADAPT_METHOD_NAMES, type FewshotMethod } from '../../../../shared/fewshot'
 import { expandImagePaths } from '../../data/images'
 import { LoadedModel } from '../../model/loaded-model'
 import { readParams } from '../../train/params'
@@ -14,7 +14,7 @@ import { findHead, headValues, type ClassifierHead } from './head'
 import { featuresHeadNet, HEAD_BIAS, HEAD_WEIGHT, type HeadWeights } from './head-net'
 
 /** Methods that adapt the head alone on cached embeddings. */
-export const ADAPT_METHODS = ['protomaml', 'anil', 'finetune', 'protonet'] as const
+export const ADAPT_METHODS = ADAPT_METHOD_NAMES
 export type AdaptMethod = (typeof ADAPT_METHODS)[number]
 
 /** docs/fewshot.md's inner rate; measured stable on pretrained bodies' features (docs/fewshot-adapt.md). */
