@@ -7,7 +7,9 @@ import { FewshotConfig } from '../../src/shared/fewshot'
 import { readCheckpoint } from '../../src/main/engine/fewshot/checkpoint'
 import { fashionMnistDataset } from '../../src/main/engine/fewshot/data/fashion-mnist'
 import { fashionMnist } from '../../src/main/engine/fewshot/data/idx'
-import { runMetaTraining, type MetaTrainOptions } from '../../src/main/engine/fewshot/meta-train'
+import { evaluateCheckpoint, runMetaTraining, type MetaTrainOptions } from '../../src/main/engine/fewshot/meta-train'
+import { loadFolderDataset } from '../../src/main/engine/fewshot/data/folder'
+import { ROOT } from '../helpers'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import type { MetaTrainItem } from '../../src/shared/fewshot'
 import { jobHarness } from '../job-harness'
@@ -95,6 +97,11 @@ describe.skipIf(!!missing)(`meta-training on Fashion-MNIST${missing ? ` (skipped
     text.params['block1.conv.weight'].value.dims = [64, 1, 3, 2]
     await writeFile(join(dir, 'dims.json'), JSON.stringify(text))
     await expect(runMetaTraining(await options(dir, { iterations: 3, resume: true, checkpointPath: join(dir, 'dims.json') }))).rejects.toThrow(/dims\.json does not match this run: weight block1\.conv\.weight is \[64, 1, 3, 2\]/)
+    // Images of another size and channel count than the checkpoint's network: a folder of RGB images at 32 px.
+    const rgb = (await loadFolderDataset(join(ROOT, 'resources', 'demo', 'images'), { size: [32, 32], channels: 3 })).dataset
+    await expect(evaluateCheckpoint({ dataset: rgb, checkpointPath: join(dir, 'ok.json'), testClasses: [5, 6, 7, 8, 9], episodes: 2 })).rejects.toThrow(
+      /ok\.json takes 1 x 28 x 28 images; .* has 3 x 32 x 32/
+    )
   })
 })
 

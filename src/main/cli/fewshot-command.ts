@@ -3,7 +3,10 @@ import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
 import { FEWSHOT_METHOD_NAMES, FewshotConfig, type FewshotMethod } from '../../shared/fewshot'
 import { runFewshotBench } from '../engine/fewshot/bench'
-import { fashionMnistDataset } from '../engine/fewshot/data/fashion-mnist'
+import type { FewshotDataset } from '../engine/fewshot/data/dataset'
+import { openFewshotDataset } from '../engine/fewshot/data/open'
+import type { IterationResult } from '../engine/fewshot/learner'
+import { evaluateCheckpoint, runMetaTraining } from '../engine/fewshot/meta-train'
 import { parseClassSpec } from '../engine/fewshot/data/episodes'
 import { METHODS } from '../engine/fewshot/methods'
 import { oneOf, positiveInt } from './cam-command'
@@ -15,6 +18,13 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
       [--meta-batch 4] [--meta-rate 0.001] [--threads N] [--baseline] [--episodes-out F] [--init-out F]
             meta-train the built-in Conv-4, print one JSON line: method, ways, shots, iterations,
             accuracy, ci95, ms_per_iteration, backend
+  fewshot metatrain --train-classes 0-4 --test-classes 5-9 --iterations N --checkpoint F [--out M.onnx]
+      [--dataset fashion-mnist | --folder DIR [--size 84] [--channels 3]] [--resume] [--eval-episodes 100]
+      [--checkpoint-every 50] [--method M] [--ways/--shots/--queries/... as for bench]
+            meta-train the built-in Conv-4, checkpointing as it goes (--resume continues the checkpoint);
+            writes the network with its meta-learned weights; prints one JSON line
+  fewshot evaluate --checkpoint F --test-classes 5-9 [--episodes 600] [--dataset fashion-mnist | --folder DIR]
+            score a checkpoint on test episodes; prints one JSON line: accuracy, ci95, episodes
   ${ADAPT_USAGE}
 methods: ${FEWSHOT_METHOD_NAMES.map((m) => `\n  ${m.padEnd(10)} ${METHODS[m].summary}`).join('')}`
 
@@ -31,39 +41,29 @@ export async function fewshotCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv
   if (what === 'bench') return benchCommand(rest)
   if (what === 'adapt') return adaptCommand(rest)
+  if (what === 'metatrain') return metatrainCommand(rest)
+  if (what === 'evaluate') return evaluateCommand(rest)
   throw new ApiError('invalid-arguments', `unknown fewshot command "${what ?? ''}"; try: fewshot bench --dataset fashion-mnist ...`)
 }
 
-async function benchCommand(args: string[]): Promise<number> {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      dataset: { type: 'string', default: 'fashion-mnist' },
-      'train-classes': { type: 'string', default: '0-4' },
-      'test-classes': { type: 'string', default: '5-9' },
-      ways: { type: 'string' },
-      shots: { type: 'string' },
-      queries: { type: 'string' },
-      episodes: { type: 'string' },
-      method: { type: 'string' },
-      iterations: { type: 'string' },
-      seed: { type: 'string' },
-      'train-rotations': { type: 'string' },
-      'train-steps': { type: 'string' },
-      'test-steps': { type: 'string' },
-      'inner-rate': { type: 'string' },
-      'meta-batch': { type: 'string' },
-      'meta-rate': { type: 'string' },
-      threads: { type: 'string' },
-      baseline: { type: 'boolean', default: false },
-      'episodes-out': { type: 'string' },
-      'init-out': { type: 'string' }
-    },
-    strict: true
-  })
-  if (v.dataset !== 'fashion-mnist') throw new ApiError('invalid-arguments', `--dataset must be fashion-mnist (got "${v.dataset}").`)
-  const config = FewshotConfig.parse({
-    method: oneOf<FewshotMethod>(v.method, FEWSHOT_METHOD_NAMES, 'method', 'protonet'),
+/** Options every meta-training command shares: the episode sizes and hyper-parameters of docs/fewshot.md. */
+const CONFIG_OPTIONS = {
+  ways: { type: 'string' },
+  shots: { type: 'string' },
+  queries: { type: 'string' },
+  method: { type: 'string' },
+  seed: { type: 'string' },
+  'train-steps': { type: 'string' },
+  'test-steps': { type: 'string' },
+  'inner-rate': { type: 'string' },
+  'meta-batch': { type: 'string' },
+  'meta-rate': { type: 'string' },
+  threads: { type: 'string' }
+} as const
+
+function parseConfig(v: Partial<Record<keyof typeof CONFIG_OPTIONS, string>>, fallbackMethod: FewshotMethod): FewshotConfig {
+  return FewshotConfig.parse({
+    method: oneOf<FewshotMethod>(v.method, FEWSHOT_METHOD_NAMES, 'method', fallbackMethod),
     ways: positiveInt(v.ways, 'ways', 5),
     shots: positiveInt(v.shots, 'shots', 1),
     queries: positiveInt(v.queries, 'queries', 15),
@@ -74,26 +74,127 @@ async function benchCommand(args: string[]): Promise<number> {
     metaRate: positiveNumber(v['meta-rate'], 'meta-rate', 1e-3),
     seed: nonNegativeInt(v.seed, 'seed', 0)
   })
-  const dataset = await fashionMnistDataset()
+}
+
+const DATASET_OPTIONS = {
+  dataset: { type: 'string', default: 'fashion-mnist' },
+  folder: { type: 'string' },
+  size: { type: 'string' },
+  channels: { type: 'string' }
+} as const
+
+async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string }): Promise<FewshotDataset> {
+  if (v.folder) {
+    const channels = positiveInt(v.channels, 'channels', 3)
+    if (channels !== 1 && channels !== 3) throw new ApiError('invalid-arguments', `--channels must be 1 or 3 (got ${channels}).`)
+    return openFewshotDataset({ kind: 'folder', dir: resolve(v.folder), size: positiveInt(v.size, 'size', 84), channels })
+  }
+  if (v.dataset !== 'fashion-mnist') throw new ApiError('invalid-arguments', `--dataset must be fashion-mnist, or give --folder DIR (got "${v.dataset}").`)
+  return openFewshotDataset({ kind: 'fashion-mnist' })
+}
+
+const threadsOf = (v: { threads?: string }) => (v.threads ? positiveInt(v.threads, 'threads', 2) : undefined)
+
+async function metatrainCommand(args: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      ...CONFIG_OPTIONS,
+      ...DATASET_OPTIONS,
+      'train-classes': { type: 'string', default: '0-4' },
+      'test-classes': { type: 'string', default: '5-9' },
+      'train-rotations': { type: 'string' },
+      iterations: { type: 'string' },
+      checkpoint: { type: 'string' },
+      'checkpoint-every': { type: 'string' },
+      resume: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'eval-episodes': { type: 'string' }
+    },
+    strict: true
+  })
+  if (!v.checkpoint) throw new ApiError('invalid-arguments', '--checkpoint FILE is required (where the run is saved, and resumed from).')
+  const dataset = await parseDataset(v)
+  const iterations = positiveInt(v.iterations, 'iterations', 1000)
+  const started = Date.now()
+  const result = await runMetaTraining({
+    dataset,
+    trainClasses: parseClassSpec(v['train-classes']!, dataset.classes.length),
+    testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
+    rotations: positiveInt(v['train-rotations'], 'train-rotations', 1),
+    config: parseConfig(v, 'protomaml'),
+    iterations,
+    checkpointPath: resolve(v.checkpoint),
+    checkpointEvery: positiveInt(v['checkpoint-every'], 'checkpoint-every', 50),
+    resume: v.resume,
+    modelOut: v.out ? resolve(v.out) : undefined,
+    evalEpisodes: nonNegativeInt(v['eval-episodes'], 'eval-episodes', 100),
+    threads: threadsOf(v),
+    onIteration: (r) => progress(r, iterations, started)
+  })
+  const { history, ...rest } = result
+  process.stdout.write(JSON.stringify({ ...rest, lastLoss: history.at(-1)?.loss ?? null, backend: `onnxruntime-node (${result.provider})` }) + '\n')
+  return 0
+}
+
+async function evaluateCommand(args: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: { ...DATASET_OPTIONS, checkpoint: { type: 'string' }, 'test-classes': { type: 'string', default: '5-9' }, episodes: { type: 'string' }, threads: { type: 'string' } },
+    strict: true
+  })
+  if (!v.checkpoint) throw new ApiError('invalid-arguments', '--checkpoint FILE is required.')
+  const dataset = await parseDataset(v)
+  const { accuracies: _, ...result } = await evaluateCheckpoint({
+    dataset,
+    checkpointPath: resolve(v.checkpoint),
+    testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
+    episodes: positiveInt(v.episodes, 'episodes', 600),
+    threads: threadsOf(v)
+  })
+  process.stdout.write(JSON.stringify({ ...result, backend: `onnxruntime-node (${result.provider})` }) + '\n')
+  return 0
+}
+
+function progress(r: IterationResult, total: number, started: number): void {
+  if (r.iteration % 50 === 0 || r.iteration === total) {
+    process.stderr.write(`iteration ${r.iteration}/${total} loss ${r.loss.toFixed(4)} accuracy ${r.accuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+  }
+}
+
+async function benchCommand(args: string[]): Promise<number> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      ...CONFIG_OPTIONS,
+      ...DATASET_OPTIONS,
+      'train-classes': { type: 'string', default: '0-4' },
+      'test-classes': { type: 'string', default: '5-9' },
+      episodes: { type: 'string' },
+      iterations: { type: 'string' },
+      'train-rotations': { type: 'string' },
+      baseline: { type: 'boolean', default: false },
+      'episodes-out': { type: 'string' },
+      'init-out': { type: 'string' }
+    },
+    strict: true
+  })
+  const dataset = await parseDataset(v)
   const iterations = nonNegativeInt(v.iterations, 'iterations', 1000)
   const started = Date.now()
   const result = await runFewshotBench({
     dataset,
-    config,
+    config: parseConfig(v, 'protonet'),
     trainClasses: parseClassSpec(v['train-classes']!, dataset.classes.length),
     testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
     rotations: positiveInt(v['train-rotations'], 'train-rotations', 1),
     iterations,
     episodes: positiveInt(v.episodes, 'episodes', 600),
-    threads: v.threads ? positiveInt(v.threads, 'threads', 2) : undefined,
+    threads: threadsOf(v),
     baseline: v.baseline,
     episodesOut: v['episodes-out'] ? resolve(v['episodes-out']) : undefined,
     initOut: v['init-out'] ? resolve(v['init-out']) : undefined,
-    onIteration: (r) => {
-      if (r.iteration % 50 === 0 || r.iteration === iterations) {
-        process.stderr.write(`iteration ${r.iteration}/${iterations} loss ${r.loss.toFixed(4)} accuracy ${r.accuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
-      }
-    }
+    onIteration: (r) => progress(r, iterations, started)
   })
   process.stdout.write(JSON.stringify(result) + '\n')
   return 0

@@ -175,6 +175,9 @@ export interface EvaluateOptions {
 export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation & { iteration: number; method: string; provider: string }> {
   const cp = await readCheckpoint(o.checkpointPath)
   const c = cp.config
+  if (o.dataset.channels !== cp.net.channels || o.dataset.height !== cp.net.size) {
+    throw new ApiError('invalid-arguments', `${basename(o.checkpointPath)} takes ${cp.net.channels} x ${cp.net.size} x ${cp.net.size} images; ${o.dataset.name} has ${o.dataset.channels} x ${o.dataset.height} x ${o.dataset.width}.`, o.checkpointPath)
+  }
   const trainClasses = Array.isArray(cp.task.trainClasses) ? (cp.task.trainClasses as number[]) : []
   const plan = planEpisodes({
     dataset: o.dataset,
@@ -189,9 +192,6 @@ export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation
     seed: c.seed,
     finetune: false
   })
-  if (o.dataset.channels !== cp.net.channels || o.dataset.height !== cp.net.size) {
-    throw new ApiError('invalid-arguments', `${basename(o.checkpointPath)} takes ${cp.net.channels} x ${cp.net.size} x ${cp.net.size} images; ${o.dataset.name} has ${o.dataset.channels} x ${o.dataset.height} x ${o.dataset.width}.`, o.checkpointPath)
-  }
   const net = buildConv4(cp.net)
   const testNet = METHODS[c.method].supervised ? buildConv4({ ...cp.net, ways: c.ways }) : undefined
   const learner = new MetaLearner({ net, testNet, config: c, threads: o.threads })

@@ -1,4 +1,5 @@
-import { buildBackward } from '../autodiff/walker'
+import { buildBackward as buildBackwardRaw, type BackwardRequest } from '../autodiff/walker'
+import { ApiError } from '../../../shared/errors'
 import { probeAll, type Shapes } from '../exec/probe'
 import { floatTensor, type Feeds } from '../exec/ort'
 import type { GraphBuilder } from '../onnx/builder'
@@ -38,6 +39,18 @@ export const QUERY = 'query'
 export const QUERY_LABELS = 'query_labels'
 export const rateInput = (p: string) => `rate:${p}`
 export const paramOfRate = (input: string) => input.slice('rate:'.length)
+
+/** Copies are named `c<k>/<node>`; errors speak of the user's own node names. */
+function buildBackward(req: BackwardRequest): Map<string, string> {
+  try {
+    return buildBackwardRaw(req)
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err
+    const strip = (t: string) => t.replace(/\bc\d+\//g, '')
+    const details = err.details ? Object.fromEntries(Object.entries(err.details).map(([k, v]) => [k, typeof v === 'string' ? strip(v) : v])) : undefined
+    throw new ApiError(err.code, strip(err.message), err.file, details)
+  }
+}
 
 /** A float that passes unchanged but carries no gradient: Cast is non-differentiable to the walker. */
 function stopGradient(b: GraphBuilder, t: string): string {
