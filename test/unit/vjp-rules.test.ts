@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { checkVjp, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { grad, k, refuses, x } from '../vjp-helpers'
 import { RULES } from '../../src/main/engine/autodiff/rules'
 import { floatAttr } from '../../src/main/engine/onnx/builder'
 import { DataType, f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
@@ -50,32 +51,11 @@ const ci = (values: number[], dims: number[] = [values.length]): ConstTensor => 
 /** torch.onnx writes "to the end" as INT64_MAX. */
 const INT64_MAX: ConstTensor = { dataType: DataType.INT64, dims: [1], data: BigInt64Array.from([9223372036854775807n]) }
 
-/** A differentiated input, optionally with given values. */
-const x = (name: string, dims: number[], values?: Float32Array): CheckInput => (values ? { name, dims, values } : { name, dims })
 /** A weight: an initializer in the real model, differentiated here (as when training). */
 const wd = (name: string, dims: number[]): CheckInput => ({ name, dims, constant: cf(dims), differentiate: true })
-/** A constant operand (initializer) that is not differentiated. */
-const k = (name: string, c: ConstTensor): CheckInput => ({ name, dims: c.dims, constant: c })
 
-const TOL = 1e-3
 
-/** Runs checkVjp; every differentiated input's gradient must match finite differences. */
-async function expectGrad(spec: CheckSpec, expectedInputs?: string[]): Promise<void> {
-  // Every coordinate of these small inputs: a few evenly spaced samples can miss a border column.
-  const results = await checkVjp({ samples: 1024, ...spec })
-  if (expectedInputs) expect(results.map((res) => res.input)).toEqual(expectedInputs)
-  expect(results.length).toBeGreaterThan(0)
-  for (const res of results) {
-    const show = (v: number[]) => v.slice(0, 8).map((n) => n.toFixed(4)).join(' ')
-    const detail = `${spec.opType} d/d${res.input}: rel ${res.relError.toExponential(2)}\n analytic ${show(res.analytic)}\n numeric  ${show(res.numeric)}`
-    expect(res.relError, detail).toBeLessThan(TOL)
-    // A rule emitting zeros would pass against a zero FD; make sure the check saw some gradient.
-    expect(Math.max(...res.numeric.map(Math.abs)), `${spec.opType} d/d${res.input}: no gradient at all`).toBeGreaterThan(0)
-  }
-}
 
-const grad = (title: string, spec: () => CheckSpec, expectedInputs?: string[]) => it(title, () => expectGrad(spec(), expectedInputs))
-const refuses = (title: string, spec: () => CheckSpec, message: RegExp) => it(`refuses ${title}`, () => expect(checkVjp(spec())).rejects.toThrow(message))
 
 // ---------- tests ----------
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { checkSecondOrder, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
 import { f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
+import { k, x } from '../vjp-helpers'
 
 /**
  * Second order (MAML differentiates its inner-loop gradients): checkSecondOrder takes the backward
@@ -18,9 +19,7 @@ const magnitude = (dims: number[], lo: number, hi: number) =>
   randomValues(size(dims), r, 0).map((v) => (v < 0 ? -1 : 1) * (lo + Math.abs(v) * (hi - lo)))
 const cf = (dims: number[], data: ArrayLike<number> = rand(dims)): ConstTensor => f32(data, dims)
 
-const x = (name: string, dims: number[], values?: Float32Array): CheckInput => (values ? { name, dims, values } : { name, dims })
 const wd = (name: string, dims: number[], data?: ArrayLike<number>): CheckInput => ({ name, dims, constant: cf(dims, data), differentiate: true })
-const k = (name: string, c: ConstTensor): CheckInput => ({ name, dims: c.dims, constant: c })
 
 /** Distinct values `step` apart, shuffled: no argmax flips under the step. */
 function distinct(dims: number[], step = 0.05): Float32Array {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest'
-import { checkVjp, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { describe } from 'vitest'
+import { randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { grad, k, refuses, x } from '../vjp-helpers'
 import { f32, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
 
 /**
@@ -16,28 +17,12 @@ const rand = (dims: number[], scale = 1) => randomValues(size(dims), r).map((v) 
 const positive = (dims: number[], lo: number, hi: number) => randomValues(size(dims), r, 0).map((v) => lo + Math.abs(v) * (hi - lo))
 const cf = (dims: number[], data: ArrayLike<number> = rand(dims)): ConstTensor => f32(data, dims)
 
-const x = (name: string, dims: number[], values?: Float32Array): CheckInput => (values ? { name, dims, values } : { name, dims })
 /** A batched activation: axis 0 is dynamic when the spec sets probeBatch. */
 const xb = (name: string, dims: number[], values?: Float32Array): CheckInput => ({ ...x(name, dims, values), batched: true })
 const wd = (name: string, dims: number[], data?: ArrayLike<number>): CheckInput => ({ name, dims, constant: cf(dims, data), differentiate: true })
-const k = (name: string, c: ConstTensor): CheckInput => ({ name, dims: c.dims, constant: c })
 
-const TOL = 1e-3
 
-async function expectGrad(spec: CheckSpec, expectedInputs?: string[]): Promise<void> {
-  const results = await checkVjp({ samples: 1024, ...spec })
-  if (expectedInputs) expect(results.map((res) => res.input)).toEqual(expectedInputs)
-  expect(results.length).toBeGreaterThan(0)
-  for (const res of results) {
-    const show = (v: number[]) => v.slice(0, 8).map((n) => n.toFixed(4)).join(' ')
-    const detail = `${spec.opType} d/d${res.input}: rel ${res.relError.toExponential(2)}\n analytic ${show(res.analytic)}\n numeric  ${show(res.numeric)}`
-    expect(res.relError, detail).toBeLessThan(TOL)
-    expect(Math.max(...res.numeric.map(Math.abs)), `${spec.opType} d/d${res.input}: no gradient at all`).toBeGreaterThan(0)
-  }
-}
 
-const grad = (title: string, spec: () => CheckSpec, expectedInputs?: string[]) => it(title, () => expectGrad(spec(), expectedInputs))
-const refuses = (title: string, spec: () => CheckSpec, message: RegExp) => it(`refuses ${title}`, () => expect(checkVjp(spec())).rejects.toThrow(message))
 
 describe('ConvTranspose weight and bias gradients', () => {
   /** W is [C_in, C_out / group, k...]; the bias has C_out entries. */

@@ -83,6 +83,16 @@ const DATASET_OPTIONS = {
   channels: { type: 'string' }
 } as const
 
+/** The options of a meta-training run: hyper-parameters, data, class split. */
+const RUN_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  ...DATASET_OPTIONS,
+  'train-classes': { type: 'string', default: '0-4' },
+  'test-classes': { type: 'string', default: '5-9' },
+  'train-rotations': { type: 'string' },
+  iterations: { type: 'string' }
+} as const
+
 async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string }): Promise<FewshotDataset> {
   if (v.folder) {
     const channels = positiveInt(v.channels, 'channels', 3)
@@ -99,12 +109,7 @@ async function metatrainCommand(args: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args,
     options: {
-      ...CONFIG_OPTIONS,
-      ...DATASET_OPTIONS,
-      'train-classes': { type: 'string', default: '0-4' },
-      'test-classes': { type: 'string', default: '5-9' },
-      'train-rotations': { type: 'string' },
-      iterations: { type: 'string' },
+      ...RUN_OPTIONS,
       checkpoint: { type: 'string' },
       'checkpoint-every': { type: 'string' },
       resume: { type: 'boolean', default: false },
@@ -166,13 +171,8 @@ async function benchCommand(args: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args,
     options: {
-      ...CONFIG_OPTIONS,
-      ...DATASET_OPTIONS,
-      'train-classes': { type: 'string', default: '0-4' },
-      'test-classes': { type: 'string', default: '5-9' },
+      ...RUN_OPTIONS,
       episodes: { type: 'string' },
-      iterations: { type: 'string' },
-      'train-rotations': { type: 'string' },
       baseline: { type: 'boolean', default: false },
       'episodes-out': { type: 'string' },
       'init-out': { type: 'string' }

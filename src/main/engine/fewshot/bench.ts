@@ -3,10 +3,11 @@ import { dirname } from 'node:path'
 import type { FewshotConfig } from '../../../shared/fewshot'
 import { readParams, type ParamStore } from '../train/params'
 import { materialiseEpisode, supervisedBatch } from './data/batch'
-import { planEpisodes, toEpisodesFile, type EpisodePlan } from './data/episodes-file'
+import { toEpisodesFile, type EpisodePlan } from './data/episodes-file'
 import type { FewshotDataset } from './data/dataset'
 import { buildConv4 } from './conv4'
 import { MetaLearner, type Evaluation, type IterationResult } from './learner'
+import { planFor } from './meta-train'
 import { METHODS } from './methods'
 
 export interface BenchOptions {
@@ -54,20 +55,7 @@ function paramsJson(p: ParamStore): Record<string, { dims: number[]; data: numbe
 export async function runFewshotBench(o: BenchOptions): Promise<BenchResult> {
   const c = o.config
   const method = METHODS[c.method]
-  const plan: EpisodePlan = planEpisodes({
-    dataset: o.dataset,
-    trainClasses: o.trainClasses,
-    testClasses: o.testClasses,
-    rotations: o.rotations,
-    ways: c.ways,
-    shots: c.shots,
-    queries: c.queries,
-    iterations: o.iterations,
-    metaBatch: c.metaBatch,
-    testEpisodes: o.episodes,
-    seed: c.seed,
-    finetune: !!method.supervised
-  })
+  const plan: EpisodePlan = planFor(o, o.iterations, o.episodes)
   const [channels, size] = [o.dataset.channels, o.dataset.height]
   const trainWays = method.supervised ? plan.trainSet.classes.length : c.ways
   const net = buildConv4({ channels, size, ways: trainWays, seed: c.seed })

@@ -109,7 +109,8 @@ export async function runMetaTraining(o: MetaTrainOptions): Promise<MetaTrainRes
   }
 }
 
-function planFor(o: MetaTrainOptions, iterations: number, testEpisodes: number) {
+/** Every episode of a run on a class split, drawn from the configuration's seed. */
+export function planFor(o: Pick<MetaTrainOptions, 'dataset' | 'trainClasses' | 'testClasses' | 'rotations' | 'config'>, iterations: number, testEpisodes: number) {
   const c = o.config
   return planEpisodes({
     dataset: o.dataset,
