@@ -28,6 +28,8 @@ export type FewshotConfig = z.infer<typeof FewshotConfig>
 /** Where meta-training images come from: Debian's Fashion-MNIST, or a folder with one sub-folder per class. */
 export const FewshotDatasetSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('fashion-mnist') }).strict(),
+  /** An idx image/label pair (MNIST-style, gzip'd or raw): one class per label value. */
+  z.object({ kind: z.literal('idx'), images: Path, labels: Path }).strict(),
   z
     .object({
       kind: z.literal('folder'),

@@ -19,7 +19,8 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
             meta-train the built-in Conv-4, print one JSON line: method, ways, shots, iterations,
             accuracy, ci95, ms_per_iteration, backend
   fewshot metatrain --train-classes 0-4 --test-classes 5-9 --iterations N --checkpoint F [--out M.onnx]
-      [--dataset fashion-mnist | --folder DIR [--size 84] [--channels 3]] [--resume] [--eval-episodes 100]
+      [--dataset fashion-mnist | --folder DIR [--size 84] [--channels 3] | --idx-images F --idx-labels F]
+      [--resume] [--eval-episodes 100]
       [--checkpoint-every 50] [--method M] [--ways/--shots/--queries/... as for bench]
             meta-train the built-in Conv-4, checkpointing as it goes (--resume continues the checkpoint);
             writes the network with its meta-learned weights; prints one JSON line
@@ -79,6 +80,8 @@ function parseConfig(v: Partial<Record<keyof typeof CONFIG_OPTIONS, string>>, fa
 const DATASET_OPTIONS = {
   dataset: { type: 'string', default: 'fashion-mnist' },
   folder: { type: 'string' },
+  'idx-images': { type: 'string' },
+  'idx-labels': { type: 'string' },
   size: { type: 'string' },
   channels: { type: 'string' }
 } as const
@@ -93,7 +96,11 @@ const RUN_OPTIONS = {
   iterations: { type: 'string' }
 } as const
 
-async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string }): Promise<FewshotDataset> {
+async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string; 'idx-images'?: string; 'idx-labels'?: string }): Promise<FewshotDataset> {
+  if (v['idx-images'] || v['idx-labels']) {
+    if (!v['idx-images'] || !v['idx-labels']) throw new ApiError('invalid-arguments', '--idx-images and --idx-labels go together (an idx image file and its label file).')
+    return openFewshotDataset({ kind: 'idx', images: resolve(v['idx-images']), labels: resolve(v['idx-labels']) })
+  }
   if (v.folder) {
     const channels = positiveInt(v.channels, 'channels', 3)
     if (channels !== 1 && channels !== 3) throw new ApiError('invalid-arguments', `--channels must be 1 or 3 (got ${channels}).`)

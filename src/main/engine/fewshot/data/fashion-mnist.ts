@@ -25,20 +25,31 @@ export function fashionMnistDataset(env: NodeJS.ProcessEnv = process.env): Promi
   return p
 }
 
-async function load(imagesPath: string, labelsPath: string): Promise<FewshotDataset> {
+function load(imagesPath: string, labelsPath: string): Promise<FewshotDataset> {
+  // The episodes file names the packaged (gzip'd) file, also when an override folder holds unzipped copies.
+  const file = basename(imagesPath).endsWith('.gz') ? basename(imagesPath) : `${basename(imagesPath)}.gz`
+  return idxDataset(imagesPath, labelsPath, { name: 'fashion-mnist', file, classNames: FASHION_MNIST_LABELS })
+}
+
+/**
+ * Any idx image/label pair (MNIST-style files, gzip'd or raw) as a dataset: one class per label value,
+ * named by `classNames` or by the number. An image's index is its position in the file.
+ */
+export async function idxDataset(imagesPath: string, labelsPath: string, o: { name?: string; file?: string; classNames?: string[] } = {}): Promise<FewshotDataset> {
   const { images, labels } = await readIdxPair(imagesPath, labelsPath)
-  const classes: ClassEntry[] = FASHION_MNIST_LABELS.map((name) => ({ name, images: [] }))
+  const count = o.classNames?.length ?? labels.reduce((m, v) => Math.max(m, v + 1), 0)
+  const classes: ClassEntry[] = Array.from({ length: count }, (_, i) => ({ name: o.classNames?.[i] ?? String(i), images: [] }))
   for (let i = 0; i < labels.length; i++) {
     const c = classes[labels[i]]
     if (!c) {
-      throw new ApiError('bad-file', `${basename(labelsPath)}: label ${labels[i]} of item ${i} is not a Fashion-MNIST class (0-9).`, labelsPath)
+      throw new ApiError('bad-file', `${basename(labelsPath)}: label ${labels[i]} of item ${i} is not one of the ${count} classes (0-${count - 1}).`, labelsPath)
     }
     c.images.push({ index: i, rot: 0 })
   }
   const size = images.height * images.width
   return byteDataset({
-    name: 'fashion-mnist',
-    file: basename(imagesPath).endsWith('.gz') ? basename(imagesPath) : `${basename(imagesPath)}.gz`,
+    name: o.name ?? basename(imagesPath),
+    file: o.file ?? basename(imagesPath),
     channels: 1,
     height: images.height,
     width: images.width,
