@@ -56,3 +56,43 @@ describe('JobManager', () => {
     expect(events.at(-1)).toMatchObject({ type: 'job.failed', error: { code: 'internal', message: 'exploded' } })
   })
 })
+
+describe('JobManager concurrency', () => {
+  it('runs at most N jobs at once, queues the rest with their place in line, and cancels a queued one', async () => {
+    const events: ApiEvent[] = []
+    const manager = new JobManager((e) => events.push(e), 2)
+    let running = 0
+    let peak = 0
+    const releases: (() => void)[] = []
+    const job = () =>
+      manager.start('hold', async () => {
+        running++
+        peak = Math.max(peak, running)
+        await new Promise<void>((r) => releases.push(r))
+        running--
+        return 'ok'
+      })
+    const ids = [job(), job(), job(), job()].map((j) => j.jobId)
+    await new Promise((r) => setImmediate(r))
+    expect(manager.activeCount).toBe(2)
+    expect(manager.queuedCount).toBe(2)
+    const queued = events.filter((e) => e.type === 'job.progress' && e.phase === 'queued')
+    expect(queued.map((e) => [e.jobId, (e as { message: string }).message])).toEqual([
+      [ids[2], 'waiting: 1 of 2 in line'],
+      [ids[3], 'waiting: 2 of 2 in line']
+    ])
+    expect(manager.cancel(ids[2])).toBe(true)
+    expect(events.at(-2)).toMatchObject({ type: 'job.cancelled', jobId: ids[2] })
+    expect(events.at(-1)).toMatchObject({ type: 'job.progress', jobId: ids[3], phase: 'queued', message: 'waiting: 1 of 1 in line' })
+    releases.shift()!()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(manager.activeCount).toBe(2) // job 4 took the free place
+    while (releases.length) releases.shift()!()
+    await new Promise((r) => setTimeout(r, 10))
+    releases.forEach((r) => r())
+    await new Promise((r) => setTimeout(r, 10))
+    expect(peak).toBe(2)
+    expect(events.filter((e) => e.type === 'job.done').map((e) => e.jobId).sort()).toEqual([ids[0], ids[1], ids[3]].sort())
+    expect(events.some((e) => e.type === 'job.done' && e.jobId === ids[2])).toBe(false)
+  })
+})
