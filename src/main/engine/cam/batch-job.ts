@@ -44,16 +44,17 @@ export async function runCamBatches(opts: CamBatchOptions): Promise<{ ok: number
         }
       })
     )
-    const good = loaded.filter((l): l is { input: CamInput; data: Float32Array } => 'data' in l)
-    // A model with a fixed batch size runs one image at a time.
-    const groups = runner.model.dynamicBatch ? [good] : good.map((g) => [g])
+    const group = loaded.filter((l): l is { input: CamInput; data: Float32Array } => 'data' in l)
     const results = new Map<CamInput, { result: CamMap; ms: number }>()
-    for (const group of groups) {
-      if (!group.length) continue
+    if (group.length) {
       opts.throwIfCancelled?.()
-      const batch = runner.stack(group.map((g) => g.data))
+      // A model with a fixed batch size takes exactly that many images: a short batch (the last one,
+      // or one with unreadable images) is padded with copies of its last image, whose maps are dropped.
+      const runSize = runner.model.dynamicBatch ? group.length : runner.model.fixedBatch
+      const data = Array.from({ length: runSize }, (_, i) => group[Math.min(i, group.length - 1)].data)
+      const batch = runner.stack(data)
       const t0 = performance.now()
-      const maps = await runner.run(batch, group.map(() => opts.target), opts.throwIfCancelled)
+      const maps = await runner.run(batch, data.map(() => opts.target), opts.throwIfCancelled)
       const ms = (performance.now() - t0) / group.length
       group.forEach((g, i) => results.set(g.input, { result: maps[i], ms }))
     }
