@@ -115,16 +115,6 @@ export class Service {
     'images.add': async ({ paths }) => this.images.add(paths),
     'images.list': async () => this.images.list(),
     'images.remove': async ({ ids }) => ({ removed: this.images.remove(ids) }),
-    'jobs.selftest': async ({ steps, stepMs }) =>
-      this.jobs.start('selftest', async (ctx) => {
-        for (let i = 1; i <= steps; i++) {
-          ctx.throwIfCancelled()
-          await new Promise((r) => setTimeout(r, stepMs))
-          ctx.item({ step: i })
-          ctx.progress(i, steps, 'counting')
-        }
-        return { steps }
-      }),
     'fewshot.metaTrain': async (a) => {
       const dataset = await openFewshotDataset(a.dataset)
       const classes = (spec: string) => parseClassSpec(spec, dataset.classes.length)

@@ -232,11 +232,6 @@ export const methods = {
     args: z.object({ ids: z.array(z.string()) }).strict(),
     result: z.object({ removed: z.number() })
   },
-  /** A demonstration job and the engine's liveness probe: counts to n, one step every ms. */
-  'jobs.selftest': {
-    args: z.object({ steps: z.number().int().min(1).max(10_000), stepMs: z.number().int().min(0).max(1000) }).strict(),
-    result: JobStarted
-  },
   /** Meta-trains the built-in Conv-4 (job: items are MetaTrainItem per iteration; result: history, checkpoint, evaluation). */
   'fewshot.metaTrain': { args: MetaTrainArgs, result: JobStarted },
   /** Scores a meta-training checkpoint on test episodes (job: result accuracy, ci95, episodes). */

@@ -77,7 +77,7 @@ describe('JobManager concurrency', () => {
     expect(manager.activeCount).toBe(2)
     expect(manager.queuedCount).toBe(2)
     const queued = events.filter((e) => e.type === 'job.progress' && e.phase === 'queued')
-    expect(queued.map((e) => [e.jobId, (e as { message: string }).message])).toEqual([
+    expect(queued.map((e) => [(e as { jobId: string }).jobId, (e as { message: string }).message])).toEqual([
       [ids[2], 'waiting: 1 of 2 in line'],
       [ids[3], 'waiting: 2 of 2 in line']
     ])
