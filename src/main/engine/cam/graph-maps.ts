@@ -4,7 +4,8 @@ import type { GradientMethod } from './methods'
 /**
  * The gradient CAM methods as graph nodes, so one onnxruntime run returns finished maps instead of
  * activations and gradients (which are large: K x h x w per image). Mirrors methods.ts exactly; the
- * JS versions remain the readable reference and serve Eigen-CAM and Score-CAM.
+ * JS versions remain the readable reference (test/unit/cam-graph-methods.test.ts holds the two equal)
+ * and serve Eigen-CAM and Score-CAM.
  */
 export function emitRawCam(b: GraphBuilder, method: GradientMethod, a: string, g: string): string {
   const spatial = [2, 3]
