@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { basename, extname, join, resolve } from 'node:path'
 import type { CamItem } from '../../../shared/api'
 import sharp from 'sharp'
@@ -12,6 +11,7 @@ import type { CamOutcome } from './batch-job'
 import type { ColormapName } from './colormap'
 import { recordsToCsv, type CamRecord } from './record'
 import { renderCamPng, uniqueNamer, writeFileAtomic } from './writer'
+import { scratchDir } from '../scratch-dir'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -28,12 +28,9 @@ interface Stored {
  * the exact float maps.
  */
 export class CamResultStore {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'metascope-results-'))
+  // Removed on exit and on SIGTERM/SIGINT; a killed engine's folder is swept by the next engine.
+  private readonly dir = scratchDir('results')
   private readonly results = new Map<string, Stored>()
-
-  constructor() {
-    process.once('exit', () => rmSync(this.dir, { recursive: true, force: true }))
-  }
 
   async add(o: Extract<CamOutcome, { ok: true }>, record: Extract<CamRecord, { ok: true }>, pre: Preprocess): Promise<{ id: string; mapPng: string }> {
     const id = randomUUID()

@@ -1,4 +1,5 @@
-import { mkdtemp, mkdir, open, rm, unlink } from 'node:fs/promises'
+import { mkdir, open, unlink } from 'node:fs/promises'
+import { releaseScratch, scratchDir } from '../scratch-dir'
 import { tmpdir } from 'node:os'
 import { extname, join, sep } from 'node:path'
 import { UPLOAD_EXTENSIONS, UPLOAD_MAX_BYTES } from '../../../shared/client'
@@ -77,7 +78,8 @@ export class UploadStore {
   /** The root folder, once the first upload has created it. */
   async root(): Promise<string> {
     if (this.closed) throw new ApiError('engine-unavailable', 'The server is shutting down.')
-    this.rootPromise ??= mkdtemp(join(this.parent, 'metascope-uploads-'))
+    // A scratch folder: removed on exit and signals, swept at the next start after a SIGKILL.
+    this.rootPromise ??= Promise.resolve().then(() => scratchDir('uploads', this.parent))
     return this.rootPromise
   }
 
@@ -121,7 +123,7 @@ export class UploadStore {
   async close(): Promise<void> {
     this.closed = true
     const root = this.rootPromise ? await this.rootPromise.catch(() => null) : null
-    if (root) await rm(root, { recursive: true, force: true })
+    if (root) releaseScratch(root)
   }
 }
 
