@@ -42,7 +42,7 @@ function alive(pid: number): boolean {
 export function sweepStaleScratch(kind: string, parent = tmpdir()): string[] {
   const pattern = new RegExp(`^metascope-${kind}-(\\d+)-`)
   const removed: string[] = []
-  let entries: string[] = []
+  let entries: string[]
   try {
     entries = readdirSync(parent)
   } catch {
