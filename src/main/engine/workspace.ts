@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { Workspace } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
 import type { CamResultStore } from './cam/result-store'
-import { writeFileAtomic } from './cam/writer'
+import { serialized, writeFileAtomic } from './cam/writer'
 import { fileError } from './errors'
 
 export const WORKSPACE_FILE = 'workspace.json'
@@ -14,6 +14,11 @@ export const WORKSPACE_FILE = 'workspace.json'
  */
 export async function saveWorkspace(dirArg: string, ws: Workspace, store: CamResultStore): Promise<{ dir: string; file: string }> {
   const dir = resolve(dirArg)
+  // Saves to one folder run one after the other: the maps copied and the JSON written belong together.
+  return serialized(`workspace:${dir}`, () => saveInto(dir, ws, store))
+}
+
+async function saveInto(dir: string, ws: Workspace, store: CamResultStore): Promise<{ dir: string; file: string }> {
   await mkdir(join(dir, 'results'), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new ApiError('bad-file', `Cannot create the workspace folder ${dir}: ${err.message}`, dir)
   })
