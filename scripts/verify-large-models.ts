@@ -12,6 +12,7 @@ import { CamRunner } from '../src/main/engine/cam/runner'
 import type { CamMethod } from '../src/main/engine/cam/methods'
 import { LoadedModel } from '../src/main/engine/model/loaded-model'
 import { loadInputs, loadManifests, loadMaps, maxAbs, pearson } from '../test/cam-reference'
+import { minOf } from '../src/shared/stats'
 
 async function main(): Promise<number> {
   const root = join(process.env.METASCOPE_CACHE ?? join(homedir(), '.cache', 'metascope', 'large'), 'cam')
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
       const rs = out.map((r, i) => (maxAbs(refs[i]) < 1e-6 ? (maxAbs(r.map) < 1e-6 ? 1 : 0) : pearson(r.map, refs[i])))
       const sameLayer = runner.layer === c.layer_tensor
       const sameTargets = out.every((r, i) => r.target.index === c.targets_used[i])
-      worst = Math.min(worst, ...rs, sameLayer && sameTargets ? 1 : 0)
+      worst = Math.min(worst, minOf(rs), sameLayer && sameTargets ? 1 : 0)
       console.log(
         `${m.name.padEnd(16)} ${c.id.padEnd(16)} layer=${runner.layer} r=[${rs.map((r) => r.toFixed(6)).join(', ')}]` +
           `${sameLayer ? '' : ` LAYER MISMATCH (reference ${c.layer_tensor})`}${sameTargets ? '' : ' TARGET MISMATCH'}`

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import type { CamMap } from '../src/main/engine/cam/runner'
 import { readNpy } from '../src/main/engine/data/npy'
+import { maxOf } from '../src/shared/stats'
 
 /** A reference case written by scripts/fixtures/make_cam_fixtures.py (PyTorch autograd). */
 export interface ReferenceCase {
@@ -70,7 +71,7 @@ export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return sab / Math.sqrt(saa * sbb)
 }
 
-export const maxAbs = (a: ArrayLike<number>) => Math.max(...Array.from(a, Math.abs))
+export const maxAbs = (a: ArrayLike<number>) => maxOf(Array.from(a, Math.abs))
 
 /**
  * Our maps against one reference case: same target class, Pearson r >= 0.999 per map, raw maps

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest'
 import { checkVjp, type CheckInput, type CheckSpec } from '../src/main/engine/autodiff/check'
 import type { ConstTensor } from '../src/main/engine/onnx/tensor-data'
+import { maxOf } from '../src/shared/stats'
 
 /** Shared by the VJP rule tests: inputs of a one-node check model and the finite-difference expectation. */
 
@@ -22,7 +23,7 @@ export async function expectGrad(spec: CheckSpec, expectedInputs?: string[]): Pr
     const detail = `${spec.opType} d/d${res.input}: rel ${res.relError.toExponential(2)}\n analytic ${show(res.analytic)}\n numeric  ${show(res.numeric)}`
     expect(res.relError, detail).toBeLessThan(TOL)
     // A rule emitting zeros would pass against a zero FD; make sure the check saw some gradient.
-    expect(Math.max(...res.numeric.map(Math.abs)), `${spec.opType} d/d${res.input}: no gradient at all`).toBeGreaterThan(0)
+    expect(maxOf(res.numeric.map(Math.abs)), `${spec.opType} d/d${res.input}: no gradient at all`).toBeGreaterThan(0)
   }
 }
 

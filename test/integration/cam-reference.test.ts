@@ -5,6 +5,7 @@ import type { CamMethod } from '../../src/main/engine/cam/methods'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { expectMatchesReference, loadInputs, loadManifests } from '../cam-reference'
 import { fixture } from '../helpers'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * Our Grad-CAM family (onnxruntime + our VJP compiler) against PyTorch autograd references made by
@@ -20,7 +21,7 @@ describe.each(manifests.map((m) => [m.name, m] as const))('%s', (_name, m) => {
     const out = await runner.run(inputs, inputs.map(() => -1))
     out.forEach((r, i) => {
       const ref = m.logits[i]
-      const top = ref.indexOf(Math.max(...ref))
+      const top = ref.indexOf(maxOf(ref))
       expect(r.top5[0].index).toBe(top)
       expect(r.target.logit).toBeCloseTo(ref[top], 3)
     })

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeNpy } from '../../src/main/engine/data/npy'
 import { pearson } from '../cam-reference'
 import { fixture, ROOT, tempDir } from '../helpers'
+import { maxOf } from '../../src/shared/stats'
 
 const run = promisify(execFile)
 const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
@@ -44,7 +45,7 @@ describe('cli cam (the file contract)', () => {
       const stem = g.stem as string
       const map = decodeNpy(readFileSync(join(out, `${stem}.cam.npy`)))
       expect(map.shape).toEqual([64, 64])
-      expect(Math.max(...map.data)).toBeGreaterThan(0.99)
+      expect(maxOf(map.data)).toBeGreaterThan(0.99)
       expect(readFileSync(join(out, `${stem}.png`)).subarray(1, 4).toString()).toBe('PNG')
     }
     expect(results.find((x) => !x.ok)).toMatchObject({ file: join(imgs, 'zero.jpg'), error: { code: 'bad-file' } })

@@ -16,6 +16,7 @@ import { DataType, f32 } from '../../src/main/engine/onnx/tensor-data'
 import { onnx } from 'onnx-proto'
 import { fixture, rejection, ROOT, tempDir } from '../helpers'
 import { jobHarness } from '../job-harness'
+import { maxOf } from '../../src/shared/stats'
 
 const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')
 const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
@@ -97,7 +98,7 @@ async function checkWritten(result: AdaptResult, dir: string): Promise<LoadedMod
   expect(model.summary.outputs[0].shape[1]).toBe(result.classes.length)
   let maxDiff = 0
   result.predictions.forEach((p, i) => {
-    const top = probs[i].indexOf(Math.max(...probs[i]))
+    const top = probs[i].indexOf(maxOf(probs[i]))
     expect(model.labelOf(top)).toBe(p.after.label)
     maxDiff = Math.max(maxDiff, Math.abs(probs[i][top] - p.after.probability))
   })
@@ -290,7 +291,7 @@ describe('fewshot adapt: other head forms', () => {
     const input = (await loadImageTensor(first.file, modelPreprocess(model))).data
     const probs = (await session.run({ image: floatTensor(input, [1, 3, 16, 16]) })).probs.data as Float32Array
     await session.release()
-    expect(first.before.probability).toBeCloseTo(Math.max(...probs), 5)
+    expect(first.before.probability).toBeCloseTo(maxOf(probs), 5)
     await checkWritten(r, join(root, 'photos'))
   })
 })

@@ -7,6 +7,7 @@ import type { Net } from '../../src/main/engine/fewshot/net'
 import { buildUnrolled, QUERY, QUERY_LABELS, SUPPORT, SUPPORT_LABELS, type GradientOrder } from '../../src/main/engine/fewshot/unroll'
 import { GraphIndex } from '../../src/main/engine/onnx/ir'
 import { readOnnxModel } from '../../src/main/engine/onnx/model-file'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * MAML's meta-gradient against PyTorch autograd (create_graph=True, float64) on a committed small conv
@@ -86,8 +87,8 @@ function compare(ours: Map<string, Float32Array>, ref: Record<string, number[]>)
   for (const [name, r] of Object.entries(ref)) {
     const a = ours.get(name)!
     expect(a.length, name).toBe(r.length)
-    const scale = Math.max(...r.map(Math.abs))
-    const err = Math.max(...r.map((v, i) => Math.abs(a[i] - v)))
+    const scale = maxOf(r.map(Math.abs))
+    const err = maxOf(r.map((v, i) => Math.abs(a[i] - v)))
     if (scale < 1e-6) expect(err, `${name}: torch's gradient is 0`).toBeLessThan(1e-4)
     else worst = Math.max(worst, err / scale)
   }

@@ -11,6 +11,7 @@ import { blockOf, compileTrainingGraph, findParameters, selectTrainable } from '
 import { readParams } from '../../src/main/engine/train/params'
 import { onnx } from 'onnx-proto'
 import { fixture, rejection } from '../helpers'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * Training graphs on a real ResNet-style classifier: the weights of the chosen blocks become graph
@@ -55,7 +56,7 @@ describe('training graphs', () => {
     for (const [i, name] of trainable.entries()) {
       const g = out[graph.grads[i]].data as Float32Array
       const t = weights.get(name)!
-      const scale = Math.max(...Array.from(g, Math.abs))
+      const scale = maxOf(Array.from(g, Math.abs))
       for (const k of [0, Math.floor(t.data.length / 2), t.data.length - 1]) {
         const plus = t.data.slice()
         const minus = t.data.slice()

@@ -6,6 +6,7 @@ import { GRADIENT_CAMS, GRADIENT_METHODS } from '../../src/main/engine/cam/metho
 import { floatTensor, OrtSession } from '../../src/main/engine/exec/ort'
 import { GraphBuilder } from '../../src/main/engine/onnx/builder'
 import { DataType } from '../../src/main/engine/onnx/tensor-data'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * The in-graph CAM methods (graph-maps.ts, what cam.run computes) against their readable JS
@@ -36,7 +37,7 @@ describe('in-graph CAM methods equal their JS definitions', () => {
       const got = out.data as Float32Array
       for (let i = 0; i < B; i++) {
         const want = GRADIENT_CAMS[method](a.subarray(i * K * area, (i + 1) * K * area), g.subarray(i * K * area, (i + 1) * K * area), K, area)
-        const scale = Math.max(1e-6, ...Array.from(want, Math.abs))
+        const scale = Math.max(1e-6, maxOf(Array.from(want, Math.abs)))
         for (let p = 0; p < area; p++) expect(Math.abs(got[i * area + p] - want[p]) / scale, `${method} image ${i} pixel ${p}`).toBeLessThan(1e-4)
       }
     })

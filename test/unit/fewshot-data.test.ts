@@ -12,6 +12,7 @@ import { seededRandom } from '../../src/main/engine/fewshot/data/random'
 import { rot90 } from '../../src/main/engine/fewshot/data/rotate'
 import { ApiError } from '../../src/shared/errors'
 import { rejection, tempDir } from '../helpers'
+import { maxOf, minOf } from '../../src/shared/stats'
 
 /** idx bytes: magic 0x0000 08 ndim, big-endian uint32 dims, then the data. */
 function idx(dims: number[], data: number[]): Buffer {
@@ -317,9 +318,9 @@ describe.skipIf(!fashion.files)(`Fashion-MNIST (skipped when missing: ${fashion.
     expect(ds.classes.map((c) => c.images.length)).toEqual(new Array(10).fill(6000))
     expect(ds.classes.reduce((n, c) => n + c.images.length, 0)).toBe(60000)
     const img = readImage(ds, ds.classes[4].images[0])
-    expect(Math.min(...img)).toBeGreaterThanOrEqual(0)
-    expect(Math.max(...img)).toBeLessThanOrEqual(1)
-    expect(Math.max(...img)).toBeGreaterThan(0.5)
+    expect(minOf(img)).toBeGreaterThanOrEqual(0)
+    expect(maxOf(img)).toBeLessThanOrEqual(1)
+    expect(maxOf(img)).toBeGreaterThan(0.5)
     const f = makeEpisodesFile({ dataset: ds, trainClasses: parseClassSpec('0-4', 10), testClasses: parseClassSpec('5-9', 10), rotations: 4, ways: 5, shots: 1, queries: 15, iterations: 2, metaBatch: 4, testEpisodes: 600, seed: 0 })
     expect(f.test).toHaveLength(600)
     expect(f.finetune[0]).toHaveLength(4 * 5 * 16)

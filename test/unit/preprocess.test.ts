@@ -11,6 +11,7 @@ import {
   type Preprocess
 } from '../../src/main/engine/data/preprocess'
 import { fixture, rejection, tempDir } from '../helpers'
+import { maxOf } from '../../src/shared/stats'
 
 const dir = tempDir()
 
@@ -186,7 +187,7 @@ describe('loadDisplayImage', () => {
     const stretch = await loadDisplayImage(path, [10, 3])
     for (let x = 0; x < 3; x++) {
       const px = [...stretch.rgb.subarray(x * 3, x * 3 + 3)]
-      expect(px.indexOf(Math.max(...px))).toBe(x)
+      expect(px.indexOf(maxOf(px))).toBe(x)
     }
   })
 

@@ -7,6 +7,7 @@ import { encodeAttributes, GraphBuilder, valueInfo, type BuilderAttr } from '../
 import { inferElemTypes } from '../../src/main/engine/onnx/elem-types'
 import { GraphIndex } from '../../src/main/engine/onnx/ir'
 import { encodeTensor, f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * The engine builds a backward graph once, from shapes probed at batch 2, and runs it at any batch.
@@ -106,7 +107,7 @@ async function checkAtBatch3(spec: Spec): Promise<number> {
       numeric.push(n)
       errors.push(Math.abs(n - (g.data as Float32Array)[c]))
     }
-    worst = Math.max(worst, Math.max(...errors) / Math.max(1, ...numeric.map(Math.abs)))
+    worst = Math.max(worst, maxOf(errors) / Math.max(1, maxOf(numeric.map(Math.abs))))
   }
   await forward.release()
   await backward.release()

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { checkSecondOrder, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
 import { f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
 import { k, x } from '../vjp-helpers'
+import { maxOf } from '../../src/shared/stats'
 
 /**
  * Second order (MAML differentiates its inner-loop gradients): checkSecondOrder takes the backward
@@ -49,7 +50,7 @@ async function expectSecondOrder(spec: CheckSpec, nonzero: string[]): Promise<vo
   for (const name of nonzero) {
     const res = results.find((q) => q.input === name)
     expect(res, `no result for ${name}`).toBeDefined()
-    expect(Math.max(...res!.numeric.map(Math.abs)), `${spec.opType} d2/d${name}: no gradient at all`).toBeGreaterThan(1e-3)
+    expect(maxOf(res!.numeric.map(Math.abs)), `${spec.opType} d2/d${name}: no gradient at all`).toBeGreaterThan(1e-3)
   }
 }
 

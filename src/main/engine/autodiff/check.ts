@@ -7,6 +7,7 @@ import { inferElemTypes } from '../onnx/elem-types'
 import { GraphIndex } from '../onnx/ir'
 import { encodeTensor, type ConstTensor } from '../onnx/tensor-data'
 import { buildBackward } from './walker'
+import { maxOf } from '../../../shared/stats'
 
 export interface CheckInput {
   name: string
@@ -212,8 +213,8 @@ async function centralDifferences(f: (feeds: Feeds) => Promise<number>, feeds: F
 }
 
 function compare(input: string, analytic: number[], numeric: number[]): CheckResult {
-  const maxAbsError = Math.max(...analytic.map((a, i) => Math.abs(a - numeric[i])))
-  const scale = Math.max(1, ...numeric.map(Math.abs))
+  const maxAbsError = maxOf(analytic.map((a, i) => Math.abs(a - numeric[i])))
+  const scale = Math.max(1, maxOf(numeric.map(Math.abs)))
   return { input, analytic, numeric, maxAbsError, relError: maxAbsError / scale }
 }
 

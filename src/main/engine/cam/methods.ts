@@ -1,3 +1,4 @@
+import { maxOf } from '../../../shared/stats'
 /**
  * The Grad-CAM family as small variations over one base, as pytorch-grad-cam defines them: each
  * method turns one image's activations A [K, h, w] and gradients G [K, h, w] into a raw map [h, w]
@@ -139,7 +140,7 @@ export function eigencam(a: Float32Array, k: number, area: number, iterations = 
 
 /** Softmax over Score-CAM's per-channel target scores: the channel weights. */
 export function softmaxWeights(scores: Float64Array): Float64Array {
-  const max = Math.max(...scores)
+  const max = maxOf(scores)
   const e = scores.map((s) => Math.exp(s - max))
   const total = e.reduce((p, v) => p + v, 0)
   return e.map((v) => v / total)

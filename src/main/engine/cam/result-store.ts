@@ -12,6 +12,7 @@ import type { ColormapName } from './colormap'
 import { recordsToCsv, type CamRecord } from './record'
 import { renderCamPng, uniqueNamer, writeFileAtomic } from './writer'
 import { scratchDir } from '../scratch-dir'
+import { maxOf, minOf } from '../../../shared/stats'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -73,8 +74,8 @@ export class CamResultStore {
       method: item.method,
       provider: item.provider,
       ms: item.ms,
-      rawMin: Math.min(...item.raw),
-      rawMax: Math.max(...item.raw),
+      rawMin: minOf(item.raw),
+      rawMax: maxOf(item.raw),
       rawShape: item.rawShape
     }
     this.results.set(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch' })

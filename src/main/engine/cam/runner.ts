@@ -7,6 +7,7 @@ import { eigencam, needsGradients, type CamMethod, type GradientMethod } from '.
 import { minMaxNormalize } from './normalize'
 import { resizeBilinear } from './resize'
 import { scoreCam } from './scorecam'
+import { maxOf } from '../../../shared/stats'
 
 export interface CamRunnerOptions {
   method: CamMethod
@@ -51,7 +52,7 @@ function topK(values: Float64Array, k: number): number[] {
 }
 
 function softmax(logits: Float32Array): Float64Array {
-  const max = Math.max(...logits)
+  const max = maxOf(logits)
   const e = Float64Array.from(logits, (v) => Math.exp(v - max))
   const total = e.reduce((p, v) => p + v, 0)
   return e.map((v) => v / total)

@@ -12,6 +12,7 @@ import { EpisodeRunner } from '../runner'
 import { embedFiles, embeddingCacheStats, modelSha256, softmax, type Embedding } from './embed'
 import { findHead, headValues, type ClassifierHead } from './head'
 import { featuresHeadNet, HEAD_BIAS, HEAD_WEIGHT, type HeadWeights } from './head-net'
+import { minOf } from '../../../../shared/stats'
 
 /** Methods that adapt the head alone on cached embeddings. */
 export const ADAPT_METHODS = ADAPT_METHOD_NAMES
@@ -343,7 +344,7 @@ export async function adaptHead(spec: AdaptHeadSpec): Promise<{ adapted: HeadWei
   try {
     const batch: EpisodeBatch = {
       ways,
-      shots: Math.min(...counts),
+      shots: minOf(counts),
       queries: Math.ceil(spec.query.length / ways),
       support: stack(spec.support, f),
       query: stack(spec.query, f),
