@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: typecheck, lint, unit + integration tests, build, end-to-end tests in Chromium.
 // Runs every step even after a failure (so one run shows everything that is wrong), then prints one
-// closing line "tests: N passed, N failed" counted from vitest's JSON reports, and exits non-zero if
-// any step failed.
+// closing line "tests: N passed, N failed" counted from vitest's JSON reports (a step that failed
+// without a failed test counts as failed: scripts/test-count.mjs), and exits non-zero if any step failed.
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { countResults } from './test-count.mjs'
 
 const root = join(import.meta.dirname, '..')
 const results = join(root, 'test-results')
@@ -23,21 +24,16 @@ const steps = [
 ]
 
 const failedSteps = []
+const ran = []
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}`)
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' })
   if (r.status !== 0) failedSteps.push(name)
+  const report = args.find((a) => a.startsWith('--outputFile.json='))?.slice('--outputFile.json='.length)
+  ran.push({ name, status: r.status ?? 1, report })
 }
 
-let passed = 0
-let failed = 0
-for (const file of ['unit.json', 'e2e.json']) {
-  const path = join(results, file)
-  if (!existsSync(path)) continue
-  const report = JSON.parse(readFileSync(path, 'utf8'))
-  passed += report.numPassedTests
-  failed += report.numFailedTests
-}
+const { passed, failed } = countResults(ran)
 console.log(`\nsteps failed: ${failedSteps.length ? failedSteps.join(', ') : 'none'}`)
 console.log(`tests: ${passed} passed, ${failed} failed`)
 process.exit(failedSteps.length || failed || passed === 0 ? 1 : 0)
