@@ -13,7 +13,7 @@ export interface TestServer {
 }
 
 /** The real browser-mode server over a real engine child process, with a stub renderer page. */
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(o: { exchange?: boolean } = {}): Promise<TestServer> {
   const engine = launchChildEngine()
   await engine.ready
   const rendererDir = tempDir()
@@ -22,10 +22,19 @@ export async function startTestServer(): Promise<TestServer> {
   return {
     engine,
     server,
-    cookie: `metascope_token=${server.token}`,
+    cookie: o.exchange === false ? '' : await exchangeToken(server),
     close: async () => {
       await server.close()
       engine.close()
     }
   }
+}
+
+/** What a browser does with the printed URL: one request with the token, keep the session cookie it sets. */
+export async function exchangeToken(server: RunningServer): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${server.port}/?token=${server.token}`, { redirect: 'manual' })
+  const setCookie = res.headers.get('set-cookie') ?? ''
+  const pair = setCookie.split(';')[0]
+  if (!pair.includes('=')) throw new Error(`no session cookie from the token exchange (status ${res.status})`)
+  return pair
 }

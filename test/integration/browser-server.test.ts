@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { WebSocket } from 'ws'
 import type { RunningServer } from '../../src/main/server/http-server'
 import type { ApiEvent } from '../../src/shared/events'
@@ -10,6 +11,22 @@ import { startTestServer, type TestServer } from '../server-harness'
 
 let server: RunningServer
 let cookie: string
+
+/** A request line as given (Node's http client would normalise `//evil.example`). */
+function rawRequest(port: number, target: string): Promise<{ status: number; headers: Record<string, string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`))
+    let text = ''
+    socket.on('data', (d) => (text += d.toString()))
+    socket.on('end', () => {
+      const [head] = text.split('\r\n\r\n')
+      const [statusLine, ...lines] = head.split('\r\n')
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]))
+      resolve({ status: Number(statusLine.split(' ')[1]), headers })
+    })
+    socket.on('error', reject)
+  })
+}
 
 /** Raw HTTP so Host/Origin headers can be forged (fetch would refuse to). */
 function http(path: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
@@ -45,15 +62,58 @@ describe('browser mode authentication', () => {
   it('refuses requests without the token', async () => {
     expect((await http('/')).status).toBe(401)
     expect((await http('/api/app.info', { method: 'POST', body: '{}' })).status).toBe(401)
-    expect((await http('/', { headers: { cookie: 'metascope_token=wrong' } })).status).toBe(401)
+    expect((await http('/', { headers: { cookie: `metascope_session_${server.port}=wrong` } })).status).toBe(401)
   })
 
-  it('swaps the URL token for an HttpOnly SameSite=Strict cookie', async () => {
-    const res = await http(`/?token=${server.token}`)
-    expect(res.status).toBe(302)
-    expect(String(res.headers['set-cookie'])).toMatch(/metascope_token=.*HttpOnly.*SameSite=Strict/)
-    expect(res.headers.location).toBe('/')
+  it('exchanged the URL token once for a separate session secret in a per-port HttpOnly SameSite=Strict cookie', async () => {
+    // The harness made the exchange, as a browser opening the printed URL does.
+    const [name, value] = cookie.split('=')
+    expect(name).toBe(`metascope_session_${server.port}`)
+    expect(value).not.toBe(server.token)
+    expect(value.length).toBeGreaterThanOrEqual(64)
     expect((await http('/', { headers: { cookie } })).status).toBe(200)
+    // The token is spent: a second use, or the token as a cookie value, opens nothing.
+    const again = await http(`/?token=${server.token}`)
+    expect(again.status).toBe(401)
+    expect(JSON.parse(again.body).error.message).toMatch(/already used/)
+    expect((await http('/', { headers: { cookie: `${name}=${server.token}` } })).status).toBe(401)
+    expect((await http('/', { headers: { cookie: `metascope_token=${server.token}` } })).status).toBe(401)
+  })
+
+  it('redirects the exchange to a fixed path, never to the request path', async () => {
+    const fresh = await startTestServer({ exchange: false })
+    try {
+      const res = await rawRequest(fresh.server.port, `//evil.example/x?token=${fresh.server.token}`)
+      expect(res.status).toBe(302)
+      expect(res.headers.location).toBe('/')
+      expect(String(res.headers['set-cookie'])).toMatch(new RegExp(`^metascope_session_${fresh.server.port}=[0-9a-f]{64}; HttpOnly; SameSite=Strict; Path=/`))
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('sends the CSP as a header with frame-ancestors none', async () => {
+    const res = await http('/', { headers: { cookie } })
+    expect(String(res.headers['content-security-policy'])).toMatch(/frame-ancestors 'none'/)
+    expect(res.headers['x-frame-options']).toBe('DENY')
+  })
+
+  it('answers 400/404 to bad percent-escapes, and keeps serving', async () => {
+    expect((await http('/api/%', { method: 'POST', headers: { cookie }, body: '{}' })).status).toBe(400)
+    expect((await http('/files/%E0%A4%A', { headers: { cookie } })).status).toBe(404)
+    expect((await http('/thumbs/%', { headers: { cookie } })).status).toBe(404)
+    expect((await http('/%', { headers: { cookie } })).status).toBe(404)
+    expect(JSON.parse((await call('app.info', {})).body).ok).toBe(true)
+  })
+
+  it('serves images only to its own pages (Sec-Fetch-Site), not to another local page', async () => {
+    const added = JSON.parse((await call('images.add', { paths: [fixture('images', 'animals', 'chelsea.png')] })).body).value.added[0]
+    expect(added.id).toMatch(/^[0-9a-f]{32}$/)
+    for (const route of [`/files/${added.id}`, `/thumbs/${added.id}?size=64`]) {
+      expect((await http(route, { headers: { cookie, 'sec-fetch-site': 'same-origin' } })).status).toBe(200)
+      expect((await http(route, { headers: { cookie, 'sec-fetch-site': 'same-site' } })).status).toBe(403)
+      expect((await http(route, { headers: { cookie, 'sec-fetch-site': 'cross-site' } })).status).toBe(403)
+    }
   })
 
   it('refuses a foreign Host or Origin even with the cookie (DNS rebinding)', async () => {

@@ -5,6 +5,7 @@ import { join, sep } from 'node:path'
 import sharp from 'sharp'
 import type { EngineClient } from '../../src/main/host/engine-client'
 import { startServer, type RunningServer } from '../../src/main/server/http-server'
+import { exchangeToken } from '../server-harness'
 import { ByteLruCache, makeThumbnail, thumbnailCache } from '../../src/main/engine/data/thumbnails'
 import { sanitizeBatch, sanitizeRelativePath, suffixedName, UploadStore } from '../../src/main/engine/data/uploads'
 import { IMAGE_EXTENSIONS } from '../../src/main/engine/data/images'
@@ -218,7 +219,7 @@ describe('browser mode uploads', () => {
     expect((await http('/upload', { method: 'POST', headers: { cookie }, body: chelsea })).status).toBe(400)
     expect((await upload('a.png', chelsea, { batch: '..%2Fx' })).status).toBe(400)
     expect((await upload('a.png', chelsea, { headers: {} })).status).toBe(401)
-    expect((await upload('a.png', chelsea, { headers: { cookie: 'metascope_token=wrong' } })).status).toBe(401)
+    expect((await upload('a.png', chelsea, { headers: { cookie: `metascope_session_${server.port}=wrong` } })).status).toBe(401)
     expect((await upload('a.png', chelsea, { headers: { cookie, origin: 'http://evil.example' } })).status).toBe(403)
     expect((await upload('a.png', chelsea, { headers: { cookie, host: `evil.example:${server.port}` } })).status).toBe(403)
     expect((await http('/upload?path=a.png', { headers: { cookie } })).status).toBe(405)
@@ -288,7 +289,7 @@ describe('browser mode uploads', () => {
     const rendererDir = tempDir()
     writeFileSync(`${rendererDir}/index.html`, '<!doctype html>')
     const other = await startServer({ engine, rendererDir, port: 0 })
-    const res = await upload('x/y.png', chelsea, { port: other.port, headers: { cookie: `metascope_token=${other.token}` } })
+    const res = await upload('x/y.png', chelsea, { port: other.port, headers: { cookie: await exchangeToken(other) } })
     const path = jsonOf(res).value.path
     expect(existsSync(path)).toBe(true)
     const root = await other.uploads.root()

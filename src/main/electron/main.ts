@@ -1,8 +1,9 @@
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron'
+import { app, BrowserWindow, ipcMain, session } from 'electron'
 import { join } from 'node:path'
 import type { EngineClient } from '../host/engine-client'
 import { handleAppScheme, registerAppScheme } from './app-protocol'
 import { CALL_CHANNEL, EVENT_CHANNEL, PICK_CHANNEL } from './ipc-channels'
+import { guardContents, guardSession, type GuardedContents } from './lockdown'
 import { installMenu } from './menu'
 import { pickPaths, type PickKind } from './pick'
 import { createCallHandler, isTrustedSender, originOf, type SenderInfo, type TrustPolicy } from './sender-guard'
@@ -32,18 +33,8 @@ function createWindow(): BrowserWindow {
 }
 
 function lockDown(): void {
-  // No window.open, no navigation away from our pages, no webviews, no permission prompts.
-  app.on('web-contents-created', (_e, contents) => {
-    contents.setWindowOpenHandler(({ url }) => {
-      if (url.startsWith('https://')) void shell.openExternal(url)
-      return { action: 'deny' }
-    })
-    contents.on('will-navigate', (event, url) => {
-      if (!policy().origins.includes(originOf(url) ?? '')) event.preventDefault()
-    })
-    contents.on('will-attach-webview', (event) => event.preventDefault())
-  })
-  session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false))
+  app.on('web-contents-created', (_e, contents) => guardContents(contents as unknown as GuardedContents, () => policy().origins))
+  guardSession(session.defaultSession)
 }
 
 async function start(engine: EngineClient): Promise<void> {

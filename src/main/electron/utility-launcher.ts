@@ -1,6 +1,6 @@
 import { app, utilityProcess } from 'electron'
 import { join } from 'node:path'
-import { EngineClient } from '../host/engine-client'
+import { EngineClient, engineEnv } from '../host/engine-client'
 import type { EngineToHost } from '../host/protocol'
 
 /**
@@ -14,7 +14,7 @@ export function launchUtilityEngine(): EngineClient {
       serviceName: 'Metascope engine',
       stdio: 'inherit',
       // A packaged app keeps the demo under process.resourcesPath; from a checkout the engine finds resources/.
-      env: { ...process.env, ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
+      env: { ...engineEnv(), ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
     })
     return {
       send: (msg) => child.postMessage(msg),

@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { EngineClient } from './engine-client'
+import { EngineClient, engineEnv } from './engine-client'
 import type { EngineToHost } from './protocol'
 
 /**
@@ -16,7 +16,8 @@ export function launchChildEngine(): EngineClient {
     const child = fork(entry, [], {
       execArgv: fromSource ? ['--import', 'tsx'] : [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'advanced'
+      serialization: 'advanced',
+      env: engineEnv()
     })
     return {
       send: (msg) => child.send(msg),

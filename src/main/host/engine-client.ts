@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { ApiError, type ApiErrorShape } from '../../shared/errors'
 import type { ApiEvent } from '../../shared/events'
 import type { EngineToHost, HostToEngine } from './protocol'
@@ -117,4 +118,12 @@ export class EngineClient {
     this.closed = true
     this.channel.kill()
   }
+}
+
+/** One key per host process for the engine's image ids: stable across engine restarts, never guessable. */
+const ID_KEY = randomBytes(32).toString('hex')
+
+/** The environment an engine process starts with. */
+export function engineEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, METASCOPE_ID_KEY: process.env.METASCOPE_ID_KEY || ID_KEY }
 }

@@ -7,8 +7,8 @@ import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
 import { validateCall } from '../../shared/validate'
 import { MAX_UPLOAD_BYTES, UploadStore } from '../engine/data/uploads'
 import type { EngineClient } from '../host/engine-client'
-import { authenticate, COOKIE_NAME } from './auth'
-import { sendFile } from './static-files'
+import { Auth, sameOrigin } from './auth'
+import { pageSecurityHeaders, sendFile } from './static-files'
 
 export interface ServeOptions {
   engine: EngineClient
@@ -85,6 +85,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('hex')
   let port = 0
+  const auth = new Auth(token, () => port)
+  const pageHeaders = pageSecurityHeaders(opts.rendererDir)
   const uploads = new UploadStore()
 
   const upload = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
@@ -109,8 +111,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const thumbnail = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     let bytes: Uint8Array
     try {
-      const id = decodeURIComponent(url.pathname.slice('/thumbs/'.length))
-      bytes = await opts.engine.thumbnail(id, clampThumbSize(url.searchParams.get('size')))
+      const id = url.pathname.slice('/thumbs/'.length)
+      const decoded = decodeURIComponent(id)
+      bytes = await opts.engine.thumbnail(decoded, clampThumbSize(url.searchParams.get('size')))
     } catch (err) {
       // Unknown id or unreadable image alike: 404, revealing nothing about the disk.
       if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
@@ -127,23 +130,32 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const auth = authenticate(req, url, port, token)
-    if (auth === 'bad-host') return fail(res, 403, { code: 'invalid-arguments', message: 'Host or Origin not allowed.' })
-    if (auth === 'missing') {
-      return fail(res, 401, { code: 'invalid-arguments', message: 'Missing or wrong token: open the URL printed by `npm run serve`.' })
+    const state = auth.check(req, url)
+    if (state === 'bad-host') return fail(res, 403, { code: 'forbidden', message: 'Host or Origin not allowed.' })
+    if (state === 'missing') {
+      return fail(res, 401, { code: 'forbidden', message: 'Missing or wrong token: open the URL printed by `npm run serve`.' })
     }
-    if (auth === 'token-in-url') {
-      // Keep the token out of history and logs: set the cookie and redirect to the bare path.
-      url.searchParams.delete('token')
-      res.writeHead(302, {
-        'set-cookie': `${COOKIE_NAME}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-        location: url.pathname + (url.search || '')
-      })
+    if (state === 'token-used') {
+      return fail(res, 401, { code: 'forbidden', message: 'This link was already used (it opens one browser session). Use the tab it opened, or restart `npm run serve` for a new link.' })
+    }
+    if (state === 'token-in-url') {
+      // Keep the token out of history and logs, and never echo the request path into the redirect
+      // (//evil.example would be an open redirect): set the session cookie and go to the app.
+      res.writeHead(302, { 'set-cookie': auth.exchange(), location: '/', 'cache-control': 'no-store' })
       return void res.end()
+    }
+    let route: string
+    try {
+      route = decodeURIComponent(url.pathname)
+    } catch {
+      return fail(res, url.pathname.startsWith('/api/') ? 400 : 404, { code: 'invalid-arguments', message: 'The request path is not valid percent-encoding.' })
+    }
+    if ((route.startsWith('/files/') || route.startsWith('/thumbs/')) && !sameOrigin(req)) {
+      return fail(res, 403, { code: 'forbidden', message: 'Images load only in Metascope\'s own pages.' })
     }
     if (url.pathname.startsWith('/api/')) {
       if (req.method !== 'POST') return fail(res, 405, { code: 'invalid-arguments', message: 'API calls are POST requests.' })
-      const method = decodeURIComponent(url.pathname.slice('/api/'.length))
+      const method = route.slice('/api/'.length)
       try {
         const body = await readJson(req)
         const call = validateCall(method, body)
@@ -159,15 +171,15 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (url.pathname.startsWith('/thumbs/')) return thumbnail(req, res, url)
     if (url.pathname.startsWith('/files/')) {
       try {
-        const path = await opts.engine.imagePath(decodeURIComponent(url.pathname.slice('/files/'.length)))
+        const path = await opts.engine.imagePath(route.slice('/files/'.length))
         if (await sendFile(res, path)) return
       } catch {
         // fall through to 404: the id was never added, so nothing is revealed about the disk
       }
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })
     }
-    const path = url.pathname === '/' ? 'index.html' : url.pathname
-    if (await sendFile(res, path, opts.rendererDir)) return
+    const path = route === '/' ? 'index.html' : route
+    if (await sendFile(res, path, opts.rendererDir, path.endsWith('.html') ? await pageHeaders : {})) return
     return fail(res, 404, { code: 'not-found', message: `Not found: ${url.pathname}` })
   }
 
@@ -181,7 +193,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true })
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    if (url.pathname !== '/api/events' || authenticate(req, url, port, token) !== 'ok') {
+    if (url.pathname !== '/api/events' || auth.check(req, url) !== 'ok') {
       socket.write('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n')
       socket.destroy()
       return

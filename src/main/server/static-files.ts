@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import type { ServerResponse } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
 
@@ -27,7 +27,7 @@ export function contentType(path: string): string {
 }
 
 /** Streams one file; `root`, when given, confines the path to that folder (no ../ escapes). */
-export async function sendFile(res: ServerResponse, path: string, root?: string): Promise<boolean> {
+export async function sendFile(res: ServerResponse, path: string, root?: string, headers: Record<string, string> = {}): Promise<boolean> {
   const full = root ? join(root, normalize(path).replace(/^([/\\])+/, '')) : path
   if (root && !(full === root || full.startsWith(root + sep))) return false
   const info = await stat(full).catch(() => null)
@@ -36,7 +36,8 @@ export async function sendFile(res: ServerResponse, path: string, root?: string)
     'content-type': contentType(full),
     'content-length': info.size,
     'x-content-type-options': 'nosniff',
-    'cache-control': root ? 'no-cache' : 'private, max-age=3600'
+    'cache-control': root ? 'no-cache' : 'private, max-age=3600',
+    ...headers
   })
   await new Promise<void>((resolve, reject) => {
     const stream = createReadStream(full)
@@ -44,4 +45,15 @@ export async function sendFile(res: ServerResponse, path: string, root?: string)
     stream.pipe(res)
   })
   return true
+}
+
+/**
+ * The page's own Content-Security-Policy (its meta tag) as a header, plus what only a header can say:
+ * frame-ancestors 'none', so no other page (another local server included) can frame the app.
+ */
+export async function pageSecurityHeaders(rendererDir: string): Promise<Record<string, string>> {
+  const html = await readFile(join(rendererDir, 'index.html'), 'utf8').catch(() => '')
+  const meta = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1]?.trim().replace(/;\s*$/, '')
+  const csp = `${meta ?? "default-src 'none'"}; frame-ancestors 'none'`
+  return { 'content-security-policy': csp, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' }
 }

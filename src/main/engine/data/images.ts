@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { readdir, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import sharp, { type Metadata } from 'sharp'
@@ -11,8 +11,15 @@ export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp
 /** Refuse decompression bombs: more pixels than this is a clear error, not an out-of-memory crash. */
 export const MAX_IMAGE_PIXELS = 100_000_000
 
+/**
+ * Image ids name files in URLs (/files/<id>, the desktop protocol), so they must not be derivable from
+ * a path: an HMAC with a key the host makes once per app session (METASCOPE_ID_KEY, so a restarted
+ * engine gives the same ids), or a random one.
+ */
+const ID_KEY = process.env.METASCOPE_ID_KEY || randomBytes(32).toString('hex')
+
 export function imageId(path: string): string {
-  return createHash('sha1').update(path).digest('hex').slice(0, 16)
+  return createHmac('sha256', ID_KEY).update(path).digest('hex').slice(0, 32)
 }
 
 /** Expands files and folders (recursively, sorted, hidden entries skipped) into image file paths. */
