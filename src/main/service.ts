@@ -19,10 +19,10 @@ import { toRecord } from './engine/cam/record'
 import { CamResultStore } from './engine/cam/result-store'
 import { CamRunner } from './engine/cam/runner'
 import type { CamItem } from '../shared/api'
-import type { MetaTrainItem } from '../shared/fewshot'
+import type { AdaptItem, MetaTrainItem } from '../shared/fewshot'
 import { parseClassSpec } from './engine/fewshot/data/episodes'
 import { openFewshotDataset } from './engine/fewshot/data/open'
-import { adaptModel } from './engine/fewshot/adapt/adapt'
+import { adaptModel, explicitSetFiles } from './engine/fewshot/adapt/adapt'
 import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
 import { writeFileAtomic } from './engine/cam/writer'
@@ -161,12 +161,14 @@ export class Service {
         return { ...result, backend: `onnxruntime-node (${result.provider})` }
       })
     },
-    'fewshot.adapt': async (a) =>
-      this.jobs.start('fewshot.adapt', async (ctx) => {
+    'fewshot.adapt': async (a) => {
+      // Explicit sets are checked before the job starts (2+ classes, 1 support + 1 query each, the
+      // unreadable files named), so those mistakes come back as call errors.
+      if (a.sets) await explicitSetFiles(a.sets)
+      return this.jobs.start('fewshot.adapt', async (ctx) => {
         const result = await adaptModel({
           modelPath: resolve(a.modelPath),
-          supportDir: resolve(a.supportDir),
-          queryDir: resolve(a.queryDir),
+          ...(a.sets ? { sets: a.sets } : { supportDir: resolve(a.supportDir!), queryDir: resolve(a.queryDir!) }),
           method: a.method,
           steps: a.steps,
           innerRate: a.innerRate,
@@ -174,6 +176,8 @@ export class Service {
           throwIfCancelled: ctx.throwIfCancelled,
           onProgress: (p) => ctx.progress(p.done, p.total, p.stage)
         })
+        // The head adapts in one unrolled run: its support loss per inner step streams out afterwards.
+        result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
         const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-adapted-'))
         await mkdir(out, { recursive: true })
         const modelOut = join(out, 'model.onnx')
@@ -181,7 +185,8 @@ export class Service {
         const report = predictionsJson(result, modelOut)
         await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(report, null, 2) + '\n')
         return report
-      }),
+      })
+    },
     'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })
   }
 

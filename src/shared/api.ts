@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
-import { AdaptArgs, EvaluateArgs, MetaTrainArgs } from './fewshot'
+import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -168,7 +168,9 @@ export const Workspace = z.object({
   model: z.object({ path: z.string(), labelsPath: z.string().optional() }).nullable(),
   images: z.array(z.string()),
   settings: CamSettings,
-  runs: z.array(CamRunRecord)
+  runs: z.array(CamRunRecord),
+  /** The Few-shot view's sets, runs and results (absent in workspaces saved before it existed). */
+  fewshot: FewshotWorkspace.optional()
 })
 export type Workspace = z.infer<typeof Workspace>
 

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ApiErrorShape } from './errors'
 
 const Path = z.string().min(1, 'path must not be empty')
 
@@ -82,13 +83,25 @@ export const EvaluateArgs = z
 /** Head-only methods an imported model adapts with (its body's embeddings are computed once). */
 export const ADAPT_METHOD_NAMES = ['protomaml', 'anil', 'finetune', 'protonet'] as const
 
+/** One class of explicit few-shot sets: image files chosen one by one (the app's few-shot board). */
+export const AdaptClassSet = z
+  .object({
+    name: z.string().trim().min(1, 'every class needs a name'),
+    support: z.array(Path),
+    query: z.array(Path)
+  })
+  .strict()
+export type AdaptClassSet = z.infer<typeof AdaptClassSet>
+
 export const AdaptArgs = z
   .object({
     /** The model to adapt (an ONNX file). */
     modelPath: Path,
-    /** Folders with one sub-folder per class, the same classes in both. */
-    supportDir: Path,
-    queryDir: Path,
+    /** Folders with one sub-folder per class, the same classes in both (or give `sets`). */
+    supportDir: Path.optional(),
+    queryDir: Path.optional(),
+    /** Explicit support and query files per class, instead of supportDir / queryDir. */
+    sets: z.object({ classes: z.array(AdaptClassSet) }).strict().optional(),
     method: z.enum(ADAPT_METHOD_NAMES).default('protomaml'),
     steps: z.number().int().min(0).max(1000).default(10),
     innerRate: z.number().positive().max(10).default(0.1),
@@ -98,3 +111,79 @@ export const AdaptArgs = z
     out: Path.optional()
   })
   .strict()
+  .refine((a) => (a.sets ? !a.supportDir && !a.queryDir : !!a.supportDir && !!a.queryDir), 'give either supportDir and queryDir, or sets')
+
+/** fewshot.adapt streams one of these per inner step (after the head's single unrolled run). */
+export const AdaptItem = z.object({ step: z.number(), supportLoss: z.number() })
+export type AdaptItem = z.infer<typeof AdaptItem>
+
+const Scored = z.object({ index: z.number(), label: z.string(), probability: z.number() })
+
+/** fewshot.adapt's job result (also predictions.json). */
+export const AdaptReport = z.object({
+  format: z.literal('metascope-fewshot-adapt'),
+  version: z.literal(1),
+  model: z.string(),
+  modelSha256: z.string(),
+  adaptedModel: z.string(),
+  head: z.object({ node: z.string(), weight: z.string(), bias: z.string().nullable().optional(), features: z.string(), featureDim: z.number(), originalClasses: z.number() }).passthrough(),
+  method: z.string(),
+  steps: z.number(),
+  innerRate: z.number(),
+  classes: z.array(z.string()),
+  supportCounts: z.array(z.number()),
+  queryCounts: z.array(z.number()),
+  accuracyBefore: z.number().nullable(),
+  accuracyAfter: z.number(),
+  supportLoss: z.array(z.number()),
+  ms: z.object({ embeddings: z.number(), adaptation: z.number() }),
+  embeddings: z.object({ computed: z.number(), reused: z.number() }),
+  backend: z.string(),
+  provider: z.string(),
+  warnings: z.array(z.object({ file: z.string(), message: z.string() })),
+  predictions: z.array(
+    z.object({ file: z.string(), trueClass: z.string(), before: Scored, after: Scored, correctBefore: z.boolean().nullable(), correctAfter: z.boolean() })
+  )
+})
+export type AdaptReport = z.infer<typeof AdaptReport>
+
+const FewshotImageRef = z.object({ path: z.string() })
+
+/**
+ * What the workspace keeps of the Few-shot view: the board (classes with their support and query
+ * files), the run settings, every adaptation and meta-training run with its curves and results.
+ */
+export const FewshotWorkspace = z.object({
+  classes: z.array(z.object({ name: z.string(), support: z.array(FewshotImageRef), query: z.array(FewshotImageRef) })),
+  shots: z.number(),
+  method: z.enum(ADAPT_METHOD_NAMES),
+  steps: z.number(),
+  innerRate: z.number(),
+  runs: z.array(
+    z.object({
+      id: z.string(),
+      createdAt: z.string(),
+      status: z.enum(['running', 'done', 'failed', 'cancelled']),
+      modelPath: z.string(),
+      /** The fewshot.adapt arguments (sets, method, parameters) the run was made with. */
+      args: z.record(z.string(), z.unknown()),
+      losses: z.array(AdaptItem),
+      report: AdaptReport.nullable(),
+      error: ApiErrorShape.nullable(),
+      camBefore: z.string().nullable(),
+      camAfter: z.string().nullable()
+    })
+  ),
+  metaRuns: z.array(
+    z.object({
+      id: z.string(),
+      createdAt: z.string(),
+      status: z.enum(['running', 'done', 'failed', 'cancelled']),
+      args: z.record(z.string(), z.unknown()),
+      items: z.array(MetaTrainItem),
+      result: z.record(z.string(), z.unknown()).nullable(),
+      error: ApiErrorShape.nullable()
+    })
+  )
+})
+export type FewshotWorkspace = z.infer<typeof FewshotWorkspace>

@@ -77,3 +77,45 @@ export async function startHarness(): Promise<Harness> {
     }
   }
 }
+
+/** Drops files (name and bytes) onto the element matching `selector`, as a real drag from the desktop would. */
+export async function dropFiles(page: Page, selector: string, files: { name: string; bytes: Buffer }[]): Promise<void> {
+  await page.evaluate(
+    ([sel, list]) => {
+      const dt = new DataTransfer()
+      for (const f of list as { name: string; b64: string }[]) {
+        const bin = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))
+        dt.items.add(new File([bin], f.name, { type: f.name.endsWith('.png') ? 'image/png' : 'application/octet-stream' }))
+      }
+      const target = document.querySelector(sel as string)!
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }))
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }))
+    },
+    [selector, files.map((f) => ({ name: f.name, b64: f.bytes.toString('base64') }))] as const
+  )
+}
+
+/** Starts recording frame times (requestAnimationFrame deltas) in the page; stopFrames returns them. */
+export async function startFrames(page: Page): Promise<void> {
+  // A string, not a function: tsx (esbuild keepNames) would wrap a named callback in a helper the page lacks.
+  await page.evaluate(`(() => {
+    window.__frames = []
+    window.__framesOn = true
+    let last = performance.now()
+    const tick = (now) => {
+      window.__frames.push(now - last)
+      last = now
+      if (window.__framesOn) requestAnimationFrame(tick)
+    }
+    requestAnimationFrame(tick)
+  })()`)
+}
+
+export async function stopFrames(page: Page): Promise<{ frames: number; longestMs: number; p99Ms: number; over50: number }> {
+  return page.evaluate(() => {
+    const w = window as unknown as { __frames: number[]; __framesOn: boolean }
+    w.__framesOn = false
+    const f = w.__frames.slice(1).sort((a, b) => a - b)
+    return { frames: f.length, longestMs: f.at(-1) ?? 0, p99Ms: f[Math.floor(f.length * 0.99)] ?? 0, over50: f.filter((x) => x > 50).length }
+  })
+}

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { mkdir, readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
 import { z } from 'zod'
 import { ApiError } from '../../../shared/errors'
 import { FewshotConfig } from '../../../shared/fewshot'
@@ -77,6 +77,7 @@ export async function saveCheckpoint(path: string, learner: MetaLearner, net: Ne
     rates,
     history
   }
+  await mkdir(dirname(path), { recursive: true })
   await writeFileAtomic(path, JSON.stringify(cp))
 }
 

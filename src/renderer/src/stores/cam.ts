@@ -22,10 +22,20 @@ export const useCamStore = defineStore('cam', () => {
   const activeRun = computed(() => runs.value.find((r) => r.id === activeRunId.value) ?? null)
   const compareRun = computed(() => runs.value.find((r) => r.id === compareRunId.value) ?? null)
 
+  // A run may be several jobs (one per target class): their ids point at the run's id.
+  const alias = new Map<string, string>()
+  const jobsLeft = new Map<string, number>()
+
   function apply(run: CamRunRecord, e: JobEvent): void {
     if (e.type === 'job.item') run.items.push(e.item as CamItem)
-    else if (e.type === 'job.done') run.status = 'done'
-    else if (e.type === 'job.failed') {
+    else if (e.type === 'job.done') {
+      const left = (jobsLeft.get(run.id) ?? 1) - 1
+      if (left > 0) jobsLeft.set(run.id, left)
+      else {
+        jobsLeft.delete(run.id)
+        if (run.status === 'running') run.status = 'done'
+      }
+    } else if (e.type === 'job.failed') {
       run.status = 'failed'
       error.value = e.error
     } else if (e.type === 'job.cancelled') run.status = 'cancelled'
@@ -38,7 +48,8 @@ export const useCamStore = defineStore('cam', () => {
       return
     }
     if (e.kind !== 'cam') return
-    const run = runs.value.find((r) => r.id === e.jobId)
+    const runId = alias.get(e.jobId) ?? e.jobId
+    const run = runs.value.find((r) => r.id === runId)
     if (run) apply(run, e)
     else early.set(e.jobId, [...(early.get(e.jobId) ?? []), e])
   })
@@ -78,6 +89,28 @@ export const useCamStore = defineStore('cam', () => {
     }
   }
 
+  /**
+   * One run over several cam.run jobs on any open model (e.g. an adapted model at each query image's
+   * class): group g's images get target g.target. The run does not become the active one.
+   */
+  async function startGroups(spec: { modelId: string; modelPath: string; target: string | number; groups: { imageIds: string[]; target: string | number }[] }): Promise<string> {
+    const groups = spec.groups.filter((g) => g.imageIds.length)
+    let runId: string | null = null
+    for (const g of groups) {
+      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target })
+      if (runId === null) {
+        runId = jobId
+        jobsLeft.set(runId, groups.length)
+        runs.value.push({ id: jobId, modelId: spec.modelId, modelPath: spec.modelPath, method: settings.method, layer: settings.layer, target: spec.target, createdAt: new Date().toISOString(), status: 'running', items: [] })
+      } else alias.set(jobId, runId)
+      const run = runs.value.find((r) => r.id === runId)!
+      for (const e of early.get(jobId) ?? []) apply(run, e)
+      early.delete(jobId)
+    }
+    if (runId === null) throw new Error('no images to run on')
+    return runId
+  }
+
   async function cancel(runId: string): Promise<void> {
     await api.call('jobs.cancel', { jobId: runId })
   }
@@ -96,5 +129,5 @@ export const useCamStore = defineStore('cam', () => {
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, cancel, sharedMax, restore }
+  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, cancel, sharedMax, restore }
 })

@@ -20,8 +20,9 @@ export const useImagesStore = defineStore('images', () => {
   const selected = ref(new Set<string>())
   const byId = computed(() => new Map(entries.value.map((e) => [e.id, e])))
 
-  async function add(paths: string[]): Promise<void> {
-    if (!paths.length) return
+  /** Adds files or folders; resolves with what was added (null when the call failed: see `error`). */
+  async function add(paths: string[]): Promise<ImagesAddResult | null> {
+    if (!paths.length) return null
     busy.value = true
     try {
       const result = await api.call('images.add', { paths })
@@ -29,8 +30,10 @@ export const useImagesStore = defineStore('images', () => {
       entries.value = [...entries.value, ...result.added.filter((e) => !known.has(e.id))]
       failed.value = result.failed
       error.value = null
+      return result
     } catch (err) {
       error.value = asError(err)
+      return null
     } finally {
       busy.value = false
     }
@@ -40,16 +43,17 @@ export const useImagesStore = defineStore('images', () => {
    * Files from a file input or a drop: the desktop app knows their paths; a browser uploads them
    * to the local server first (keeping folder names, which are the expected labels).
    */
-  async function addFiles(files: PickedFile[]): Promise<void> {
-    if (!files.length) return
+  async function addFiles(files: PickedFile[]): Promise<ImagesAddResult | null> {
+    if (!files.length) return null
     if (api.pathForFile) return add(files.map((f) => api.pathForFile!(f.file)).filter(Boolean))
-    if (!api.uploadFiles) return
+    if (!api.uploadFiles) return null
     upload.value = { done: 0, total: files.length }
     try {
       const paths = await api.uploadFiles(files, (done, total) => (upload.value = { done, total }))
-      await add(paths)
+      return await add(paths)
     } catch (err) {
       error.value = asError(err)
+      return null
     } finally {
       upload.value = null
     }

@@ -5,6 +5,7 @@ import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { useCamStore } from './cam'
 import { asError } from './errors'
+import { useFewshotStore } from './fewshot'
 import { useImagesStore } from './images'
 import { useModelStore } from './model'
 
@@ -26,13 +27,15 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       model: model.summary ? { path: model.summary.path } : null,
       images: images.entries.map((e) => e.path),
       settings: { ...cam.settings },
-      runs: cam.runs.map((r) => ({ ...r, items: [...r.items] }))
+      runs: cam.runs.map((r) => ({ ...r, items: [...r.items] })),
+      fewshot: useFewshotStore().snapshot()
     }
   }
 
   async function save(target: string): Promise<void> {
     busy.value = true
     try {
+      await useFewshotStore().keepModelsIn(target)
       const r = await api.call('workspace.save', { dir: target, workspace: snapshot() })
       dir.value = r.dir
       localStorage.setItem('metascope.workspaceDir', r.dir)
@@ -53,6 +56,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       if (ws.model) await model.open(ws.model.path)
       if (ws.images.length) await useImagesStore().add(ws.images)
       useCamStore().restore(ws.runs, ws.settings)
+      await useFewshotStore().restore(ws.fewshot)
       dir.value = target
       message.value = target
       error.value = null
