@@ -30,7 +30,7 @@ export interface Harness {
 }
 
 /** Starts the real browser-mode server (real engine child process) and a real Chromium page on it. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(o: { chromiumPath?: string } = {}): Promise<Harness> {
   const server = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), ['src/main/serve.ts', '--port', '0'], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe']
@@ -50,7 +50,21 @@ export async function startHarness(): Promise<Harness> {
     server.stderr!.on('data', (c: Buffer) => (log += c.toString()))
     server.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${log}`)))
   })
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  // Every way out of here stops the server (and so its engine) it started.
+  const stopServer = () =>
+    new Promise<void>((resolve) => {
+      if (server.exitCode !== null || server.signalCode !== null) return resolve()
+      server.once('exit', () => resolve())
+      server.kill('SIGTERM')
+    })
+  let browser: Browser
+  try {
+    browser = await chromium.launch({ executablePath: o.chromiumPath ?? CHROMIUM, headless: true, args: CHROMIUM_ARGS })
+  } catch (err) {
+    await stopServer()
+    const path = o.chromiumPath ?? CHROMIUM
+    throw Object.assign(new Error(`Chromium could not start from ${path} (apt-get install chromium, or set CHROMIUM_PATH); the server was stopped. ${(err as Error).message.split('\n')[0]}`), { url })
+  }
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } })
   const page = await context.newPage()
   const consoleErrors: string[] = []
@@ -72,8 +86,8 @@ export async function startHarness(): Promise<Harness> {
       return path
     },
     async close() {
-      await browser.close()
-      server.kill('SIGTERM')
+      await browser.close().catch(() => undefined)
+      await stopServer()
     }
   }
 }
