@@ -106,11 +106,17 @@ export type ModelInspection = z.infer<typeof ModelInspection>
 export const Prediction = z.object({ index: z.number(), label: z.string(), probability: z.number() })
 export type Prediction = z.infer<typeof Prediction>
 
+/**
+ * A result's id: a UUID the engine made. Ids name files in a workspace's results/ folder, so anything
+ * else (a crafted `../../outside/evil`) is refused at the schema.
+ */
+export const ResultId = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'is not a result id (a UUID)')
+
 /** One input's result, streamed as a job item by cam.run. */
 export const CamItem = z.discriminatedUnion('ok', [
   z.object({
     ok: z.literal(true),
-    resultId: z.string(),
+    resultId: ResultId,
     file: z.string(),
     imageId: z.string().nullable(),
     top5: z.array(Prediction),
@@ -130,6 +136,15 @@ export const CamItem = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(false), file: z.string(), imageId: z.string().nullable(), error: ApiErrorShape })
 ])
 export type CamItem = z.infer<typeof CamItem>
+const FailedCamItem = CamItem.options[1]
+
+/** A result as workspace.json keeps it: its maps live in results/ (the PNG and raw values are rebuilt from them on open). */
+export const StoredCamItem = z.discriminatedUnion('ok', [CamItem.options[0].omit({ mapPng: true, raw: true }), FailedCamItem])
+export type StoredCamItem = z.infer<typeof StoredCamItem>
+
+/** A result as a save request names it: the engine has everything else (so a request stays small for thousands of results). */
+export const CamItemRef = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), resultId: ResultId, imageId: z.string().nullable() }), FailedCamItem])
+export type CamItemRef = z.infer<typeof CamItemRef>
 
 const Path = z.string().min(1, 'path must not be empty')
 
@@ -157,22 +172,32 @@ export const CamRunRecord = z.object({
 })
 export type CamRunRecord = z.infer<typeof CamRunRecord>
 
-/**
- * A workspace folder holds workspace.json (this) and results/ (the exact float maps of every run,
- * so exports still work after reopening). Saved atomically: write to a temporary file, then rename.
- */
-export const Workspace = z.object({
+const WorkspaceBase = z.object({
   format: z.literal('metascope-workspace'),
-  version: z.literal(1),
   savedAt: z.string(),
   model: z.object({ path: z.string(), labelsPath: z.string().optional() }).nullable(),
   images: z.array(z.string()),
   settings: CamSettings,
-  runs: z.array(CamRunRecord),
   /** The Few-shot view's sets, runs and results (absent in workspaces saved before it existed). */
   fewshot: FewshotWorkspace.optional()
 })
+const runsOf = <T extends z.ZodTypeAny>(item: T) => z.array(CamRunRecord.extend({ items: z.array(item) }))
+
+/**
+ * A workspace as the UI holds it (what workspace.open returns): every result complete. A workspace
+ * folder holds workspace.json and results/ (the exact float maps of every run, so exports still work
+ * after reopening), saved atomically: write to a temporary file, then rename.
+ */
+export const Workspace = WorkspaceBase.extend({ version: z.union([z.literal(1), z.literal(2)]), runs: z.array(CamRunRecord) })
 export type Workspace = z.infer<typeof Workspace>
+
+/** What workspace.save sends: results by id only; the engine writes the rest from what it keeps. */
+export const WorkspaceDraft = WorkspaceBase.extend({ version: z.literal(2), runs: runsOf(CamItemRef) })
+export type WorkspaceDraft = z.infer<typeof WorkspaceDraft>
+
+/** workspace.json: version 2 keeps results without their maps (in results/); version 1 files had them inline. */
+export const WorkspaceFile = z.union([WorkspaceBase.extend({ version: z.literal(2), runs: runsOf(StoredCamItem) }), Workspace.extend({ version: z.literal(1) })])
+export type WorkspaceFile = z.infer<typeof WorkspaceFile>
 
 export const DemoInfo = z.object({
   available: z.boolean(),
@@ -215,7 +240,7 @@ export const methods = {
   'cam.export': {
     args: z
       .object({
-        resultIds: z.array(z.string()).min(1, 'nothing to export'),
+        resultIds: z.array(ResultId).min(1, 'nothing to export'),
         dir: Path,
         colormap: z.enum(COLORMAP_NAMES).default('jet'),
         alpha: z.number().min(0).max(1).default(0.5)
@@ -224,7 +249,7 @@ export const methods = {
     result: z.object({ dir: z.string(), written: z.array(z.string()) })
   },
   'workspace.save': {
-    args: z.object({ dir: Path, workspace: Workspace }).strict(),
+    args: z.object({ dir: Path, workspace: WorkspaceDraft }).strict(),
     result: z.object({ dir: z.string(), file: z.string() })
   },
   'workspace.open': { args: z.object({ dir: Path }).strict(), result: Workspace },

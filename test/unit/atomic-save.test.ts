@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { CamResultStore } from '../../src/main/engine/cam/result-store'
 import { serialized, writeFileAtomic } from '../../src/main/engine/cam/writer'
 import { saveWorkspace } from '../../src/main/engine/workspace'
-import { Workspace } from '../../src/shared/api'
+import { WorkspaceDraft } from '../../src/shared/api'
 import { tempDir } from '../helpers'
 
 describe('atomic, serialized saves', () => {
@@ -36,9 +36,9 @@ describe('atomic, serialized saves', () => {
   it('concurrent workspace saves to one folder both succeed', async () => {
     const dir = tempDir()
     const ws = (n: number) =>
-      Workspace.parse({
+      WorkspaceDraft.parse({
         format: 'metascope-workspace',
-        version: 1,
+        version: 2,
         savedAt: new Date(n).toISOString(),
         model: null,
         images: [],

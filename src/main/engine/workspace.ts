@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { Workspace } from '../../shared/api'
+import { WorkspaceFile, type CamItem, type Workspace, type WorkspaceDraft } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
 import type { CamResultStore } from './cam/result-store'
 import { serialized, writeFileAtomic } from './cam/writer'
@@ -12,20 +12,30 @@ export const WORKSPACE_FILE = 'workspace.json'
  * Saves a workspace folder: the exact maps of every result into results/ first, then workspace.json
  * by write-and-rename, so an interrupted save leaves the previous workspace.json intact.
  */
-export async function saveWorkspace(dirArg: string, ws: Workspace, store: CamResultStore): Promise<{ dir: string; file: string }> {
+export async function saveWorkspace(dirArg: string, ws: WorkspaceDraft, store: CamResultStore): Promise<{ dir: string; file: string }> {
   const dir = resolve(dirArg)
   // Saves to one folder run one after the other: the maps copied and the JSON written belong together.
   return serialized(`workspace:${dir}`, () => saveInto(dir, ws, store))
 }
 
-async function saveInto(dir: string, ws: Workspace, store: CamResultStore): Promise<{ dir: string; file: string }> {
+async function saveInto(dir: string, ws: WorkspaceDraft, store: CamResultStore): Promise<{ dir: string; file: string }> {
   await mkdir(join(dir, 'results'), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
     throw new ApiError('bad-file', `Cannot create the workspace folder ${dir}: ${err.message}`, dir)
   })
-  const ids = ws.runs.flatMap((r) => r.items.flatMap((i) => (i.ok ? [i.resultId] : [])))
+  // The request names results by id; what the file keeps comes from the engine's own records.
+  const runs = ws.runs.map((r) => ({
+    ...r,
+    items: r.items.map((i) => {
+      if (!i.ok) return i
+      const stored = store.stored(i.resultId, i.imageId)
+      if (!stored) throw new ApiError('not-found', `Result ${i.resultId} is not held by the engine (it was not computed or reopened in this session), so it cannot be saved.`)
+      return stored
+    })
+  }))
+  const ids = runs.flatMap((r) => r.items.flatMap((i) => (i.ok ? [i.resultId] : [])))
   await store.saveMaps(ids, join(dir, 'results'))
   const file = join(dir, WORKSPACE_FILE)
-  await writeFileAtomic(file, JSON.stringify(ws) + '\n')
+  await writeFileAtomic(file, JSON.stringify({ ...ws, runs }) + '\n')
   return { dir, file }
 }
 
@@ -42,13 +52,36 @@ export async function openWorkspace(dirArg: string, store: CamResultStore): Prom
   } catch {
     throw new ApiError('bad-file', `${file} is not valid JSON; the workspace cannot be opened.`, file)
   }
-  const parsed = Workspace.safeParse(json)
+  const parsed = WorkspaceFile.safeParse(json)
   if (!parsed.success) {
     const where = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')
     throw new ApiError('bad-file', `${file} is not a Metascope workspace (${where}).`, file)
   }
-  for (const run of parsed.data.runs) {
-    for (const item of run.items) if (item.ok) await store.restore(item, join(dir, 'results'))
+  const results = join(dir, 'results')
+  const ws = parsed.data
+  if (ws.version === 1) {
+    // Version 1 kept every map inline; its results/ folder holds the exact maps for exports.
+    for (const run of ws.runs) for (const item of run.items) if (item.ok) await store.restore(item, results)
+    return ws
   }
-  return parsed.data
+  const runs: Workspace['runs'] = []
+  for (const run of ws.runs) {
+    const items: CamItem[] = []
+    for (const item of run.items) {
+      if (!item.ok) items.push(item)
+      else {
+        // A result whose maps are gone stays listed, as an error, so nothing else is lost.
+        items.push(
+          (await store.reopen(item, results)) ?? {
+            ok: false,
+            file: item.file,
+            imageId: item.imageId,
+            error: { code: 'not-found', message: `The maps of ${item.file} (result ${item.resultId}) are missing from ${results}.`, file: item.file }
+          }
+        )
+      }
+    }
+    runs.push({ ...run, items })
+  }
+  return { ...ws, runs }
 }

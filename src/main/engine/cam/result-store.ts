@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
-import { basename, extname, join, resolve } from 'node:path'
-import type { CamItem } from '../../../shared/api'
+import { basename, dirname, extname, join, resolve } from 'node:path'
+import type { CamItem, StoredCamItem } from '../../../shared/api'
 import sharp from 'sharp'
 import { ApiError } from '../../../shared/errors'
 import { readNpy, writeNpy } from '../data/npy'
@@ -28,6 +28,13 @@ interface Stored {
  * thousands of results stays small; the UI gets a compact PNG of each map and exports read back
  * the exact float maps.
  */
+/** The normalised map as the 8-bit greyscale PNG data URL the UI recolours. */
+async function mapPng(map: ArrayLike<number>, H: number, W: number): Promise<string> {
+  const grey = Buffer.from(Uint8Array.from(map, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)))
+  const png = await sharp(grey, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer()
+  return `data:image/png;base64,${png.toString('base64')}`
+}
+
 export class CamResultStore {
   // Removed on exit and on SIGTERM/SIGINT; a killed engine's folder is swept by the next engine.
   private readonly dir = scratchDir('results')
@@ -41,19 +48,44 @@ export class CamResultStore {
     await writeNpy(mapPath, [H, W], o.result.map)
     await writeNpy(rawPath, o.result.rawShape, o.result.raw)
     this.results.set(id, { record, mapPath, rawPath, kind: o.input.kind, size: [H, W], resize: pre.resize })
-    const grey = Buffer.from(Uint8Array.from(o.result.map, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255)))
-    const png = await sharp(grey, { raw: { width: W, height: H, channels: 1 } }).png().toBuffer()
-    return { id, mapPng: `data:image/png;base64,${png.toString('base64')}` }
+    return { id, mapPng: await mapPng(o.result.map, H, W) }
   }
 
-  /** Copies the maps of these results into a workspace's results/ folder. */
+  /** A result as a workspace keeps it (its maps go to results/), or null when this engine does not hold it. */
+  stored(id: string, imageId: string | null): Extract<StoredCamItem, { ok: true }> | null {
+    const s = this.results.get(id)
+    if (!s) return null
+    const r = s.record
+    const [height, width] = s.size
+    return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape }
+  }
+
+  /** Copies the maps of these results into a workspace's results/ folder (ids are checked UUIDs). */
   async saveMaps(ids: string[], dir: string): Promise<void> {
     for (const id of ids) {
       const s = this.results.get(id)
-      if (!s) continue // restored from a workspace whose maps were already saved there
-      await copyFile(s.mapPath, join(dir, `${id}.cam.npy`))
-      await copyFile(s.rawPath, join(dir, `${id}.raw.npy`))
+      if (!s) continue
+      for (const [from, name] of [[s.mapPath, `${id}.cam.npy`], [s.rawPath, `${id}.raw.npy`]]) {
+        const to = resolve(dir, name)
+        // Saving a reopened workspace into its own folder: the maps are already there.
+        if (dirname(to) !== resolve(dir) || to === resolve(from)) continue
+        await copyFile(from, to)
+      }
     }
+  }
+
+  /**
+   * Reopens a result saved as a StoredCamItem: registers its maps in `dir` for exports and rebuilds what
+   * the UI shows (the map PNG, the raw values). Returns null when its map files are missing.
+   */
+  async reopen(item: Extract<StoredCamItem, { ok: true }>, dir: string): Promise<Extract<CamItem, { ok: true }> | null> {
+    const mapPath = resolve(dir, `${item.resultId}.cam.npy`)
+    const rawPath = resolve(dir, `${item.resultId}.raw.npy`)
+    if (!existsSync(mapPath) || !existsSync(rawPath)) return null
+    const [map, raw] = await Promise.all([readNpy(mapPath), readNpy(rawPath)])
+    const full = { ...item, mapPng: await mapPng(map.data as Float32Array, item.height, item.width), raw: Array.from(raw.data as Float32Array) }
+    await this.restore(full, dir)
+    return full
   }
 
   /** Registers a result saved in a workspace, so it can be exported again after reopening. */

@@ -1,6 +1,6 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { Workspace } from '../../../shared/api'
+import type { WorkspaceDraft } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { useCamStore } from './cam'
@@ -16,18 +16,19 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const error = ref<ApiErrorShape | null>(null)
   const busy = ref(false)
 
-  function snapshot(): Workspace {
+  /** What a save sends: results by id only (the engine holds their maps), so thousands of results stay a small request. */
+  function snapshot(): WorkspaceDraft {
     const model = useModelStore()
     const images = useImagesStore()
     const cam = useCamStore()
     return {
       format: 'metascope-workspace',
-      version: 1,
+      version: 2,
       savedAt: new Date().toISOString(),
       model: model.summary ? { path: model.summary.path } : null,
       images: images.entries.map((e) => e.path),
       settings: { ...cam.settings },
-      runs: cam.runs.map((r) => ({ ...r, items: [...r.items] })),
+      runs: cam.runs.map((r) => ({ ...r, items: r.items.map((i) => (i.ok ? { ok: true as const, resultId: i.resultId, imageId: i.imageId } : i)) })),
       fewshot: useFewshotStore().snapshot()
     }
   }
