@@ -1,14 +1,18 @@
 """PyTorch eager Grad-CAM timing, the baselines for bench/cam-bench.ts. Prints one JSON line.
-Usage: /usr/bin/python3 bench/torch_gradcam.py MODEL BATCH ITERS THREADS
+Usage: /usr/bin/python3 bench/torch_gradcam.py MODEL BATCH ITERS THREADS [MODES] [LAYER]
+MODES: comma-separated subset of forward,gradcam,minimal (default all). LAYER: 'last' (default: the
+module whose output feeds global pooling, LAYERS below) or a dotted module path (get_submodule), e.g.
+'layer3' for resnet50's mid-network layer, 'features.10' for mobilenet_v2's.
 
 Two baselines, both CPU, eval mode, same definition (weights = spatial mean of gradients, ReLU,
 per-image min-max, bilinear resize to the input, min-max):
-- torch_gradcam: what pytorch-grad-cam's GradCAM does per call (it cannot be installed here, so its
-  steps are reproduced): forward with a forward hook and a tensor hook on the layer, model.zero_grad(),
-  loss.backward(retain_graph=True) with the parameters requiring grad as loaded, activations and
-  gradients to numpy, the CAM in numpy, then a per-image resize and min-max (cv2.resize there;
-  F.interpolate here).
-- torch_minimal: the fastest eager form we could write: torch.autograd.grad to the layer only, all
+- torch_gradcam: what pytorch-grad-cam's GradCAM does per call, i.e. what users run today (it cannot
+  be installed here, so its steps are reproduced): forward with a forward hook and a tensor hook on the
+  layer, model.zero_grad(), loss.backward(retain_graph=True) with the parameters requiring grad as
+  loaded (so it also computes every weight gradient), activations and gradients to numpy, the CAM in
+  numpy, then a per-image resize and min-max (cv2.resize there; F.interpolate here).
+- torch_minimal: the fastest eager form we could write, the one bench/cam-bench.ts gates on:
+  torch.autograd.grad to the layer only (no weight gradients, nothing behind the layer), all
   post-processing batched in torch.
 """
 import json
@@ -26,10 +30,11 @@ LAYERS = {'resnet50': lambda m: m.layer4, 'resnet18': lambda m: m.layer4, 'mobil
 
 def main():
     name, batch, iters, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    layer_path = sys.argv[6] if len(sys.argv) > 6 else 'last'
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)().eval()
-    layer = LAYERS[name](model)
+    layer = LAYERS[name](model) if layer_path == 'last' else model.get_submodule(layer_path)
     store = {}
     layer.register_forward_hook(lambda _m, _i, out: store.__setitem__('a', out))
     x = torch.randn(batch, 3, 224, 224)
@@ -95,7 +100,8 @@ def main():
             if i >= 2:
                 times[key].append((time.perf_counter() - t) * 1000 / batch)
     med = {k: round(statistics.median(v), 3) if v else None for k, v in times.items()}
-    print(json.dumps({'model': name, 'batch': batch, 'threads': threads, 'torch': torch.__version__,
+    print(json.dumps({'model': name, 'torch_layer': layer_path, 'batch': batch, 'threads': threads,
+                      'torch': torch.__version__,
                       'torch_forward_ms_per_image': med['forward'],
                       'torch_gradcam_ms_per_image': med['gradcam'],
                       'torch_minimal_gradcam_ms_per_image': med['minimal']}))

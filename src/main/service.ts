@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -184,7 +185,10 @@ export class Service {
         await writeAdaptedModel(modelOut, result)
         const report = predictionsJson(result, modelOut)
         await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(report, null, 2) + '\n')
-        return report
+        // Browser mode cannot see the engine's disk: the model is offered for download under a random id.
+        const downloadId = randomUUID()
+        this.downloads.set(downloadId, modelOut)
+        return { ...report, downloadId }
       })
     },
     'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })
@@ -214,6 +218,16 @@ export class Service {
     const m = this.models.get(id)
     if (!m) throw new ApiError('not-found', `No open model with id ${id}; open the model first.`)
     return m
+  }
+
+  /** Files the engine wrote for the user to download (browser mode), by an unguessable id. */
+  private readonly downloads = new Map<string, string>()
+
+  /** For the download route: only files registered by a job resolve. */
+  downloadPath(id: string): string {
+    const path = this.downloads.get(id)
+    if (!path) throw new ApiError('not-found', `No download with id ${id}.`)
+    return path
   }
 
   /** For the file-serving routes of both transports: only images the user added resolve. */

@@ -52,6 +52,8 @@ export interface MetascopeApi {
   readonly transport: 'electron' | 'browser'
   /** Desktop only: a native file dialog. */
   pick?(kind: 'model' | 'images' | 'folder' | 'labels'): Promise<string[]>
+  /** Browser mode only: the URL that downloads a file a job wrote (an adapted model), by its download id. */
+  downloadUrl?(downloadId: string): string
   /** Desktop only: the path of a dropped File. */
   pathForFile?(file: File): string
   /** Desktop only: commands from the application menu (File > Open…). */

@@ -126,6 +126,8 @@ export const AdaptReport = z.object({
   model: z.string(),
   modelSha256: z.string(),
   adaptedModel: z.string(),
+  /** Browser mode: the adapted model downloads from /downloads/<downloadId> (absent in saved reports). */
+  downloadId: z.string().optional(),
   head: z.object({ node: z.string(), weight: z.string(), bias: z.string().nullable().optional(), features: z.string(), featureDim: z.number(), originalClasses: z.number() }).passthrough(),
   method: z.string(),
   steps: z.number(),

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, tempDir } from '../helpers'
 import { dropFiles, SCREENSHOTS, startFrames, startHarness, stopFrames, type Harness } from './harness'
+import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 
 /**
  * The Few-shot view in browser mode: real server, real engine process, real Chromium, the demo model
@@ -139,6 +140,12 @@ describe('few-shot in the app', () => {
     await h.page.getByTestId('fs-saved').waitFor({ timeout: 60_000 })
     expect(existsSync(join(out, 'model.onnx'))).toBe(true)
     expect(JSON.parse(readFileSync(join(out, 'predictions.json'), 'utf8')).classes).toEqual(CLASSES)
+    // Browser mode also offers the model as a download: it opens as a 3-class model with the new labels.
+    const [download] = await Promise.all([h.page.waitForEvent('download'), h.page.getByTestId('fs-download-model').click()])
+    const downloaded = join(work, 'downloaded.onnx')
+    await download.saveAs(downloaded)
+    expect(download.suggestedFilename()).toBe('adapted-model.onnx')
+    expect((await LoadedModel.open(downloaded)).labels).toEqual(CLASSES)
     await h.page.getByTestId('fs-open-model').click()
     await h.page.waitForFunction((p) => document.querySelector('[data-testid="model-summary"]')?.textContent?.includes(p), 'model.onnx')
     expect(await text('model-summary')).toContain('3')

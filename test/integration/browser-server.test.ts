@@ -233,3 +233,10 @@ describe('engine crash recovery (real child process)', () => {
     ws.close()
   })
 })
+
+describe('downloads', () => {
+  it('serves only files a job registered, as attachments, to same-origin pages', async () => {
+    expect((await http('/downloads/not-a-registered-id', { headers: { cookie } })).status).toBe(404)
+    expect((await http('/downloads/x', { headers: { cookie, 'sec-fetch-site': 'same-site' } })).status).toBe(403)
+  })
+})

@@ -96,6 +96,10 @@ export class EngineClient {
     return this.request({ kind: 'image-path', imageId }) as Promise<string>
   }
 
+  downloadPath(downloadId: string): Promise<string> {
+    return this.request({ kind: 'download-path', downloadId }) as Promise<string>
+  }
+
   /** A WebP preview of an added image, fit inside size x size (see makeThumbnail). */
   async thumbnail(imageId: string, size: number): Promise<Uint8Array> {
     const value = await this.request({ kind: 'thumbnail', imageId, size })

@@ -23,6 +23,8 @@ async function answer(msg: HostToEngine): Promise<unknown> {
       return service.call(msg.method, msg.args)
     case 'image-path':
       return service.imagePath(msg.imageId)
+    case 'download-path':
+      return service.downloadPath(msg.downloadId)
     case 'thumbnail':
       return service.thumbnail(msg.imageId, msg.size)
     default:

@@ -8,6 +8,8 @@ import type { ApiEvent } from '../../shared/events'
 export type HostToEngine =
   | { kind: 'call'; id: number; method: string; args: unknown }
   | { kind: 'image-path'; id: number; imageId: string }
+  /** Answered with the path of a file the engine wrote for the user to download (an adapted model). */
+  | { kind: 'download-path'; id: number; downloadId: string }
   /** Answered with the thumbnail's bytes (a Uint8Array; both IPC channels structured-clone it). */
   | { kind: 'thumbnail'; id: number; imageId: string; size: number }
 

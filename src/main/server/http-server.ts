@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { basename } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { clampThumbSize, THUMB_MIME } from '../../shared/client'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
@@ -76,7 +77,8 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /**
  * Browser mode: the renderer and the API on 127.0.0.1 only. Calls are POST /api/<method> with a JSON
- * body; events come over the WebSocket at /api/events; user images at /files/<imageId>, previews at
+ * body; events come over the WebSocket at /api/events; user images at /files/<imageId>, files a job wrote
+ * for the user (an adapted model) at /downloads/<id>, previews at
  * /thumbs/<imageId>?size=N; POST /upload?path=<relative path>[&batch=<id>] stores the raw body in this
  * server's upload folder (the page cannot see file paths) and answers its absolute path. The token from
  * the printed URL is swapped for an HttpOnly SameSite=Strict cookie on first load; every route,
@@ -150,7 +152,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     } catch {
       return fail(res, url.pathname.startsWith('/api/') ? 400 : 404, { code: 'invalid-arguments', message: 'The request path is not valid percent-encoding.' })
     }
-    if ((route.startsWith('/files/') || route.startsWith('/thumbs/')) && !sameOrigin(req)) {
+    if ((route.startsWith('/files/') || route.startsWith('/thumbs/') || route.startsWith('/downloads/')) && !sameOrigin(req)) {
       return fail(res, 403, { code: 'forbidden', message: 'Images load only in Metascope\'s own pages.' })
     }
     if (url.pathname.startsWith('/api/')) {
@@ -169,7 +171,17 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     if (url.pathname === '/upload') return upload(req, res, url)
     if (url.pathname.startsWith('/thumbs/')) return thumbnail(req, res, url)
-    if (url.pathname.startsWith('/files/')) {
+    if (route.startsWith('/downloads/')) {
+      try {
+        const path = await opts.engine.downloadPath(route.slice('/downloads/'.length))
+        const name = basename(path) === 'model.onnx' ? 'adapted-model.onnx' : basename(path)
+        if (await sendFile(res, path, undefined, { 'content-disposition': `attachment; filename="${name}"`, 'content-type': 'application/octet-stream' })) return
+      } catch {
+        // unknown id: 404 like any missing file
+      }
+      return fail(res, 404, { code: 'not-found', message: 'No such download.' })
+    }
+    if (route.startsWith('/files/')) {
       try {
         const path = await opts.engine.imagePath(route.slice('/files/'.length))
         if (await sendFile(res, path)) return

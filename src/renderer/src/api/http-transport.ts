@@ -137,6 +137,7 @@ export function httpApi(): MetascopeApi {
     },
     imageUrl: (id) => new URL(`files/${encodeURIComponent(id)}`, location.href).toString(),
     thumbUrl: (id, size) => new URL(`thumbs/${encodeURIComponent(id)}?size=${clampThumbSize(size)}`, location.href).toString(),
+    downloadUrl: (id) => new URL(`downloads/${encodeURIComponent(id)}`, location.href).toString(),
     uploadFiles: (files, onProgress) => uploadFiles(files, onProgress)
   }
 }

@@ -150,6 +150,7 @@ export default {
     camAfter: 'After: adapted model, the image’s class',
     saveDir: 'Save adapted model to folder',
     saveModel: 'Save model',
+    downloadModel: 'Download model.onnx',
     openModel: 'Open as current model',
     saved: 'Saved {path}',
     metaIntro: 'Meta-training teaches the built-in 4-layer network to learn new classes from few images: it practises on the training classes and is scored on the test classes. Checkpoints are written as it goes; resume continues from the checkpoint.',
