@@ -29,3 +29,14 @@ export async function expectGrad(spec: CheckSpec, expectedInputs?: string[]): Pr
 
 export const grad = (title: string, spec: () => CheckSpec, expectedInputs?: string[]) => it(title, () => expectGrad(spec(), expectedInputs))
 export const refuses = (title: string, spec: () => CheckSpec, message: RegExp) => it(`refuses ${title}`, () => expect(checkVjp(spec())).rejects.toThrow(message))
+
+/** Distinct values `step` apart, shuffled with `rand`: no argmax / max-pool winner flips under the FD step. */
+export function distinctValues(dims: number[], rand: () => number, step = 0.05): Float32Array {
+  const n = dims.reduce((p, d) => p * d, 1)
+  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * step)
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(((rand() + 1) / 2) * (i + 1)) % (i + 1)
+    ;[v[i], v[j]] = [v[j], v[i]]
+  }
+  return Float32Array.from(v)
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
-import { grad, k, refuses, x } from '../vjp-helpers'
+import { distinctValues, grad, k, refuses, x } from '../vjp-helpers'
 import { RULES } from '../../src/main/engine/autodiff/rules'
 import { floatAttr } from '../../src/main/engine/onnx/builder'
 import { DataType, f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
@@ -35,16 +35,7 @@ const away = (values: Float32Array, kinks: number[], margin = 0.05) =>
     return v
   })
 
-/** A shuffled arithmetic sequence: distinct values spaced by `step` (> 2 * eps), so no argmax flips. */
-function distinct(dims: number[], step = 0.05): Float32Array {
-  const n = size(dims)
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * step)
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(((r() + 1) / 2) * (i + 1)) % (i + 1)
-    ;[v[i], v[j]] = [v[j], v[i]]
-  }
-  return Float32Array.from(v)
-}
+const distinct = (dims: number[], step = 0.05) => distinctValues(dims, r, step)
 
 const cf = (dims: number[], data: ArrayLike<number> = rand(dims)): ConstTensor => f32(data, dims)
 const ci = (values: number[], dims: number[] = [values.length]): ConstTensor => i64(values, dims)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { checkSecondOrder, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
 import { f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
-import { k, x } from '../vjp-helpers'
+import { distinctValues, k, x } from '../vjp-helpers'
 import { maxOf } from '../../src/shared/stats'
 
 /**
@@ -22,16 +22,7 @@ const cf = (dims: number[], data: ArrayLike<number> = rand(dims)): ConstTensor =
 
 const wd = (name: string, dims: number[], data?: ArrayLike<number>): CheckInput => ({ name, dims, constant: cf(dims, data), differentiate: true })
 
-/** Distinct values `step` apart, shuffled: no argmax flips under the step. */
-function distinct(dims: number[], step = 0.05): Float32Array {
-  const n = size(dims)
-  const v = Array.from({ length: n }, (_, i) => (i - n / 2) * step)
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(((r() + 1) / 2) * (i + 1)) % (i + 1)
-    ;[v[i], v[j]] = [v[j], v[i]]
-  }
-  return Float32Array.from(v)
-}
+const distinct = (dims: number[], step = 0.05) => distinctValues(dims, r, step)
 
 const TOL = 2e-3
 
