@@ -4,7 +4,8 @@ import { ApiError } from '../../../shared/errors'
 import { probeShapes } from '../exec/probe'
 import { inferElemTypes } from '../onnx/elem-types'
 import { GraphIndex } from '../onnx/ir'
-import { readOnnxModel, type ModelProto } from '../onnx/model-file'
+import type { ModelProto } from '../onnx/model-file'
+import { openModelFile } from '../formats'
 import { summarize } from '../onnx/summary'
 import { inferPreprocess, type Preprocess } from '../data/preprocess'
 
@@ -46,7 +47,7 @@ export class LoadedModel {
   }
 
   static async open(path: string, labels: string[] | null = null): Promise<LoadedModel> {
-    const { model, bytes } = await readOnnxModel(path)
+    const { model, bytes } = await openModelFile(path)
     const summary = summarize(model, path, bytes.byteLength, labels)
     const index = new GraphIndex(model)
     const file = basename(path)

@@ -1,0 +1,32 @@
+import { open as openFile } from 'node:fs/promises'
+import { fileError } from '../errors'
+import { onnxFormat } from './onnx'
+import type { ModelFormat, OpenedModel } from './types'
+
+export type { ModelFormat, ModelFormatName, OpenedModel } from './types'
+
+/** Tried in order; the first whose `match` says yes opens the file. ONNX is last: it claims anything. */
+export const FORMATS: ModelFormat[] = [onnxFormat]
+
+async function readHead(path: string): Promise<Buffer> {
+  let fh
+  try {
+    fh = await openFile(path, 'r')
+  } catch (err) {
+    throw fileError(err as NodeJS.ErrnoException, path, 'model')
+  }
+  try {
+    const buf = Buffer.alloc(4096)
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0).catch(() => ({ bytesRead: 0 }))
+    return buf.subarray(0, bytesRead)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Opens a model file of any supported format as the engine's ONNX IR. */
+export async function openModelFile(path: string): Promise<OpenedModel> {
+  const head = await readHead(path)
+  const format = FORMATS.find((f) => f.match(path, head)) ?? onnxFormat
+  return format.open(path)
+}

@@ -1,0 +1,25 @@
+import type { ModelProto } from '../onnx/model-file'
+
+/** The model formats Metascope opens; everything downstream sees only the ONNX IR they yield. */
+export type ModelFormatName = 'onnx' | 'tfjs-layers' | 'tfjs-graph'
+
+/** What a format module hands the engine: the ONNX IR, ready for onnxruntime and the VJP compiler. */
+export interface OpenedModel {
+  format: ModelFormatName
+  model: ModelProto
+  /** The model encoded as ONNX bytes (the file itself for an unchanged ONNX file). */
+  bytes: Uint8Array
+  /** Things the user should know but that do not stop the model from opening (e.g. an opset upgrade). */
+  warnings: string[]
+}
+
+/**
+ * One module per format, as Netron's model factories: `match` looks at the path and the first bytes
+ * only (cheap, no decoding); `open` reads the whole model (and its side files) and converts it.
+ */
+export interface ModelFormat {
+  name: ModelFormatName
+  /** `head` is up to the first 4 KiB of the file. */
+  match(path: string, head: Buffer): boolean
+  open(path: string): Promise<OpenedModel>
+}
