@@ -15,6 +15,10 @@ export interface ReferenceCase {
   targets_used: number[]
   map: string
   raw: string
+  /** PyTorch's own float32 autograd raw map (large models only; scripts/fixtures/add_float32_refs.py). */
+  raw_float32?: string
+  /** Grad-CAM's sum with every term made positive (large models only; see verify-large-models.ts). */
+  scale?: string
   /** 'last': the tensor that feeds the global pool; 'mid': a block about halfway through the net. */
   position?: 'last' | 'mid'
 }
