@@ -1,4 +1,5 @@
 import { toErrorShape } from '../shared/errors'
+import { AUDIT_USAGE, auditCommand } from './cli/audit-command'
 import { benchCommand } from './cli/bench-command'
 import { CAM_USAGE, camCommand } from './cli/cam-command'
 import { FEWSHOT_USAGE, fewshotCommand } from './cli/fewshot-command'
@@ -18,7 +19,8 @@ commands:
             write <stem>.cam.npy, <stem>.png and results.json for each input
   bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
             print one JSON line: forward and CAM milliseconds per image
-  ${FEWSHOT_USAGE}`
+  ${FEWSHOT_USAGE}
+  ${AUDIT_USAGE}`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -34,6 +36,8 @@ async function main(argv: string[]): Promise<number> {
       return benchCommand(rest)
     case 'fewshot':
       return fewshotCommand(rest)
+    case 'audit':
+      return auditCommand(rest)
     case undefined:
     case '--help':
     case '-h':

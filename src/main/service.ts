@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { extname, join, resolve } from 'node:path'
 import type { AppInfo, MethodName, ParsedArgsOf, ResultOf } from '../shared/api'
 import { ApiError } from '../shared/errors'
 import { validateCall } from '../shared/validate'
@@ -12,7 +12,7 @@ import { JobManager, type Emit } from './engine/jobs/jobs'
 import { readLabelsFile } from './engine/onnx/summary'
 import { LoadedModel } from './engine/model/loaded-model'
 import { runCamBatches } from './engine/cam/batch-job'
-import { collectInputs, modelPreprocess } from './engine/cam/inputs'
+import { collectInputs, modelForInputs, modelPreprocess } from './engine/cam/inputs'
 import { inspectModel } from './engine/model/inspect'
 import { openWorkspace, saveWorkspace } from './engine/workspace'
 import { demoInfo } from './engine/demo'
@@ -28,6 +28,9 @@ import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
 import { writeFileAtomic } from './engine/cam/writer'
 import { checkMetaTrainSetup, evaluateCheckpoint, runMetaTraining } from './engine/fewshot/meta-train'
+import { planAudit, runAudit } from './engine/audit/run-audit'
+import { writeAudit } from './engine/audit/report-data'
+import type { AuditResult } from '../shared/audit'
 import { APP_VERSION } from './version'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
@@ -62,10 +65,6 @@ export class Service {
     },
     'models.inspect': async ({ modelId }) => inspectModel(this.model(modelId)),
     'cam.run': async (a) => {
-      const model = this.model(a.modelId)
-      // Validate what can be validated before the job starts, so mistakes come back as call errors.
-      const target = model.resolveTarget(a.target)
-      const runner = await CamRunner.create(model, { method: a.method, layer: a.layer })
       const idByPath = new Map<string, string>()
       const paths = [...(a.paths ?? [])]
       for (const id of a.imageIds ?? []) {
@@ -73,7 +72,17 @@ export class Service {
         idByPath.set(p, id)
         paths.push(p)
       }
-      const preprocess = modelPreprocess(model, { ...(a.normalization ? { normalization: a.normalization } : {}), ...(a.resize ? { resize: a.resize } : {}) })
+      // A model with dynamic height/width runs at the size asked for, else at its .npy inputs' size.
+      const tensors = paths.filter((p) => extname(p).toLowerCase() === '.npy').map((p) => ({ path: p, kind: 'tensor' as const }))
+      const model = await modelForInputs(this.model(a.modelId), tensors, a.size ? [a.size.height, a.size.width] : undefined)
+      // Validate what can be validated before the job starts, so mistakes come back as call errors.
+      const target = model.resolveTarget(a.target)
+      const runner = await CamRunner.create(model, { method: a.method, layer: a.layer })
+      const preprocess = modelPreprocess(model, {
+        ...(a.normalization ? { normalization: a.normalization } : {}),
+        ...(a.resize ? { resize: a.resize } : {}),
+        ...(a.channelOrder ? { channelOrder: a.channelOrder } : {})
+      })
       return this.jobs.start('cam', async (ctx) => {
         try {
           const { inputs, failed } = await collectInputs(paths)
@@ -189,6 +198,23 @@ export class Service {
         const downloadId = randomUUID()
         this.downloads.set(downloadId, modelOut)
         return { ...report, downloadId }
+      })
+    },
+    'audit.run': async (a) => {
+      // Model, folder, labels, shard and settings are checked before the job starts: mistakes are call errors.
+      const plan = await planAudit(a)
+      return this.jobs.start('audit', async (ctx) => {
+        const file = await runAudit(plan, {
+          throwIfCancelled: ctx.throwIfCancelled,
+          onProgress: (p) => ctx.progress(p.done, p.total, p.phase, p.message),
+          onImage: (image) => ctx.item({ ...image, methods: image.methods && Object.fromEntries(Object.entries(image.methods).map(([m, n]) => [m, { ...n, small: undefined }])) })
+        })
+        const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-audit-'))
+        const written = await writeAudit(file, out)
+        // Browser mode cannot see the engine's disk: the report is offered for download under a random id.
+        const downloadId = randomUUID()
+        this.downloads.set(downloadId, written.report)
+        return { ...written, model: file.model, dataset: file.dataset, shard: file.shard, summary: file.summary, downloadId } satisfies AuditResult
       })
     },
     'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
+import { AuditArgs } from './audit'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -50,7 +51,8 @@ export type TensorInfo = z.infer<typeof TensorInfo>
 export const ModelSummary = z.object({
   id: z.string(),
   path: z.string(),
-  format: z.enum(['onnx']),
+  /** The file's own format; every format is opened as the same ONNX IR. */
+  format: z.enum(['onnx', 'tfjs-layers', 'tfjs-graph']),
   fileBytes: z.number(),
   irVersion: z.number(),
   opsets: z.record(z.string(), z.number()),
@@ -61,7 +63,9 @@ export const ModelSummary = z.object({
   parameterCount: z.number(),
   opTypes: z.record(z.string(), z.number()),
   metadata: z.record(z.string(), z.string()),
-  labels: z.array(z.string()).nullable()
+  labels: z.array(z.string()).nullable(),
+  /** Problems that did not stop the model from opening (e.g. labels metadata that does not fit; class numbers are shown). */
+  warnings: z.array(z.string()).optional()
 })
 export type ModelSummary = z.infer<typeof ModelSummary>
 
@@ -131,7 +135,11 @@ export const CamItem = z.discriminatedUnion('ok', [
     height: z.number(),
     /** Raw (ReLU'd, unnormalised) map at layer resolution, row-major, for shared-scale views. */
     raw: z.array(z.number()),
-    rawShape: z.tuple([z.number(), z.number()])
+    rawShape: z.tuple([z.number(), z.number()]),
+    /** The tensor differentiated: the class scores before a final Softmax/LogSoftmax/Sigmoid, or the output itself. */
+    scoreTensor: z.string().optional(),
+    /** Why a map may mislead, e.g. all zero because every weighted sum was negative. */
+    warnings: z.array(z.string()).optional()
   }),
   z.object({ ok: z.literal(false), file: z.string(), imageId: z.string().nullable(), error: ApiErrorShape })
 ])
@@ -231,7 +239,11 @@ export const methods = {
         batch: z.number().int().min(1).max(256).default(8),
         /** Omitted: the model's own preset (metadata `metascope.normalization`), else imagenet. */
         normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
-        resize: z.enum(['stretch', 'center-crop']).optional()
+        resize: z.enum(['stretch', 'center-crop']).optional(),
+        /** Colour channel order the model takes; omitted: metadata `metascope.channel_order`, else rgb. */
+        channelOrder: z.enum(['rgb', 'bgr']).optional(),
+        /** Input size for models with dynamic height/width; omitted: metadata, the .npy inputs' own size, else 224x224. */
+        size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional()
       })
       .strict()
       .refine((a) => (a.imageIds?.length ?? 0) + (a.paths?.length ?? 0) > 0, 'give imageIds or paths'),
@@ -265,6 +277,8 @@ export const methods = {
   'fewshot.evaluate': { args: EvaluateArgs, result: JobStarted },
   /** Adapts a model's head to the classes of a support folder (job: result = predictions before/after, accuracies, the adapted model's path). */
   'fewshot.adapt': { args: AdaptArgs, result: JobStarted },
+  /** Audits a model on a labelled folder (job: progress phases AUDIT_PHASES, items AuditImage, result AuditResult; see src/shared/audit.ts). */
+  'audit.run': { args: AuditArgs, result: JobStarted },
   'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) }
 } as const
 

@@ -17,11 +17,11 @@ export function clampThumbSize(size: unknown): number {
 
 /**
  * What browser mode accepts as an upload (lower-case, with the dot): images, plus what a model needs
- * (.onnx, a .txt labels file, .npy inputs).
+ * (.onnx, a TensorFlow.js model.json and its .bin weight shards, a .txt labels file, .npy inputs).
  */
 export const UPLOAD_EXTENSIONS: readonly string[] = [
   '.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif',
-  '.npy', '.onnx', '.txt'
+  '.npy', '.onnx', '.json', '.bin', '.txt'
 ]
 
 /** The most one uploaded file may hold (bytes). */

@@ -4,18 +4,22 @@ import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
 import { runCamBatches } from '../engine/cam/batch-job'
 import { COLORMAP_NAMES, type ColormapName } from '../engine/cam/colormap'
-import { collectInputs, modelPreprocess } from '../engine/cam/inputs'
+import { collectInputs, modelForInputs, modelPreprocess } from '../engine/cam/inputs'
 import { CAM_METHODS, type CamMethod } from '../engine/cam/methods'
 import { toRecord, type CamRecord } from '../engine/cam/record'
 import { CamRunner } from '../engine/cam/runner'
 import { writeCamFiles, writeFileAtomic } from '../engine/cam/writer'
 import { readLabelsFile } from '../engine/onnx/summary'
 import { LoadedModel } from '../engine/model/loaded-model'
-import type { Normalization, Preprocess } from '../engine/data/preprocess'
+import { CHANNEL_ORDERS, parseSize, type ChannelOrder, type Normalization, type Preprocess } from '../engine/data/preprocess'
 
 export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHODS.join('|')}]
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
-    [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--threads N]`
+    [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--channel-order rgb|bgr]
+    [--size WxH (models with dynamic height/width; default: the model's metadata, the .npy inputs' size, else 224x224)]
+    [--threads N]
+    --layer takes auto, a tensor name or a unique suffix of one (Conv_1/Relu6), an exporter scope
+    (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2).`
 
 export function oneOf<T extends string>(value: string | undefined, allowed: readonly T[], flag: string, fallback: T): T {
   if (value === undefined) return fallback
@@ -58,6 +62,8 @@ export async function camCommand(argv: string[]): Promise<number> {
       alpha: { type: 'string' },
       normalization: { type: 'string' },
       resize: { type: 'string' },
+      'channel-order': { type: 'string' },
+      size: { type: 'string' },
       threads: { type: 'string' }
     },
     allowPositionals: true,
@@ -74,17 +80,21 @@ export async function camCommand(argv: string[]): Promise<number> {
   const batch = positiveInt(values.batch, 'batch', 8)
   const threads = values.threads ? positiveInt(values.threads, 'threads', 1) : undefined
 
-  const model = await openModel(values.model, values.labels)
-  const target = model.resolveTarget(values.target)
-  // Flags left out fall back to the model's metadata (metascope.normalization / .resize), then defaults.
+  const size = values.size === undefined ? undefined : parseSize(values.size)
+  // Flags left out fall back to the model's metadata (metascope.normalization / .resize / .channel_order), then defaults.
   const overrides: Partial<Preprocess> = {}
   if (values.normalization) overrides.normalization = oneOf<Normalization>(values.normalization, ['imagenet', 'unit', 'symmetric'], 'normalization', 'imagenet')
   if (values.resize) overrides.resize = oneOf(values.resize, ['stretch', 'center-crop'] as const, 'resize', 'stretch')
+  if (values['channel-order']) overrides.channelOrder = oneOf<ChannelOrder>(values['channel-order'].toLowerCase(), CHANNEL_ORDERS, 'channel-order', 'rgb')
+
+  const { inputs, failed } = await collectInputs(imagePaths.map((p) => resolve(p)))
+  // A model with dynamic height/width runs at --size, else at the .npy inputs' own size.
+  const model = await modelForInputs(await openModel(values.model, values.labels), inputs, size)
+  const target = model.resolveTarget(values.target)
   const preprocess = modelPreprocess(model, overrides)
   const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
   const dir = resolve(values.out)
   await mkdir(dir, { recursive: true })
-  const { inputs, failed } = await collectInputs(imagePaths.map((p) => resolve(p)))
   const records: CamRecord[] = failed.map((f) => ({ file: f.file, stem: '', ok: false, kind: 'image', error: f.error, method, layer: runner.layer }))
   const lines = await open(join(dir, 'results.jsonl'), 'w')
   try {

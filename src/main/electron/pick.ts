@@ -2,10 +2,12 @@ import { dialog, type BrowserWindow } from 'electron'
 
 export type PickKind = 'model' | 'images' | 'folder' | 'labels'
 
+// A TensorFlow.js model is picked by its model.json (any name); its .bin shards are read from beside it.
+
 export async function pickPaths(win: BrowserWindow, kind: PickKind): Promise<string[]> {
   const options: Electron.OpenDialogOptions =
     kind === 'model'
-      ? { title: 'Open model', properties: ['openFile'], filters: [{ name: 'ONNX model', extensions: ['onnx'] }] }
+      ? { title: 'Open model', properties: ['openFile'], filters: [{ name: 'Models (*.onnx, *.json)', extensions: ['onnx', 'json'] }] }
       : kind === 'labels'
         ? { title: 'Open labels', properties: ['openFile'], filters: [{ name: 'Text', extensions: ['txt'] }] }
         : kind === 'folder'

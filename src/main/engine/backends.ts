@@ -49,6 +49,8 @@ export function onnxruntimeInfo(): BackendInfo['onnxruntime'] {
 }
 
 let tfjsCache: BackendInfo['tfjs'] | null = null
+/** The module tfjsInfo settled on, for the tfjs executor (exec/tfjs-backend.ts). */
+let tfjsModule: { tf: typeof import('@tensorflow/tfjs'); pkg: string } | null = null
 
 /**
  * Picks the best tfjs backend present: tfjs-node-gpu, then tfjs-node, then the pure-JS cpu backend.
@@ -66,6 +68,7 @@ export async function tfjsInfo(): Promise<BackendInfo['tfjs']> {
       const tf = requireOptional(pkg) as typeof import('@tensorflow/tfjs')
       await tf.ready()
       tfjsCache = { version: tf.version_core, backend: tf.getBackend(), reason: `${pkg} loaded` }
+      tfjsModule = { tf, pkg }
       return tfjsCache
     } catch (err) {
       reasons.push(`${pkg.replace('@tensorflow/', '')} failed to load: ${(err as Error).message.split('\n')[0]}`)
@@ -77,11 +80,18 @@ export async function tfjsInfo(): Promise<BackendInfo['tfjs']> {
     await tf.ready()
     reasons.push('using the pure-JS cpu backend (small models only)')
     tfjsCache = { version: tf.version_core, backend: tf.getBackend(), reason: reasons.join('; ') }
+    tfjsModule = { tf, pkg: '@tensorflow/tfjs' }
   } catch (err) {
     reasons.push(`@tensorflow/tfjs failed to load: ${(err as Error).message}`)
     tfjsCache = { version: null, backend: null, reason: reasons.join('; ') }
   }
   return tfjsCache
+}
+
+/** The tfjs module tfjsInfo picked (null when none loads), with that choice's info. */
+export async function loadTfjs(): Promise<{ tf: typeof import('@tensorflow/tfjs'); pkg: string; info: BackendInfo['tfjs'] } | null> {
+  const info = await tfjsInfo()
+  return tfjsModule ? { ...tfjsModule, info } : null
 }
 
 export async function backendInfo(): Promise<BackendInfo> {

@@ -31,17 +31,49 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
 }
 
 /**
- * The model's preprocessing: its input shape, then what its metadata says (`metascope.normalization`,
- * `metascope.resize`, as our demo and fixture scripts write them), then the caller's overrides.
+ * The model's preprocessing: its input shape and the size it was opened at, then what its metadata
+ * says (`metascope.normalization`, `metascope.resize`, `metascope.channel_order`, as our demo and
+ * fixture scripts write them), then the caller's overrides. The size is the model's own: to run at
+ * another size, open the model at it (LoadedModel.atSize).
  */
-export function modelPreprocess(model: LoadedModel, overrides: Partial<Preprocess> = {}): Preprocess {
+export function modelPreprocess(model: LoadedModel, overrides: Partial<Omit<Preprocess, 'size'>> = {}): Preprocess {
   const meta = model.summary.metadata
   const fromMeta: Partial<Preprocess> = {}
   if (meta['metascope.normalization'] === 'imagenet' || meta['metascope.normalization'] === 'unit' || meta['metascope.normalization'] === 'symmetric') {
     fromMeta.normalization = meta['metascope.normalization']
   }
   if (meta['metascope.resize'] === 'stretch' || meta['metascope.resize'] === 'center-crop') fromMeta.resize = meta['metascope.resize']
-  return inferPreprocess(model.summary.inputs[0].shape, { ...fromMeta, ...overrides })
+  const order = meta['metascope.channel_order']?.toLowerCase()
+  if (order === 'rgb' || order === 'bgr') fromMeta.channelOrder = order
+  return inferPreprocess(model.summary.inputs[0].shape, { ...fromMeta, ...overrides, size: model.size })
+}
+
+/** The [C, H, W] of a .npy input for a model laid out NCHW or NHWC, or null when it is not one image. */
+function npyChw(shape: number[], layout: 'NCHW' | 'NHWC'): [number, number, number] | null {
+  const s = shape.length === 4 && shape[0] === 1 ? shape.slice(1) : shape
+  if (s.length !== 3) return null
+  return layout === 'NCHW' ? [s[0], s[1], s[2]] : [s[2], s[0], s[1]]
+}
+
+/**
+ * The model to run these inputs with. A model with dynamic height/width runs at `size` when given
+ * ([height, width], from --size or the API), else at the common size of the .npy inputs (a tensor
+ * can only be fed at its own size), else as opened (metadata, else 224x224). Unreadable .npy files
+ * are left for loadInput to report.
+ */
+export async function modelForInputs(model: LoadedModel, inputs: { path: string; kind: CamInput['kind'] }[], size?: [number, number]): Promise<LoadedModel> {
+  if (size) return model.atSize(size)
+  if (!model.dynamicSize) return model
+  const sizes = new Set<string>()
+  for (const input of inputs) {
+    if (input.kind !== 'tensor') continue
+    const arr = await readNpy(input.path).catch(() => null)
+    const chw = arr && npyChw(arr.shape, model.layout)
+    if (chw && chw[0] === model.inputChw[0]) sizes.add(`${chw[1]}x${chw[2]}`)
+  }
+  if (sizes.size !== 1) return model
+  const [h, w] = [...sizes][0].split('x').map(Number)
+  return model.atSize([h, w])
 }
 
 /** Loads one input as the model's [C*H*W] floats; throws ApiError naming the file on any problem. */
@@ -51,9 +83,10 @@ export async function loadInput(input: CamInput, model: LoadedModel, pre: Prepro
   const want = model.inputDims(1).slice(1)
   const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape
   if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
+    const hint = model.dynamicSize ? ` (${model.file} takes any height and width: run .npy inputs of one size together, or give that size with --size WxH)` : ''
     throw new ApiError(
       'invalid-arguments',
-      `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${want.join(', ')}] or [${want.join(', ')}].`,
+      `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${want.join(', ')}] or [${want.join(', ')}]${hint}.`,
       input.path
     )
   }

@@ -55,12 +55,40 @@ export function closeMatches(query: string, candidates: string[], limit = 5): st
 }
 
 /**
+ * The scope torch.onnx gives a module path: each prefix of the path contributes its name from the
+ * last non-numeric atom on (torch.onnx.utils._unqualified_variable_name), so `layer4.1.conv2` is
+ * `/layer4/layer4.1/conv2/` and `features.6.conv.0.0` is `/features/features.6/conv/conv.0/conv.0.0/`.
+ * Accepts the indexing pytorch-grad-cam users write too: `model.features[10]`, `layer4[1].conv2`.
+ */
+export function moduleScope(path: string): string | null {
+  const dotted = path
+    .trim()
+    .replace(/^model\./, '')
+    .replace(/\[(\d+)\]/g, '.$1')
+  if (!/^[A-Za-z_][\w]*(\.\w+)*$/.test(dotted)) return null
+  const atoms = dotted.split('.')
+  const parts = atoms.map((_, k) => {
+    let i = k
+    while (i > 0 && /^\d+$/.test(atoms[i])) i--
+    return atoms.slice(i, k + 1).join('.')
+  })
+  return '/' + parts.join('/') + '/'
+}
+
+/** A name without tf2onnx's `:0` output suffix, so `Conv_1/Relu6` finds `MobilenetV2/Conv_1/Relu6:0`. */
+const bare = (name: string) => name.replace(/:0$/, '')
+
+/**
  * Resolves what the user typed into one 4-D tensor name:
  * - `auto`: the last spatial 4-D tensor that feeds a pooling node on the way to the output (the
  *   classic Grad-CAM layer), else the last spatial 4-D tensor in the graph;
  * - an exact tensor name;
  * - an exporter module scope (`layer4` or `/layer4/layer4.1`): the last 4-D tensor produced under it;
- * - a node name: that node's first output.
+ * - a PyTorch module path (`features.10`, `layer4.1.conv2`, `model.features[10]`): the same, under
+ *   the scope torch.onnx gives that module;
+ * - a node name: that node's first output;
+ * - a unique suffix of a tensor or node name at a `/` boundary (`Conv_1/Relu6`).
+ * Ambiguous and unknown names are errors that list close candidates.
  */
 export function resolveLayer(
   index: GraphIndex,
@@ -75,14 +103,7 @@ export function resolveLayer(
   if (fourD.length === 0) {
     throw new ApiError('unsupported', `${file} has no 4-D (N, C, H, W) layer, so there is no map to compute a class activation on.`, modelPath)
   }
-  if (spec === 'auto' || spec === '') {
-    for (let k = index.nodes.length - 1; k >= 0; k--) {
-      const n = index.nodes[k]
-      if (POOLS.has(n.opType) && isSpatial(shapes.get(n.inputs[0]))) return n.inputs[0]
-    }
-    const spatial = fourD.filter((l) => isSpatial(l.shape))
-    return (spatial.at(-1) ?? fourD.at(-1)!).name
-  }
+  if (spec === 'auto' || spec === '') return autoLayer(index, shapes, fourD)
   const check = (name: string) => {
     const shape = shapes.get(name)
     if (!shape || shape.length !== 4) {
@@ -91,23 +112,99 @@ export function resolveLayer(
     return name
   }
   if (layers.some((l) => l.name === spec) || index.inputNames.includes(spec)) return check(spec)
-  const scope = '/' + spec.replace(/^\/+|\/+$/g, '') + '/'
-  const scoped = fourD.filter((l) => {
-    const producer = index.producer.get(l.name)
-    return l.name.startsWith(scope) || (producer?.name ?? '').startsWith(scope)
-  })
-  if (scoped.length) return scoped.at(-1)!.name
+  const lastUnder = (scope: string) => {
+    const scoped = fourD.filter((l) => {
+      const producer = index.producer.get(l.name)
+      return l.name.startsWith(scope) || (producer?.name ?? '').startsWith(scope)
+    })
+    return scoped.at(-1)?.name ?? null
+  }
+  const scoped = lastUnder('/' + spec.replace(/^\/+|\/+$/g, '') + '/')
+  if (scoped) return scoped
   const node = index.nodes.find((n) => n.name === spec)
   if (node) return check(node.outputs[0])
+  const asModule = moduleScope(spec)
+  // Only worth mentioning (and trying) when it differs from the slash form tried above.
+  const module = asModule && asModule !== '/' + spec + '/' ? asModule : null
+  const fromModule = module ? lastUnder(module) : null
+  if (fromModule) return fromModule
+  // A unique suffix of a tensor or node name, at a '/' boundary.
+  const tail = '/' + bare(spec.replace(/^\/+/, ''))
+  const bySuffix = new Set<string>()
+  for (const l of layers) if (('/' + bare(l.name)).endsWith(tail)) bySuffix.add(l.name)
+  for (const n of index.nodes) if (n.outputs[0] && ('/' + n.name).endsWith(tail)) bySuffix.add(n.outputs[0])
+  if (bySuffix.size === 1) return check([...bySuffix][0])
+  if (bySuffix.size > 1) {
+    const matches = [...bySuffix]
+    const shown = matches.slice(0, 8)
+    throw new ApiError(
+      'invalid-arguments',
+      `Layer "${spec}" is ambiguous in ${file}: it ends ${matches.length} tensor names (${shown.join(', ')}${matches.length > shown.length ? ', ...' : ''}). Give more of the name.`,
+      modelPath,
+      { closeMatches: shown }
+    )
+  }
+  // A TensorFlow scope (tfjs and tf2onnx names carry no leading '/'): `conv_pw_13_relu` for
+  // `conv_pw_13_relu/clip_by_value`, `MobilenetV2/Conv_1` for `MobilenetV2/Conv_1/Relu6`.
+  const tfScope = spec.replace(/^\/+|\/+$/g, '') + '/'
+  const tfScopes = new Map<string, string>()
+  for (const l of fourD) {
+    const inner = l.name.indexOf('/' + tfScope)
+    const at = l.name.startsWith(tfScope) ? 0 : inner >= 0 ? inner + 1 : -1
+    // Keyed by the full scope; the last 4-D tensor under it wins (graph order).
+    if (at >= 0) tfScopes.set(l.name.slice(0, at + tfScope.length), l.name)
+  }
+  if (tfScopes.size === 1) return [...tfScopes.values()][0]
+  if (tfScopes.size > 1) {
+    const shown = [...tfScopes.keys()].slice(0, 8)
+    throw new ApiError('invalid-arguments', `Layer "${spec}" is ambiguous in ${file}: it names ${tfScopes.size} scopes (${shown.join(', ')}). Give more of the name.`, modelPath, { closeMatches: shown })
+  }
   const scopes = new Set<string>()
   for (const l of fourD) {
     const parts = l.name.split('/').filter(Boolean)
     for (let i = 1; i < parts.length; i++) scopes.add(parts.slice(0, i).join('/'))
   }
-  const suggestions = closeMatches(spec, [...scopes, ...fourD.map((l) => l.name)])
-  throw new ApiError('not-found', `No layer "${spec}" in ${file}. Close matches: ${suggestions.join(', ')}.`, modelPath, {
-    closeMatches: suggestions
-  })
+  const suggestions = closeMatches(module ? module.replace(/^\/|\/$/g, '') : spec, [...new Set([...scopes, ...fourD.map((l) => l.name)])])
+  throw new ApiError(
+    'not-found',
+    `No layer "${spec}" in ${file}${module ? ` (looked for the module scope ${module} too)` : ''}. Close matches: ${suggestions.join(', ')}.`,
+    modelPath,
+    { closeMatches: suggestions }
+  )
+}
+
+/**
+ * `auto`: the last spatial 4-D tensor that feeds a pooling node (the classic Grad-CAM layer), else
+ * the last spatial 4-D tensor in the graph.
+ */
+function autoLayer(index: GraphIndex, shapes: Map<string, number[]>, fourD: LayerInfo[]): string {
+  for (let k = index.nodes.length - 1; k >= 0; k--) {
+    const n = index.nodes[k]
+    if (POOLS.has(n.opType) && isSpatial(shapes.get(n.inputs[0]))) return realProducer(index, shapes, n.inputs[0])
+  }
+  const spatial = fourD.filter((l) => isSpatial(l.shape))
+  return realProducer(index, shapes, (spatial.at(-1) ?? fourD.at(-1)!).name)
+}
+
+/** Ops that only re-lay, pad or rename a feature map: `auto` looks through them. */
+const WRAPPERS = new Set(['Pad', 'Transpose', 'Identity', 'Reshape'])
+
+/**
+ * The tensor a chain of wrappers starts from: tf2onnx and PyTorch-1.x exports put a Transpose
+ * (`pre_T__53`) or a Pad (`/Pad_51_output_0`) between the last real layer and the pool, and users
+ * know the layer (`Conv_1/Relu6`), not the wrapper. Stops at anything that is not a spatial 4-D
+ * tensor made by another node (the model input is never the answer).
+ */
+function realProducer(index: GraphIndex, shapes: Map<string, number[]>, tensor: string): string {
+  let t = tensor
+  for (let guard = 0; guard < 16; guard++) {
+    const p = index.producer.get(t)
+    if (!p || !WRAPPERS.has(p.opType)) break
+    const from = p.inputs[0]
+    if (!from || !index.producer.has(from) || index.isConstant(from) || !isSpatial(shapes.get(from))) break
+    t = from
+  }
+  return t
 }
 
 /** Ops that keep their input's layout (element-wise and normalisation ops). */

@@ -19,6 +19,9 @@ export type CamRecord =
       rawMin: number
       rawMax: number
       rawShape: [number, number]
+      /** The tensor whose class score was differentiated (before a final Softmax, when there is one). */
+      scoreTensor?: string
+      warnings?: string[]
       outputs?: { npy: string; png: string; rawNpy: string }
     }
   | { file: string; stem: string; ok: false; kind: 'image' | 'tensor'; error: ApiErrorShape; method: string; layer: string }
@@ -44,7 +47,9 @@ export function toRecord(o: CamOutcome, layer: string, method: string, provider:
     ms: Math.round(o.ms * 1000) / 1000,
     rawMin,
     rawMax,
-    rawShape: o.result.rawShape
+    rawShape: o.result.rawShape,
+    scoreTensor: o.result.scoreTensor,
+    ...(o.result.warnings?.length ? { warnings: o.result.warnings } : {})
   }
 }
 

@@ -57,7 +57,7 @@ export class CamResultStore {
     if (!s) return null
     const r = s.record
     const [height, width] = s.size
-    return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape }
+    return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape, scoreTensor: r.scoreTensor, warnings: r.warnings }
   }
 
   /** Copies the maps of these results into a workspace's results/ folder (ids are checked UUIDs). */
@@ -108,7 +108,9 @@ export class CamResultStore {
       ms: item.ms,
       rawMin: minOf(item.raw),
       rawMax: maxOf(item.raw),
-      rawShape: item.rawShape
+      rawShape: item.rawShape,
+      scoreTensor: item.scoreTensor,
+      warnings: item.warnings
     }
     this.results.set(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch' })
   }

@@ -1,13 +1,13 @@
 import { ApiError } from '../../../shared/errors'
 import { floatTensor, int64Tensor, OrtSession } from '../exec/ort'
 import type { LoadedModel } from '../model/loaded-model'
-import { buildActivationGraph, buildCamGraph, TARGET_INPUT, type CamGraph } from './graph'
+import { buildActivationGraph, buildCamGraph, buildScoresGraph, TARGET_INPUT, type CamGraph } from './graph'
 import { resolveLayer } from './layers'
 import { eigencam, needsGradients, type CamMethod, type GradientMethod } from './methods'
 import { minMaxNormalize } from './normalize'
 import { resizeBilinear } from './resize'
 import { scoreCam } from './scorecam'
-import { maxOf } from '../../../shared/stats'
+import { probabilitiesFrom } from '../model/scores'
 
 export interface CamRunnerOptions {
   method: CamMethod
@@ -26,8 +26,14 @@ export interface Prediction {
 }
 
 export interface CamMap {
+  /** Probabilities are the model's own output (soft-maxed only when the model outputs plain scores). */
   top5: Prediction[]
+  /** `logit`: the class score the map differentiates (before any final Softmax). */
   target: Prediction & { logit: number }
+  /** The tensor whose class score was differentiated (for forward-only methods: whose score was read). */
+  scoreTensor: string
+  /** Why the map may mislead (e.g. all zero). */
+  warnings?: string[]
   /** Normalised map at the model's input size, [H*W] in [0, 1]. */
   map: Float32Array
   /** ReLU'd map at layer resolution before any normalisation: comparable across images. */
@@ -51,11 +57,12 @@ function topK(values: Float64Array, k: number): number[] {
   return best
 }
 
-function softmax(logits: Float32Array): Float64Array {
-  const max = maxOf(logits)
-  const e = Float64Array.from(logits, (v) => Math.exp(v - max))
-  const total = e.reduce((p, v) => p + v, 0)
-  return e.map((v) => v / total)
+export const ALL_ZERO_WARNING =
+  'The map is all zero: every weighted sum of the activations was negative (the ReLU removed everything), so the layer shows no evidence for this class. Try another layer or method.'
+
+function allZero(raw: Float32Array): boolean {
+  for (let p = 0; p < raw.length; p++) if (raw[p] > 0) return false
+  return true
 }
 
 /**
@@ -73,7 +80,10 @@ export class CamRunner {
     private readonly graph: CamGraph | null,
     /** For the forward-only methods: the graph output holding the layer's activations (NCHW). */
     private readonly activationsName: string,
-    private readonly forward: OrtSession | null,
+    /** The graph output holding the class scores [B, classes]. */
+    private readonly scoresName: string,
+    /** Score-CAM's masked passes: the model up to its class scores. */
+    private readonly forward: { session: OrtSession; scores: string } | null,
     private readonly scoreBatch: number
   ) {}
 
@@ -83,8 +93,18 @@ export class CamRunner {
     const graph = grads ? buildCamGraph(model, layer, opts.method as GradientMethod) : null
     const forwardOnly = grads ? null : buildActivationGraph(model, layer)
     const session = await OrtSession.create(graph?.bytes ?? forwardOnly!.bytes, model.path, { intraOpThreads: opts.threads })
-    const forward = opts.method === 'scorecam' ? await OrtSession.create(model.bytes, model.path, { intraOpThreads: opts.threads }) : null
-    return new CamRunner(model, opts.method, layer, session, graph, forwardOnly?.activations ?? layer, forward, opts.scoreBatch ?? 16)
+    let forward: { session: OrtSession; scores: string } | null = null
+    if (opts.method === 'scorecam') {
+      const g = buildScoresGraph(model)
+      forward = { session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }), scores: g.scores }
+    }
+    const scoresName = graph?.scores ?? forwardOnly!.scores
+    return new CamRunner(model, opts.method, layer, session, graph, forwardOnly?.activations ?? layer, scoresName, forward, opts.scoreBatch ?? 16)
+  }
+
+  /** The tensor whose class score the maps are computed for. */
+  get scoreTensor(): string {
+    return this.model.score.name
   }
 
   get provider(): string {
@@ -121,13 +141,15 @@ export class CamRunner {
     const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: floatTensor(batch, m.inputDims(n)) }
     if (this.graph) feeds[TARGET_INPUT] = int64Tensor(targets)
     const out = await this.session.run(feeds)
-    const logitsAll = out[m.logitsName].data as Float32Array
+    const outputAll = out[m.logitsName].data as Float32Array
+    const scoresAll = out[this.scoresName].data as Float32Array
     const [, H, W] = m.inputChw
     const results: CamMap[] = []
     for (let i = 0; i < n; i++) {
-      const logits = logitsAll.subarray(i * m.numClasses, (i + 1) * m.numClasses)
-      const probs = softmax(logits)
-      const top5 = topK(probs, 5)
+      const logits = scoresAll.subarray(i * m.numClasses, (i + 1) * m.numClasses)
+      const probs = probabilitiesFrom(outputAll.subarray(i * m.numClasses, (i + 1) * m.numClasses), m.score.activation)
+      // Ranked by score: the same order as the probabilities for softmax, and the class the graph's ArgMax took.
+      const top5 = topK(Float64Array.from(logits), 5)
       const target = targets[i] >= 0 ? targets[i] : top5[0]
       let raw: Float32Array
       let map: Float32Array
@@ -147,9 +169,9 @@ export class CamRunner {
           this.method === 'eigencam'
             ? eigencam(a, k, h * w)
             : await scoreCam({
-                forward: this.forward!,
+                forward: this.forward!.session,
                 inputName: m.inputName,
-                logitsName: m.logitsName,
+                logitsName: this.forward!.scores,
                 input: batch.subarray(i * per, (i + 1) * per),
                 chw: m.inputChw,
                 layout: m.layout,
@@ -165,13 +187,14 @@ export class CamRunner {
         map = minMaxNormalize(resizeBilinear(minMaxNormalize(raw), h, w, H, W))
       }
       const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: probs[j] })
-      results.push({ top5: top5.map(pred), target: { ...pred(target), logit: logits[target] }, map, raw, rawShape })
+      const warnings = allZero(raw) ? [ALL_ZERO_WARNING] : undefined
+      results.push({ top5: top5.map(pred), target: { ...pred(target), logit: logits[target] }, scoreTensor: m.score.name, warnings, map, raw, rawShape })
     }
     return results
   }
 
   async release(): Promise<void> {
     await this.session.release()
-    await this.forward?.release()
+    await this.forward?.session.release()
   }
 }

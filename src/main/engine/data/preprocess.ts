@@ -24,7 +24,15 @@ export interface Preprocess {
   resize: 'stretch' | 'center-crop'
   /** Colour channels the model takes; 1 means greyscale. Absent means 3. */
   channels?: 1 | 3
+  /**
+   * Order of the three colour channels: rgb (torchvision, Keras) or bgr (Caffe and OpenCV-trained
+   * models). Absent means rgb. The ImageNet mean/std follow the colour, not the slot.
+   */
+  channelOrder?: ChannelOrder
 }
+
+export type ChannelOrder = 'rgb' | 'bgr'
+export const CHANNEL_ORDERS: readonly ChannelOrder[] = ['rgb', 'bgr']
 
 const IMAGENET_MEAN = [0.485, 0.456, 0.406]
 const IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -59,10 +67,40 @@ export function inferPreprocess(inputShape: Dim[], overrides: Partial<Preprocess
     layout,
     normalization: overrides.normalization ?? 'imagenet',
     resize: overrides.resize ?? 'stretch',
-    channels: c as 1 | 3
+    channels: c as 1 | 3,
+    ...(overrides.channelOrder ? { channelOrder: overrides.channelOrder } : {})
   }
   checkSize(pre.size)
   return pre
+}
+
+/** Whether the input's height and width are symbolic or unknown (the model takes any size). */
+export function hasDynamicSize(inputShape: Dim[], layout: 'NCHW' | 'NHWC'): boolean {
+  const [h, w] = layout === 'NCHW' ? [inputShape[2], inputShape[3]] : [inputShape[1], inputShape[2]]
+  const fixed = (d: Dim) => typeof d === 'number' && Number.isInteger(d) && d > 0
+  return !fixed(h) || !fixed(w)
+}
+
+/** `WxH` (as --size takes it, e.g. 192x48) or one number for a square, as [height, width]. */
+export function parseSize(text: string, what = '--size'): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*$/.exec(text)
+  if (!m) throw new ApiError('invalid-arguments', `${what} must be WIDTHxHEIGHT, e.g. 224x224 or 192x48 (got "${text}").`)
+  const size: [number, number] = [Number(m[2] ?? m[1]), Number(m[1])]
+  checkSize(size)
+  return size
+}
+
+/**
+ * The input size a model's metadata gives for its dynamic height/width: `metascope.size` (WxH, as
+ * our scripts write it), or `input_size` / `image_size` (WxH or one number). Null when absent;
+ * malformed values are an error naming the key, since they were meant for this model.
+ */
+export function sizeFromMetadata(meta: Record<string, string>): [number, number] | null {
+  for (const key of ['metascope.size', 'input_size', 'image_size']) {
+    const v = meta[key]
+    if (v !== undefined && v.trim()) return parseSize(v, `The metadata entry ${key}`)
+  }
+  return null
 }
 
 function checkSize(size: [number, number]): void {
@@ -98,13 +136,15 @@ export async function loadImageTensor(
   }
   const nchw = pre.layout === 'NCHW'
   for (let c = 0; c < 3; c++) {
+    // Colour c (R, G, B) goes to slot c, or to slot 2 - c for BGR models.
+    const slot = pre.channelOrder === 'bgr' ? 2 - c : c
     const mean = IMAGENET_MEAN[c]
     const std = IMAGENET_STD[c]
     // One small table per channel: 256 possible byte values, computed once.
     const lut = new Float32Array(256)
     for (let v = 0; v < 256; v++) lut[v] = scale(v, pre.normalization, mean, std)
     for (let p = 0; p < pixels; p++) {
-      data[nchw ? c * pixels + p : p * 3 + c] = lut[rgb[p * 3 + c]]
+      data[nchw ? slot * pixels + p : p * 3 + slot] = lut[rgb[p * 3 + c]]
     }
   }
   return { data, width, height }

@@ -41,7 +41,7 @@ export function sanitizeRelativePath(raw: unknown): string[] {
   }
   const ext = extname(segments[segments.length - 1]).toLowerCase()
   if (!ALLOWED.has(ext)) {
-    throw invalid(`${segments[segments.length - 1]}: only images and ${['.onnx', '.txt', '.npy'].join(', ')} files can be uploaded (allowed: ${UPLOAD_EXTENSIONS.join(' ')}).`)
+    throw invalid(`${segments[segments.length - 1]}: only images, models (.onnx, or a TensorFlow.js .json with its .bin weights), .txt and .npy files can be uploaded (allowed: ${UPLOAD_EXTENSIONS.join(' ')}).`)
   }
   return segments
 }

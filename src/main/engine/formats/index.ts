@@ -1,12 +1,13 @@
 import { open as openFile } from 'node:fs/promises'
 import { fileError } from '../errors'
 import { onnxFormat } from './onnx'
+import { tfjsGraphFormat, tfjsLayersFormat } from './tfjs-format'
 import type { ModelFormat, OpenedModel } from './types'
 
 export type { ModelFormat, ModelFormatName, OpenedModel } from './types'
 
 /** Tried in order; the first whose `match` says yes opens the file. ONNX is last: it claims anything. */
-export const FORMATS: ModelFormat[] = [onnxFormat]
+export const FORMATS: ModelFormat[] = [tfjsLayersFormat, tfjsGraphFormat, onnxFormat]
 
 async function readHead(path: string): Promise<Buffer> {
   let fh

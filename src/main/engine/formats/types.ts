@@ -11,6 +11,12 @@ export interface OpenedModel {
   bytes: Uint8Array
   /** Things the user should know but that do not stop the model from opening (e.g. an opset upgrade). */
   warnings: string[]
+  /**
+   * Set when operands the gradient rules need constant (e.g. pads) are computed from the input's
+   * height/width, which the file leaves open: LoadedModel folds them once it has chosen the size.
+   * The message is the warning to drop when that succeeds.
+   */
+  sizeDependent?: { warning: string }
 }
 
 /**

@@ -5,9 +5,12 @@ import { probeShapes } from '../exec/probe'
 import { inferElemTypes } from '../onnx/elem-types'
 import { GraphIndex } from '../onnx/ir'
 import type { ModelProto } from '../onnx/model-file'
+import { onnx } from 'onnx-proto'
 import { openModelFile } from '../formats'
-import { summarize } from '../onnx/summary'
-import { inferPreprocess, type Preprocess } from '../data/preprocess'
+import { foldConstants } from '../onnx/fold'
+import { chooseLabels, summarize } from '../onnx/summary'
+import { hasDynamicSize, inferPreprocess, sizeFromMetadata, type Preprocess } from '../data/preprocess'
+import { findScoreTensor, type ScoreTensor } from './scores'
 
 export function inputDims(layout: 'NCHW' | 'NHWC', n: number, [c, h, w]: [number, number, number]): number[] {
   return layout === 'NCHW' ? [n, c, h, w] : [n, h, w, c]
@@ -33,9 +36,14 @@ export class LoadedModel {
     /** False when the file fixes the batch size (then we run one image at a time). */
     readonly dynamicBatch: boolean,
     readonly fixedBatch: number,
+    /** The model's own (first) output: class scores, or probabilities when the model ends in an activation. */
     readonly logitsName: string,
     readonly numClasses: number,
-    readonly summary: ModelSummary
+    readonly summary: ModelSummary,
+    /** The class scores before a final Softmax/LogSoftmax/Sigmoid: what Grad-CAM differentiates. */
+    readonly score: ScoreTensor,
+    /** True when the file leaves height and width open: then inputChw is the size chosen at open. */
+    readonly dynamicSize: boolean
   ) {}
 
   get file(): string {
@@ -46,10 +54,18 @@ export class LoadedModel {
     return this.summary.labels
   }
 
-  static async open(path: string, labels: string[] | null = null): Promise<LoadedModel> {
-    const { model, bytes } = await openModelFile(path)
-    const summary = summarize(model, path, bytes.byteLength, labels)
-    const index = new GraphIndex(model)
+  /**
+   * Opens a model. `size` ([height, width]) is the input size for a model whose height/width are
+   * dynamic; without it the model's metadata (metascope.size, input_size, image_size) decides, else
+   * 224x224. A model with a fixed size refuses another one.
+   */
+  static async open(path: string, labels: string[] | null = null, opts: { size?: [number, number] } = {}): Promise<LoadedModel> {
+    const opened = await openModelFile(path)
+    let { model, bytes } = opened
+    // The summary reads the converted IR; the file's own format is the converter's to say.
+    const summary = { ...summarize(model, path, bytes.byteLength, labels), format: opened.format }
+    let index = new GraphIndex(model)
+    let openWarnings = opened.warnings
     const file = basename(path)
     const input = summary.inputs[0]
     if (!input || input.shape.length !== 4 || input.elemType !== 'float') {
@@ -68,10 +84,38 @@ export class LoadedModel {
     } catch (err) {
       throw new ApiError('unsupported', `${file}: ${(err as Error).message}`, path)
     }
+    const dynamicSize = hasDynamicSize(input.shape, pre.layout)
+    if (dynamicSize) {
+      let fromMeta: [number, number] | null
+      try {
+        fromMeta = sizeFromMetadata(summary.metadata)
+      } catch (err) {
+        throw new ApiError('bad-file', `${file}: ${(err as Error).message}`, path)
+      }
+      const size = opts.size ?? fromMeta
+      if (size) pre = inferPreprocess(input.shape, { size })
+    } else if (opts.size && (opts.size[0] !== pre.size[0] || opts.size[1] !== pre.size[1])) {
+      throw new ApiError(
+        'invalid-arguments',
+        `${file} takes ${pre.size[1]}x${pre.size[0]} (width x height) inputs only; its input size is fixed, so ${opts.size[1]}x${opts.size[0]} cannot be used.`,
+        path
+      )
+    }
     const n = input.shape[0]
     const dynamicBatch = typeof n !== 'number' || n <= 0
     const fixedBatch = dynamicBatch ? 0 : (n as number)
     const chw: [number, number, number] = [pre.channels ?? 3, pre.size[0], pre.size[1]]
+    if (dynamicSize && opened.sizeDependent) {
+      // Operands computed from the image size (TF-"same" pads) are constant once the size is chosen.
+      const dims = [inputDims(pre.layout, 1, chw), ...(dynamicBatch ? [inputDims(pre.layout, 2, chw)] : [])]
+      const folded = await foldConstants(model, { label: path, probe: { input: input.name, dims } }).catch(() => null)
+      if (folded?.changed) {
+        bytes = onnx.ModelProto.encode(folded.model).finish()
+        model = onnx.ModelProto.decode(bytes)
+        index = new GraphIndex(model)
+      }
+      if (folded && !folded.unfolded.length) openWarnings = openWarnings.filter((w) => w !== opened.sizeDependent!.warning)
+    }
     const probeBatch = dynamicBatch ? 2 : fixedBatch
     let shapes: Map<string, number[]>
     try {
@@ -86,12 +130,44 @@ export class LoadedModel {
       throw new ApiError('unsupported', `${file} does not output class scores [N, classes] (first output shape [${logitsShape?.join(', ') ?? '?'}]).`, path)
     }
     const numClasses = logitsShape[1]
-    if (summary.labels && summary.labels.length !== numClasses) {
-      throw new ApiError('invalid-arguments', `The labels for ${file} list ${summary.labels.length} classes but the model outputs ${numClasses}.`, path)
+    // A labels file the user gave must fit; labels metadata that does not is a warning (class numbers).
+    if (labels && labels.length !== numClasses) {
+      throw new ApiError('invalid-arguments', `The labels for ${file} list ${labels.length} classes but the model outputs ${numClasses}.`, path)
     }
+    const warnings = [...openWarnings, ...(summary.warnings ?? [])]
+    if (!labels) {
+      const chosen = chooseLabels(summary.metadata, numClasses, file)
+      summary.labels = chosen.labels
+      if (chosen.warning) warnings.push(chosen.warning)
+    }
+    if (warnings.length) summary.warnings = warnings
     const types = inferElemTypes(index)
-    return new LoadedModel(path, bytes, model, index, types, shapes, input.name, chw, pre.layout, dynamicBatch, fixedBatch, logitsName, numClasses, summary)
+    const score = findScoreTensor(index, shapes, logitsName, numClasses)
+    return new LoadedModel(path, bytes, model, index, types, shapes, input.name, chw, pre.layout, dynamicBatch, fixedBatch, logitsName, numClasses, summary, score, dynamicSize)
   }
+
+  /** [height, width] the model runs at. */
+  get size(): [number, number] {
+    return [this.inputChw[1], this.inputChw[2]]
+  }
+
+  /**
+   * This model at another input size ([height, width]): itself when the size is the same, else
+   * opened again (shapes are probed per size). Fixed-size models refuse another size.
+   */
+  async atSize(size: [number, number]): Promise<LoadedModel> {
+    if (size[0] === this.inputChw[1] && size[1] === this.inputChw[2]) return this
+    // The last other size is kept: repeated runs at one size (the UI's) probe once.
+    const key = size.join('x')
+    if (this.resized?.key !== key) this.resized = { key, model: LoadedModel.open(this.path, this.labels, { size }) }
+    const pending = this.resized
+    return pending.model.catch((err: unknown) => {
+      if (this.resized === pending) this.resized = undefined
+      throw err
+    })
+  }
+
+  private resized?: { key: string; model: Promise<LoadedModel> }
 
   /** The input tensor's dims for a batch of n images, in the model's layout. */
   inputDims(n: number): number[] {

@@ -20,23 +20,71 @@ function tensorInfo(v: onnx.IValueInfoProto): TensorInfo {
   }
 }
 
-/** Labels from metadata: a JSON array, or one label per line, under a few keys exporters use. */
-export function labelsFromMetadata(meta: Record<string, string>): string[] | null {
-  for (const key of ['labels', 'classes', 'class_names']) {
+const LABEL_KEYS = ['labels', 'classes', 'class_names']
+
+/** One way of reading a labels metadata entry, in order of preference. */
+export interface LabelReading {
+  key: string
+  how: 'JSON' | 'lines' | 'comma-separated'
+  labels: string[]
+}
+
+/**
+ * Every plausible reading of the labels metadata (the first key exporters use that is present):
+ * a JSON array or {index: label} object, one label per line, or a comma-separated list. Which one
+ * is right depends on the class count, which only the probe knows (see chooseLabels).
+ */
+export function labelReadings(meta: Record<string, string>): LabelReading[] {
+  for (const key of LABEL_KEYS) {
     const raw = meta[key]
-    if (!raw) continue
+    if (!raw || !raw.trim()) continue
+    const out: LabelReading[] = []
     try {
       const parsed: unknown = JSON.parse(raw)
-      if (Array.isArray(parsed)) return parsed.map(String)
-      if (parsed && typeof parsed === 'object') {
+      if (Array.isArray(parsed)) out.push({ key, how: 'JSON', labels: parsed.map(String) })
+      else if (parsed && typeof parsed === 'object') {
         const entries = Object.entries(parsed as Record<string, unknown>).sort((a, b) => Number(a[0]) - Number(b[0]))
-        return entries.map(([, v]) => String(v))
+        out.push({ key, how: 'JSON', labels: entries.map(([, v]) => String(v)) })
       }
     } catch {
-      return raw.split(/\r?\n/).map((s) => s.trim()).filter(Boolean)
+      // Not JSON: plain text, read below.
     }
+    if (!out.length) {
+      out.push({ key, how: 'lines', labels: raw.split(/\r?\n/).map((s) => s.trim()).filter(Boolean) })
+      // "cat,dog,bird" (or a Python list repr "['cat', 'dog']"). ImageNet-style labels contain commas
+      // themselves ("tench, Tinca tinca"), so this reading is only taken when its count is right.
+      const list = raw.trim().replace(/^\[(.*)\]$/s, '$1')
+      const parts = list.split(',').map((s) => s.trim().replace(/^(['"])(.*)\1$/s, '$2').trim())
+      if (parts.length > 1 && parts.every(Boolean)) out.push({ key, how: 'comma-separated', labels: parts })
+    }
+    return out
   }
-  return null
+  return []
+}
+
+/** Labels from metadata, before the class count is known: the preferred reading (see labelReadings). */
+export function labelsFromMetadata(meta: Record<string, string>): string[] | null {
+  return labelReadings(meta)[0]?.labels ?? null
+}
+
+/**
+ * Picks the labels metadata reading whose count matches the class count. Malformed metadata never
+ * makes a model unusable: with no matching reading the result is null (class numbers are shown)
+ * and a warning says why.
+ */
+export function chooseLabels(meta: Record<string, string>, numClasses: number, file: string): { labels: string[] | null; warning: string | null } {
+  const readings = labelReadings(meta)
+  if (!readings.length) {
+    const key = LABEL_KEYS.find((k) => k in meta)
+    return { labels: null, warning: key ? `The "${key}" metadata of ${file} is empty; classes are shown by number.` : null }
+  }
+  const match = readings.find((r) => r.labels.length === numClasses)
+  if (match) return { labels: match.labels, warning: null }
+  const counts = readings.map((r) => `${r.labels.length} as ${r.how}`).join(', ')
+  return {
+    labels: null,
+    warning: `The "${readings[0].key}" metadata of ${file} does not list ${numClasses} labels (read ${counts}) but the model outputs ${numClasses} classes; classes are shown by number (give a labels file to name them).`
+  }
 }
 
 export async function readLabelsFile(path: string): Promise<string[]> {

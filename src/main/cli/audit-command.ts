@@ -1,0 +1,140 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { AUDIT_CAM_METHODS, AUDIT_METRICS, AuditSettings } from '../../shared/audit'
+import { ApiError } from '../../shared/errors'
+import { mergeAuditFiles, readAuditFile } from '../engine/audit/merge'
+import { writeAudit } from '../engine/audit/report-data'
+import { planAudit, runAudit } from '../engine/audit/run-audit'
+import { positiveInt } from './cam-command'
+
+export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods gradcam,...] [--metrics ${AUDIT_METRICS.join(',')}]
+      [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]
+      [--sanity-images 4] [--sanity-steps 8] [--clusters 4] [--bins 15] [--worst 8] [--batch 8] [--seed 0]
+      [--boxes F.json] [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--threads N]
+            faithfulness, sanity, calibration and where-it-looks over a folder (labels = sub-folder names);
+            writes report.html, audit.json and CSVs to --out; prints one JSON line (the summary's headline)
+  audit merge DIR... --out DIR
+            merge the output folders of all K/N shards into one report`
+
+function list(value: string | undefined, allowed: readonly string[], flag: string): string[] | undefined {
+  if (value === undefined) return undefined
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean)
+  const bad = items.filter((i) => !allowed.includes(i))
+  if (bad.length || !items.length) throw new ApiError('invalid-arguments', `--${flag} takes a comma-separated list of ${allowed.join(', ')} (got "${value}").`)
+  return items
+}
+
+function numbers(value: string | undefined, flag: string): number[] | undefined {
+  if (value === undefined) return undefined
+  const items = value.split(',').map((s) => Number(s.trim()))
+  if (!items.length || items.some((n) => !Number.isFinite(n))) throw new ApiError('invalid-arguments', `--${flag} takes comma-separated numbers (got "${value}").`)
+  return items
+}
+
+export async function auditCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'merge') return mergeCommand(argv.slice(1))
+  const { values: v } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' },
+      images: { type: 'string' },
+      out: { type: 'string' },
+      labels: { type: 'string' },
+      methods: { type: 'string' },
+      metrics: { type: 'string' },
+      shard: { type: 'string' },
+      layer: { type: 'string' },
+      baseline: { type: 'string' },
+      steps: { type: 'string' },
+      road: { type: 'string' },
+      'road-noise': { type: 'string' },
+      'sanity-images': { type: 'string' },
+      'sanity-steps': { type: 'string' },
+      clusters: { type: 'string' },
+      bins: { type: 'string' },
+      worst: { type: 'string' },
+      batch: { type: 'string' },
+      seed: { type: 'string' },
+      boxes: { type: 'string' },
+      normalization: { type: 'string' },
+      resize: { type: 'string' },
+      threads: { type: 'string' }
+    },
+    strict: true
+  })
+  if (!v.model) throw new ApiError('invalid-arguments', '--model M.onnx is required.')
+  if (!v.images) throw new ApiError('invalid-arguments', '--images DIR is required (a folder; one sub-folder per class for labels).')
+  if (!v.out) throw new ApiError('invalid-arguments', '--out DIR is required.')
+  const int = (x: string | undefined, flag: string) => (x === undefined ? undefined : x === '0' && flag === 'seed' ? 0 : positiveInt(x, flag, 1))
+  const raw = {
+    methods: list(v.methods, AUDIT_CAM_METHODS, 'methods'),
+    metrics: list(v.metrics, AUDIT_METRICS, 'metrics'),
+    layer: v.layer,
+    baseline: v.baseline,
+    steps: int(v.steps, 'steps'),
+    roadPercentiles: numbers(v.road, 'road'),
+    roadNoise: v['road-noise'] === undefined ? undefined : Number(v['road-noise']),
+    sanityImages: int(v['sanity-images'], 'sanity-images'),
+    sanitySteps: int(v['sanity-steps'], 'sanity-steps'),
+    clusters: int(v.clusters, 'clusters'),
+    bins: int(v.bins, 'bins'),
+    worst: int(v.worst, 'worst'),
+    batch: int(v.batch, 'batch'),
+    seed: int(v.seed, 'seed'),
+    normalization: v.normalization,
+    resize: v.resize
+  }
+  const settings = AuditSettings.safeParse(Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)))
+  if (!settings.success) {
+    const issue = settings.error.issues[0]
+    throw new ApiError('invalid-arguments', `--${String(issue.path[0] ?? 'settings')}: ${issue.message}.`)
+  }
+  const plan = await planAudit({
+    modelPath: v.model,
+    labelsPath: v.labels,
+    imagesDir: v.images,
+    out: v.out,
+    settings: settings.data,
+    shard: v.shard,
+    boxesPath: v.boxes
+  })
+  const threads = v.threads ? positiveInt(v.threads, 'threads', 1) : undefined
+  const tty = process.stderr.isTTY
+  const file = await runAudit(plan, {
+    threads,
+    onProgress: (p) => {
+      if (tty) process.stderr.write(`\r${p.phase} ${p.done}/${p.total}   `)
+      else if (p.phase !== 'computing' || p.done === p.total || p.done % 100 < plan.args.settings.batch) process.stderr.write(`${p.phase} ${p.done}/${p.total}\n`)
+    }
+  })
+  if (tty) process.stderr.write('\n')
+  const written = await writeAudit(file, v.out)
+  process.stdout.write(JSON.stringify(headline(file, written.report)) + '\n')
+  process.stderr.write(`${file.summary.images} image(s) audited${file.summary.failed ? `, ${file.summary.failed} failed` : ''}; report in ${written.report}\n`)
+  return file.summary.failed ? 1 : 0
+}
+
+function headline(file: Awaited<ReturnType<typeof runAudit>>, report: string) {
+  const s = file.summary
+  return {
+    report,
+    shard: file.shard,
+    images: s.images,
+    failed: s.failed,
+    methods: s.methods.map((m) => ({ method: m.method, rank: m.rank, deletion: m.deletion, insertion: m.insertion, roadGap: m.roadGap, confidenceChange: m.confidenceChange, sanityFlagged: m.sanityFlagged })),
+    accuracy: s.calibration?.accuracy ?? null,
+    ece: s.calibration?.ece ?? null
+  }
+}
+
+async function mergeCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: { out: { type: 'string' } }, allowPositionals: true, strict: true })
+  if (!values.out) throw new ApiError('invalid-arguments', 'audit merge needs --out DIR.')
+  if (!positionals.length) throw new ApiError('invalid-arguments', 'audit merge needs the shard output folders: audit merge DIR... --out DIR.')
+  const parts = await Promise.all(positionals.map(async (dir) => ({ dir: resolve(dir), file: await readAuditFile(dir) })))
+  const merged = mergeAuditFiles(parts)
+  const written = await writeAudit(merged, values.out)
+  process.stdout.write(JSON.stringify(headline(merged, written.report)) + '\n')
+  process.stderr.write(`merged ${parts.length} shard(s), ${merged.images.length} image(s); report in ${written.report}\n`)
+  return 0
+}

@@ -1,0 +1,188 @@
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import { AUDIT_METRICS, AuditImage, AuditResult, type AuditArgs, type AuditCamMethod, type AuditMetric, type AuditProgress, type WorstCase } from '../../../shared/audit'
+import type { CamItem } from '../../../shared/api'
+import type { ApiErrorShape } from '../../../shared/errors'
+import { api } from '../api'
+import { cellImages } from '../components/audit/plot-math'
+import { trackJob } from '../lib/track-job'
+import { asError } from './errors'
+import { useImagesStore } from './images'
+import { useModelStore } from './model'
+
+export type AuditStatus = 'running' | 'done' | 'failed' | 'cancelled'
+
+export interface AuditRun {
+  id: string
+  status: AuditStatus
+  /** What was sent: "Save report" sends it again with `out` (the same settings and files give the same report). */
+  args: AuditArgs
+  phase: AuditProgress['phase'] | null
+  /** Per-image records as they stream in (the live accuracy and the confusion-cell drill-down read them). */
+  items: AuditImage[]
+  result: AuditResult | null
+  error: ApiErrorShape | null
+}
+
+/** What the drill-down shows: a worst-case list (heatmaps from the report), or a confusion cell (heatmaps computed on demand). */
+export type Drill =
+  | { kind: 'worst'; title: string; cases: WorstCase[]; index: number }
+  | { kind: 'cell'; truth: number; predicted: number; images: AuditImage[]; items: CamItem[]; status: 'running' | 'done' | 'failed'; error: ApiErrorShape | null }
+
+const DIR_KEY = 'metascope.auditDir'
+const OUT_KEY = 'metascope.auditOut'
+
+/** The Audit view: the form (folder, methods, metrics), one audit run at a time, its results and drill-downs. */
+export const useAuditStore = defineStore('audit', () => {
+  const imagesDir = ref(localStorage.getItem(DIR_KEY) ?? '')
+  const out = ref('')
+  const saveDir = ref(localStorage.getItem(OUT_KEY) ?? '')
+  const methods = ref<AuditCamMethod[]>(['gradcam'])
+  const metrics = ref<AuditMetric[]>([...AUDIT_METRICS])
+  const baseline = ref<'blur' | 'mean'>('blur')
+  const steps = ref(20)
+  const sanityImages = ref(4)
+  const batch = ref(8)
+  const runs = ref<AuditRun[]>([])
+  const error = ref<ApiErrorShape | null>(null)
+  const saving = ref(false)
+  const saved = ref<string | null>(null)
+  const drill = ref<Drill | null>(null)
+
+  const run = computed(() => runs.value.at(-1) ?? null)
+  const running = computed(() => run.value?.status === 'running')
+  const canRun = computed(() => !!useModelStore().summary && !!imagesDir.value.trim() && methods.value.length > 0 && metrics.value.length > 0 && !running.value && !saving.value)
+
+  function auditArgs(modelPath: string): AuditArgs {
+    return {
+      modelPath,
+      imagesDir: imagesDir.value.trim(),
+      ...(out.value.trim() ? { out: out.value.trim() } : {}),
+      settings: {
+        methods: [...methods.value],
+        metrics: [...metrics.value],
+        baseline: baseline.value,
+        steps: steps.value,
+        sanityImages: sanityImages.value,
+        batch: batch.value
+      }
+    }
+  }
+
+  /** Starts an audit of the open model over the folder; resolves with the job id (null when the call was refused: see `error`). */
+  async function start(): Promise<string | null> {
+    const model = useModelStore()
+    if (!model.summary) return null
+    localStorage.setItem(DIR_KEY, imagesDir.value.trim())
+    const args = auditArgs(model.summary.path)
+    runs.value.push({ id: '', status: 'running', args, phase: null, items: [], result: null, error: null })
+    // The reactive record: trackJob may replay events that overtook the reply before it returns.
+    const r = runs.value.at(-1)!
+    saved.value = null
+    drill.value = null
+    try {
+      const job = await trackJob(
+        () => api.call('audit.run', args),
+        (e) => {
+          if (e.type === 'job.progress') r.phase = e.phase as AuditProgress['phase']
+          else if (e.type === 'job.item') {
+            const item = AuditImage.safeParse(e.item)
+            if (item.success) r.items.push(item.data)
+          } else if (e.type === 'job.done') {
+            const result = AuditResult.safeParse(e.result)
+            r.result = result.success ? result.data : null
+            r.status = result.success ? 'done' : 'failed'
+            if (!result.success) r.error = { code: 'internal', message: `The engine's audit result was not understood: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message ?? ''}` }
+          } else if (e.type === 'job.failed') Object.assign(r, { status: 'failed', error: e.error })
+          else if (e.type === 'job.cancelled') r.status = 'cancelled'
+        }
+      )
+      r.id = job.jobId
+      error.value = null
+      return job.jobId
+    } catch (err) {
+      runs.value = runs.value.filter((x) => x !== r)
+      error.value = asError(err)
+      return null
+    }
+  }
+
+  async function cancel(): Promise<void> {
+    if (run.value?.id) await api.call('jobs.cancel', { jobId: run.value.id })
+  }
+
+  /**
+   * Writes report.html (with audit.json and the CSVs) into a folder on the engine's disk: the same
+   * audit again with `out`, which gives the same report for the same settings and files.
+   */
+  async function saveReport(dir: string): Promise<string | null> {
+    const r = run.value
+    if (!r?.result || !dir.trim()) return null
+    localStorage.setItem(OUT_KEY, dir.trim())
+    saving.value = true
+    try {
+      const job = await trackJob(() => api.call('audit.run', { ...r.args, out: dir.trim() }), () => {})
+      const end = await job.end
+      if (end.type === 'job.failed') throw end.error
+      if (end.type === 'job.cancelled') return null
+      saved.value = AuditResult.parse(end.result).report
+      error.value = null
+      return saved.value
+    } catch (err) {
+      error.value = asError(err)
+      return null
+    } finally {
+      saving.value = false
+    }
+  }
+
+  function openWorst(title: string, cases: WorstCase[], index = 0): void {
+    drill.value = { kind: 'worst', title, cases, index }
+  }
+
+  /**
+   * A confusion cell's images with their heatmaps: the images join the library (so the engine serves
+   * them), then the audit's first method runs on them at the audit's layer, for the predicted class.
+   */
+  async function openCell(truth: number, predicted: number): Promise<void> {
+    const r = run.value
+    if (!r?.result) return
+    const images = cellImages(r.items, truth, predicted)
+    drill.value = { kind: 'cell', truth, predicted, images, items: [], status: 'running', error: null }
+    const d = drill.value
+    if (!images.length) {
+      d.status = 'done'
+      return
+    }
+    try {
+      const root = r.result.dataset.dir.replace(/[\\/]+$/, '')
+      const added = await useImagesStore().add(images.map((im) => `${root}/${im.path}`))
+      if (!added) throw useImagesStore().error ?? new Error('the images could not be added')
+      const model = await api.call('models.open', { path: r.args.modelPath })
+      const job = await trackJob(
+        () =>
+          api.call('cam.run', {
+            modelId: model.id,
+            imageIds: added.added.map((e) => e.id),
+            method: r.args.settings?.methods?.[0] ?? 'gradcam',
+            layer: r.result!.model.layer,
+            target: 'top1'
+          }),
+        (e) => {
+          if (e.type === 'job.item') d.items.push(e.item as CamItem)
+        }
+      )
+      const end = await job.end
+      if (end.type === 'job.failed') throw end.error
+      d.status = 'done'
+    } catch (err) {
+      d.status = 'failed'
+      d.error = asError(err)
+    }
+  }
+
+  return {
+    imagesDir, out, saveDir, methods, metrics, baseline, steps, sanityImages, batch, runs, run, running, canRun, error, saving, saved, drill,
+    start, cancel, saveReport, openWorst, openCell
+  }
+})
