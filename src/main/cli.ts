@@ -24,6 +24,11 @@ commands:
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
+  // `cam --help` and friends: the usage, not an "unknown option" error.
+  if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE + '\n')
+    return 0
+  }
   switch (command) {
     case 'info':
       process.stdout.write(JSON.stringify(await new Service(() => {}).info()) + '\n')

@@ -26,4 +26,10 @@ describe('cli info', () => {
     }
     expect(status).toBe(2)
   })
+
+  it.each(['cam', 'audit', 'fewshot'])('%s --help prints the usage and exits 0', (command) => {
+    const out = execFileSync(tsx, ['src/main/cli.ts', command, '--help'], { cwd: ROOT, encoding: 'utf8' })
+    expect(out).toContain('usage: npm run -s cli')
+    expect(out).toContain(`${command} `)
+  })
 })

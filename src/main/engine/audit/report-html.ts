@@ -108,7 +108,7 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
     })
   for (const k of ['deletion', 'insertion'] as const) {
     const series = curveSeries(k)
-    if (series.length) plots.push(lineChart({ title: `${k[0].toUpperCase()}${k.slice(1)} (${st.baseline} baseline)`, xLabel: `fraction of pixels ${k === 'deletion' ? 'removed' : 'inserted'}`, yLabel: 'p(target)', series }))
+    if (series.length) plots.push(lineChart({ title: `${k[0].toUpperCase()}${k.slice(1)} (${st.baseline} baseline)`, xLabel: `fraction of pixels ${k === 'deletion' ? 'removed' : 'inserted'}`, yLabel: 'p(target)', series, legend: k === 'insertion' ? 'bottom' : 'top' }))
   }
   const road = st.methods.flatMap((m, i) => {
     const c = s.curves[m]

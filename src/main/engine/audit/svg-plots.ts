@@ -45,7 +45,8 @@ function frame(body: string, label: string): string {
   return `<svg class="plot" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(label)}">${body}</svg>`
 }
 
-export function lineChart(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; x?: [number, number]; y?: [number, number] }): string {
+/** `legend: 'bottom'` keeps the legend off rising curves (insertion). */
+export function lineChart(opts: { title: string; xLabel: string; yLabel: string; series: Series[]; x?: [number, number]; y?: [number, number]; legend?: 'top' | 'bottom' }): string {
   const [x0, x1] = opts.x ?? [0, 1]
   const [y0, y1] = opts.y ?? [0, 1]
   const px = (x: number) => M.l + ((x - x0) / (x1 - x0 || 1)) * (W - M.l - M.r)
@@ -55,7 +56,8 @@ export function lineChart(opts: { title: string; xLabel: string; yLabel: string;
     const c = s.colour ?? colour(i)
     const pts = s.xs.map((x, j) => `${px(x).toFixed(1)},${py(s.ys[j]).toFixed(1)}`).join(' ')
     body += `<polyline fill="none" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''} points="${pts}"/>`
-    body += `<line x1="${W - M.r - 120}" y1="${M.t + 6 + i * 13}" x2="${W - M.r - 104}" y2="${M.t + 6 + i * 13}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/><text x="${W - M.r - 100}" y="${M.t + 10 + i * 13}">${esc(s.name)}</text>`
+    const ly = opts.legend === 'bottom' ? H - M.b - 8 - (opts.series.length - 1 - i) * 13 : M.t + 6 + i * 13
+    body += `<line x1="${W - M.r - 120}" y1="${ly}" x2="${W - M.r - 104}" y2="${ly}" stroke="${c}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 3"' : ''}/><text x="${W - M.r - 100}" y="${ly + 4}">${esc(s.name)}</text>`
   })
   return frame(body, opts.title)
 }
