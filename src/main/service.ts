@@ -211,6 +211,7 @@ export class Service {
         })
         const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-audit-'))
         const written = await writeAudit(file, out)
+        ctx.progress(1, 1, 'report')
         // Browser mode cannot see the engine's disk: the report is offered for download under a random id.
         const downloadId = randomUUID()
         this.downloads.set(downloadId, written.report)

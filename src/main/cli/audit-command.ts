@@ -107,8 +107,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
       else if (p.phase !== 'computing' || p.done === p.total || p.done % 100 < plan.args.settings.batch) process.stderr.write(`${p.phase} ${p.done}/${p.total}\n`)
     }
   })
-  if (tty) process.stderr.write('\n')
   const written = await writeAudit(file, v.out)
+  process.stderr.write(tty ? '\rreport 1/1   \n' : 'report 1/1\n')
   process.stdout.write(JSON.stringify(headline(file, written.report)) + '\n')
   process.stderr.write(`${file.summary.images} image(s) audited${file.summary.failed ? `, ${file.summary.failed} failed` : ''}; report in ${written.report}\n`)
   return file.summary.failed ? 1 : 0
