@@ -156,13 +156,24 @@ export type CamItemRef = z.infer<typeof CamItemRef>
 
 const Path = z.string().min(1, 'path must not be empty')
 
+/** Preprocessing a user chose for one model, as cam.run takes it; a field left out is the model's own default. */
+export const PreprocessChoice = z.object({
+  normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
+  resize: z.enum(['stretch', 'center-crop']).optional(),
+  channelOrder: z.enum(['rgb', 'bgr']).optional(),
+  size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional()
+})
+export type PreprocessChoice = z.infer<typeof PreprocessChoice>
+
 export const CamSettings = z.object({
   method: z.enum(CAM_METHOD_NAMES),
   layer: z.string(),
   target: z.union([z.string(), z.number().int()]),
   colormap: z.enum(COLORMAP_NAMES),
   alpha: z.number().min(0).max(1),
-  sharedScale: z.boolean()
+  sharedScale: z.boolean(),
+  /** Preprocessing chosen per model (by model path); a field left out is the model's own default. */
+  preprocess: z.record(z.string(), PreprocessChoice).optional()
 })
 export type CamSettings = z.infer<typeof CamSettings>
 

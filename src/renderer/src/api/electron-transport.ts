@@ -19,7 +19,10 @@ export function electronApi(bridge: ElectronBridge): MetascopeApi {
   return {
     transport: 'electron',
     async call(method: MethodName, args: unknown) {
-      const result = (await bridge.call(method, args)) as CallResult<unknown>
+      // Electron's IPC structured-clones its arguments and refuses Vue's reactive proxies (stores hand
+      // those out); a JSON round trip sends exactly what the browser transport sends over HTTP.
+      const plain = args === undefined ? undefined : (JSON.parse(JSON.stringify(args)) as unknown)
+      const result = (await bridge.call(method, plain)) as CallResult<unknown>
       if (!result.ok) throw ApiError.from(result.error)
       return result.value as never
     },

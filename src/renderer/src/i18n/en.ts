@@ -29,7 +29,23 @@ export default {
     formatTfjsGraph: 'TensorFlow.js graph',
     uploadModel: 'Upload model files…',
     noModelFile: 'None of these files is a model: choose an .onnx file, or a TensorFlow.js model.json together with its .bin weight files.',
-    missingShards: 'Choose {model} together with its weight files ({files}): a browser sends only the files you choose.'
+    missingShards: 'Choose {model} together with its weight files ({files}): a browser sends only the files you choose.',
+    pre: {
+      heading: 'Preprocessing',
+      normalization: 'Normalisation',
+      resize: 'Resize',
+      channelOrder: 'Channel order',
+      size: 'Input size (W × H)',
+      width: 'Input width in pixels',
+      height: 'Input height in pixels',
+      modelDefault: 'Model default ({value})',
+      values: { imagenet: 'ImageNet mean/std', unit: '0…1 (pixel ÷ 255)', symmetric: '−1…1', stretch: 'Stretch', 'center-crop': 'Centre crop', rgb: 'RGB', bgr: 'BGR' },
+      sizeHint: 'This model takes any size; empty fields use {size}.',
+      sizeBoth: 'Give both width and height, or leave both empty for the model default.',
+      sizeWhole: 'Width and height must be whole numbers of pixels.',
+      sizeRange: 'Width and height must be between 1 and {max} pixels.',
+      sizeNotRun: 'Nothing was run: the input size is not valid. {problem}'
+    }
   },
   images: {
     heading: 'Images',

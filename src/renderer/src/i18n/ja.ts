@@ -31,7 +31,23 @@ const ja: typeof en = {
     formatTfjsGraph: 'TensorFlow.js（Graph）',
     uploadModel: 'モデルのファイルをアップロード…',
     noModelFile: 'モデルのファイルがありません。.onnx ファイル、または TensorFlow.js の model.json を重みファイル（.bin）と一緒に選んでください。',
-    missingShards: '{model} は重みファイル（{files}）と一緒に選んでください。ブラウザーは選んだファイルしか送れません。'
+    missingShards: '{model} は重みファイル（{files}）と一緒に選んでください。ブラウザーは選んだファイルしか送れません。',
+    pre: {
+      heading: '前処理',
+      normalization: '正規化',
+      resize: 'リサイズ',
+      channelOrder: 'チャンネル順',
+      size: '入力サイズ（幅 × 高さ）',
+      width: '入力の幅（ピクセル）',
+      height: '入力の高さ（ピクセル）',
+      modelDefault: 'モデルの既定（{value}）',
+      values: { imagenet: 'ImageNet の平均・標準偏差', unit: '0…1（画素値 ÷ 255）', symmetric: '−1…1', stretch: '引き伸ばし', 'center-crop': '中央切り抜き', rgb: 'RGB', bgr: 'BGR' },
+      sizeHint: 'このモデルは任意のサイズを受け付けます。空欄なら {size} を使います。',
+      sizeBoth: '幅と高さを両方入力するか、両方空欄にしてモデルの既定を使ってください。',
+      sizeWhole: '幅と高さはピクセル数（整数）で入力してください。',
+      sizeRange: '幅と高さは 1 から {max} ピクセルの間で入力してください。',
+      sizeNotRun: '実行しませんでした。入力サイズが正しくありません。{problem}'
+    }
   },
   images: {
     heading: '画像',

@@ -1,9 +1,11 @@
 import { defineStore } from 'pinia'
-import { computed, reactive, ref } from 'vue'
-import type { CamItem, CamRunRecord, CamSettings } from '../../../shared/api'
+import { computed, markRaw, reactive, ref } from 'vue'
+import type { CamItem, CamRunRecord, CamSettings, PreprocessChoice } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import type { JobEvent } from '../../../shared/events'
 import { api } from '../api'
+import { i18n } from '../i18n'
+import { checkSizeText, MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
 import { asError } from './errors'
 import { useModelStore } from './model'
 
@@ -11,7 +13,13 @@ export const DEFAULT_SETTINGS: CamSettings = { method: 'gradcam', layer: 'auto',
 
 /** Runs of cam.run and their streamed items; the gallery, compare view and export read from here. */
 export const useCamStore = defineStore('cam', () => {
-  const settings = reactive<CamSettings>({ ...DEFAULT_SETTINGS })
+  /**
+   * The per-model preprocessing choices are replaced, never changed in place, and kept raw: a save
+   * sends settings across Electron's IPC, which cannot clone Vue's reactive proxies.
+   */
+  const settings = reactive<CamSettings>({ ...DEFAULT_SETTINGS, preprocess: markRaw({}) })
+  /** The size fields as typed, per model path (a typo stays visible with its message; only a valid size reaches settings). */
+  const sizeText = reactive<Record<string, { width: string; height: string }>>({})
   const runs = ref<CamRunRecord[]>([])
   const activeRunId = ref<string | null>(null)
   const compareRunId = ref<string | null>(null)
@@ -54,16 +62,58 @@ export const useCamStore = defineStore('cam', () => {
     else early.set(e.jobId, [...(early.get(e.jobId) ?? []), e])
   })
 
+  /** The preprocessing chosen for a model (by path); empty: every field the model's default. */
+  function preprocessOf(modelPath: string): PreprocessChoice {
+    return settings.preprocess?.[modelPath] ?? {}
+  }
+
+  /** Sets (or, with undefined, returns to the model's default) one preprocessing field of a model. */
+  function setPreprocess<K extends keyof PreprocessChoice>(modelPath: string, key: K, value: PreprocessChoice[K] | undefined): void {
+    const next: PreprocessChoice = { ...preprocessOf(modelPath) }
+    if (value === undefined) delete next[key]
+    else next[key] = value
+    settings.preprocess = markRaw({ ...settings.preprocess, [modelPath]: next })
+  }
+
+  /** The typed size of a model: its saved size until the user types. */
+  function sizeTextOf(modelPath: string): { width: string; height: string } {
+    const size = preprocessOf(modelPath).size
+    return sizeText[modelPath] ?? { width: size ? String(size.width) : '', height: size ? String(size.height) : '' }
+  }
+
+  /** Keeps what was typed; a valid size (or two empty fields: the model's default) becomes the choice. */
+  function setSizeText(modelPath: string, width: string, height: string): void {
+    sizeText[modelPath] = { width, height }
+    const check = checkSizeText(width, height)
+    if (check.ok) setPreprocess(modelPath, 'size', check.size ?? undefined)
+  }
+
+  /** Why the typed size of a model cannot be used (an i18n key under model.pre), or null. */
+  function sizeProblem(modelPath: string): string | null {
+    const typed = sizeText[modelPath]
+    if (!typed) return null
+    const check = checkSizeText(typed.width, typed.height)
+    return check.ok ? null : check.problem
+  }
+
   async function start(imageIds: string[]): Promise<string | null> {
     const model = useModelStore()
     if (!model.summary || !imageIds.length) return null
+    const dynamicSize = modelDefaults(model.summary).dynamicSize
+    const problem = dynamicSize ? sizeProblem(model.summary.path) : null
+    if (problem) {
+      // Running at another size than the one shown would mislead: say why nothing ran.
+      error.value = { code: 'invalid-arguments', message: i18n.global.t('model.pre.sizeNotRun', { problem: i18n.global.t(`model.pre.${problem}`, { max: MAX_SIDE }) }) }
+      return null
+    }
     try {
       const { jobId } = await api.call('cam.run', {
         modelId: model.summary.id,
         imageIds,
         method: settings.method,
         layer: settings.layer,
-        target: settings.target
+        target: settings.target,
+        ...preprocessArgs(preprocessOf(model.summary.path), dynamicSize)
       })
       runs.value.push({
         id: jobId,
@@ -96,8 +146,10 @@ export const useCamStore = defineStore('cam', () => {
   async function startGroups(spec: { modelId: string; modelPath: string; target: string | number; groups: { imageIds: string[]; target: string | number }[] }): Promise<string> {
     const groups = spec.groups.filter((g) => g.imageIds.length)
     let runId: string | null = null
+    // Only what was chosen for this model's file: a size needs a dynamic-size model, which the summary alone tells.
+    const pre = preprocessArgs({ ...preprocessOf(spec.modelPath), size: undefined }, false)
     for (const g of groups) {
-      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target })
+      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, ...pre })
       if (runId === null) {
         runId = jobId
         jobsLeft.set(runId, groups.length)
@@ -124,10 +176,13 @@ export const useCamStore = defineStore('cam', () => {
 
   function restore(saved: CamRunRecord[], s: CamSettings): void {
     Object.assign(settings, s)
+    // Workspaces saved before preprocessing choices existed mean every model's defaults.
+    settings.preprocess = markRaw({ ...s.preprocess })
+    for (const k of Object.keys(sizeText)) delete sizeText[k]
     runs.value = saved.map((r) => ({ ...r, status: r.status === 'running' ? 'cancelled' : r.status }))
     activeRunId.value = runs.value.at(-1)?.id ?? null
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, cancel, sharedMax, restore }
+  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, cancel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
 })
