@@ -1,4 +1,4 @@
-import { harmonicSolver } from './harmonic'
+import { harmonicSolverChannels } from './harmonic'
 import { at, gaussian, mulberry32, type Plane } from './pixels'
 
 /**
@@ -27,13 +27,15 @@ export function imputeNoisyLinear(x: Float32Array, plane: Plane, removed: Uint8A
   for (let p = 0; p < area && !any; p++) any = removed[p] === 1
   if (!any) return out
   const rng = gaussian(mulberry32(seed))
-  const solve = harmonicSolver(removed, H, W)
-  for (let c = 0; c < C; c++) {
-    const vals = new Float64Array(area)
-    for (let p = 0; p < area; p++) if (!removed[p]) vals[p] = x[at(plane, p, c)]
-    const solved = solve(vals)
-    for (let p = 0; p < area; p++) if (removed[p]) out[at(plane, p, c)] = solved[p] + (noise ? noise * rng() : 0)
-  }
+  // One system for all channels (the matrix depends only on the mask), solved for them together.
+  // Offset of channel c of pixel p = c * cStride + p * pStride (as `at`, without a call per value).
+  const cStride = at(plane, 0, 1) - at(plane, 0, 0)
+  const pStride = at(plane, 1, 0) - at(plane, 0, 0)
+  const vals = new Float64Array(area * C)
+  for (let c = 0; c < C; c++) for (let p = 0; p < area; p++) if (!removed[p]) vals[p * C + c] = x[c * cStride + p * pStride]
+  const solved = harmonicSolverChannels(removed, H, W, C)(vals)
+  // Noise drawn channel by channel, pixel by pixel, as before: the same seed gives the same image.
+  for (let c = 0; c < C; c++) for (let p = 0; p < area; p++) if (removed[p]) out[c * cStride + p * pStride] = solved[p * C + c] + (noise ? noise * rng() : 0)
   return out
 }
 
