@@ -4,6 +4,10 @@ import type { CamMap } from '../src/main/engine/cam/runner'
 import { readNpy } from '../src/main/engine/data/npy'
 import type { GraphIndex } from '../src/main/engine/onnx/ir'
 import { maxOf } from '../src/shared/stats'
+// One Pearson r for the whole project (checked against scipy in test/unit/audit-metrics.test.ts).
+import { pearson } from '../src/main/engine/audit/similarity'
+
+export { pearson }
 
 /** A reference case written by scripts/fixtures/make_cam_fixtures.py (PyTorch autograd). */
 export interface ReferenceCase {
@@ -64,28 +68,6 @@ export async function loadMaps(m: ReferenceManifest, file: string): Promise<Floa
   return Array.from({ length: shape[0] }, (_, i) => data.subarray(i * per, (i + 1) * per))
 }
 
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length
-  let ma = 0
-  let mb = 0
-  for (let i = 0; i < n; i++) {
-    ma += a[i]
-    mb += b[i]
-  }
-  ma /= n
-  mb /= n
-  let sab = 0
-  let saa = 0
-  let sbb = 0
-  for (let i = 0; i < n; i++) {
-    const x = a[i] - ma
-    const y = b[i] - mb
-    sab += x * y
-    saa += x * x
-    sbb += y * y
-  }
-  return sab / Math.sqrt(saa * sbb)
-}
 
 export const maxAbs = (a: ArrayLike<number>) => maxOf(Array.from(a, Math.abs))
 
