@@ -7,6 +7,8 @@
  *
  *   npx tsx bench/fewshot-bench.ts [--methods protonet,fomaml,...] [--shots 1,5] [--rotations 1,4]
  *       [--iterations 1000] [--episodes 600] [--threads 2] [--styles functional,l2l] [--table]
+ *       [--concurrent]   several lanes at once: accuracy rows whose ms/it the table ignores
+ *       [--timing 100]   speed rows only (run on a quiet machine): N iterations per side
  */
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -26,6 +28,12 @@ const { values: v } = parseArgs({
     episodes: { type: 'string', default: '600' },
     threads: { type: 'string', default: '2' },
     styles: { type: 'string', default: 'functional' },
+    // Several lanes of this script at once (e.g. two at --threads 1 on 2 cores): accuracy is unaffected,
+    // but the rows' ms/it are then not speed figures, so they are marked and the table leaves them out.
+    concurrent: { type: 'boolean', default: false },
+    // Speed only: N meta-iterations per side at --threads, one after the other on a quiet machine, a
+    // 10-episode test; rows are marked `timing` and give the table its ms/it, never its accuracy.
+    timing: { type: 'string' },
     table: { type: 'boolean', default: false }
   }
 })
@@ -40,6 +48,8 @@ interface Row {
   accuracy: number
   ci95: number
   ms_per_iteration: number | null
+  concurrent?: boolean
+  timing?: boolean
   baseline?: { accuracy: number; ci95: number } | null
 }
 
@@ -57,7 +67,8 @@ function run(cmd: string, args: string[], what: string): Record<string, unknown>
 }
 
 function table(rows: Row[]): string {
-  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}|${r.iterations}`
+  // Timing rows run fewer iterations but time the same work, so they join their method's group.
+  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}`
   const groups = new Map<string, Row[]>()
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r])
   const pct = (a: number, c: number) => `${(a * 100).toFixed(1)} ± ${(c * 100).toFixed(1)}`
@@ -65,13 +76,18 @@ function table(rows: Row[]): string {
     '| split | shots | method | ours (acc % ± ci95) | PyTorch | ours ms/it | PyTorch ms/it | learn2learn-style ms/it | ours from random init |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'
   ]
-  for (const rs of groups.values()) {
-    const ours = rs.filter((r) => r.impl === 'metascope').pop()
-    const torch = rs.filter((r) => r.impl === 'pytorch' && (r.style ?? 'functional') === 'functional').pop()
-    const l2l = rs.filter((r) => r.impl === 'pytorch' && r.style === 'l2l').pop()
+  const speed = (rs: Row[]) => (rs.filter((r) => r.timing).pop() ?? rs.filter((r) => !r.concurrent).pop())?.ms_per_iteration?.toFixed(1) ?? ''
+  for (const all of groups.values()) {
+    const rs = all.filter((r) => !r.timing)
+    if (!rs.length) continue
+    const oursAll = all.filter((r) => r.impl === 'metascope')
+    const torchAll = all.filter((r) => r.impl === 'pytorch' && (r.style ?? 'functional') === 'functional')
+    const l2lAll = all.filter((r) => r.impl === 'pytorch' && r.style === 'l2l')
+    const ours = oursAll.filter((r) => !r.timing).pop()
+    const torch = torchAll.filter((r) => !r.timing).pop()
     const r0 = (ours ?? torch)!
     lines.push(
-      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours ? pct(ours.accuracy, ours.ci95) : ''} | ${torch ? pct(torch.accuracy, torch.ci95) : ''} | ${ours?.ms_per_iteration?.toFixed(1) ?? ''} | ${torch?.ms_per_iteration?.toFixed(1) ?? ''} | ${l2l?.ms_per_iteration?.toFixed(1) ?? ''} | ${ours?.baseline ? pct(ours.baseline.accuracy, ours.baseline.ci95) : ''} |`
+      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours ? pct(ours.accuracy, ours.ci95) : ''} | ${torch ? pct(torch.accuracy, torch.ci95) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${ours?.baseline ? pct(ours.baseline.accuracy, ours.baseline.ci95) : ''} |`
     )
   }
   return lines.join('\n')
@@ -83,16 +99,18 @@ function main(): void {
     for (const rotations of v.rotations.split(',').map(Number)) {
       for (const shots of v.shots.split(',').map(Number)) {
         for (const method of v.methods.split(',')) {
-          const tag = `${method}-${shots}shot-rot${rotations}-${v.iterations}`
+          const iterations = v.timing ?? v.iterations
+          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}`
           const episodes = join(out, `episodes-${tag}.json`)
           const init = join(out, `init-${tag}.json`)
-          const common = ['--method', method, '--shots', String(shots), '--iterations', v.iterations, '--episodes', v.episodes]
-          const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...common, '--train-rotations', String(rotations), '--threads', v.threads, '--baseline', '--episodes-out', episodes, '--init-out', init], `ours ${tag}`)
-          appendFileSync(log, JSON.stringify({ impl: 'metascope', rotations, ...ours }) + '\n')
+          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes]
+          const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}) }
+          const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init], `ours ${tag}`)
+          appendFileSync(log, JSON.stringify({ impl: 'metascope', rotations, ...ours, ...mark }) + '\n')
           for (const style of v.styles.split(',')) {
             if (style === 'l2l' && method !== 'maml' && method !== 'fomaml') continue
             const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', v.threads, '--style', style], `pytorch ${tag} ${style}`)
-            appendFileSync(log, JSON.stringify({ impl: 'pytorch', rotations, ...torch }) + '\n')
+            appendFileSync(log, JSON.stringify({ impl: 'pytorch', rotations, ...torch, ...mark }) + '\n')
           }
         }
       }
