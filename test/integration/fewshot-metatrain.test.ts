@@ -47,6 +47,20 @@ describe.skipIf(!!missing)(`meta-training on Fashion-MNIST${missing ? ` (skipped
     expect(model.summary.metadata['metascope.fewshot']).toContain('fomaml')
   })
 
+  it('fine-tune pretrains the whole network on all meta-training classes, and its tests start from that body', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ms-finetune-'))
+    const ft = (iterations: number) =>
+      options(dir, { iterations, evalEpisodes: 20, checkpointPath: join(dir, `ft${iterations}.json`), config: FewshotConfig.parse({ method: 'finetune', ways: 5, shots: 1, queries: 5, metaBatch: 2, metaRate: 0.003, seed: 3 }) })
+    const trained = await runMetaTraining(await ft(40))
+    const losses = trained.history.map((h) => h.loss)
+    // Supervised 5-class batches: the loss starts near ln 5 and must fall (a zero head would pin it there).
+    expect(mean(losses.slice(0, 5))).toBeGreaterThan(1.2)
+    expect(mean(losses.slice(-10))).toBeLessThan(mean(losses.slice(0, 10)) - 0.2)
+    const untrained = await runMetaTraining(await ft(0))
+    // Same test episodes and the same zero-head fine-tune; only the body differs.
+    expect(trained.evaluation!.accuracy).not.toBeCloseTo(untrained.evaluation!.accuracy, 6)
+  })
+
   it('saves a valid checkpoint when cancelled, and resuming continues to the same weights', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ms-resume-'))
     let seen = 0
