@@ -9,6 +9,7 @@
  *       [--iterations 1000] [--episodes 600] [--threads 2] [--styles functional,l2l] [--table]
  *       [--concurrent]   several lanes at once: accuracy rows whose ms/it the table ignores
  *       [--timing 100]   speed rows only (run on a quiet machine): N iterations per side
+ *       [--only metascope|pytorch]   rerun one side (its episodes and initial weights must exist already)
  */
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -34,6 +35,8 @@ const { values: v } = parseArgs({
     // Speed only: N meta-iterations per side at --threads, one after the other on a quiet machine, a
     // 10-episode test; rows are marked `timing` and give the table its ms/it, never its accuracy.
     timing: { type: 'string' },
+    // Rerun one side only (after a fix on that side), keeping the other side's rows.
+    only: { type: 'string' },
     table: { type: 'boolean', default: false }
   }
 })
@@ -109,8 +112,12 @@ function main(): void {
           const init = join(out, `init-${tag}.json`)
           const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes]
           const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}) }
-          const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init], `ours ${tag}`)
-          appendFileSync(log, JSON.stringify({ impl: 'metascope', rotations, ...ours, ...mark }) + '\n')
+          if (v.only !== 'pytorch') {
+            const args = [...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init]
+            const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...args], `ours ${tag}`)
+            appendFileSync(log, JSON.stringify({ impl: 'metascope', rotations, ...ours, ...mark }) + '\n')
+          }
+          if (v.only === 'metascope') continue
           for (const style of v.styles.split(',')) {
             if (style === 'l2l' && method !== 'maml' && method !== 'fomaml') continue
             const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', v.threads, '--style', style], `pytorch ${tag} ${style}`)
