@@ -27,8 +27,9 @@ Definitions (docs/fewshot.md):
   protonet: logits -||f(x_q) - c_n||^2, c_n the mean support feature of class n; body only.
   protomaml: head W_n = 2 c_n, b_n = -||c_n||^2, then the anil inner loop on it; body only, second order.
   finetune: meta-training is supervised training of body + a head over all meta-training classes on the
-        file's "finetune" batches (head rows = max label + 1; initial head uniform in +-1/sqrt(F), weight
-        then bias, drawn with torch.manual_seed(0) -- the init file's N-way head is not used). At test
+        file's "finetune" batches (head rows = max label + 1; the init file's head when it has that many
+        rows, as Metascope's bench writes it, else uniform in +-1/sqrt(F), weight then bias, drawn with
+        torch.manual_seed(0)). At test
         time a zero N-way head is trained on the support features (body frozen) for --test-steps steps of
         plain gradient descent at --inner-rate.
 - Testing: every test episode is adapted from the meta-learned parameters with the method's test-time
@@ -195,7 +196,11 @@ class Learner:
                 self.p[n] = init[n].clone().requires_grad_(True)
             if self.p['head.weight'].shape[0] != ways:
                 raise SystemExit(f"init head has {self.p['head.weight'].shape[0]} rows, episodes are {ways}-way")
-        if method == 'finetune':
+        if method == 'finetune' and init['head.weight'].shape[0] == finetune_classes:
+            # Metascope's bench writes the all-classes head it pretrains with: start from the same one.
+            for n in HEAD:
+                self.p[n] = init[n].clone().requires_grad_(True)
+        elif method == 'finetune':
             fdim = init['head.weight'].shape[1]
             bound = 1 / math.sqrt(fdim)
             torch.manual_seed(0)
