@@ -1,3 +1,4 @@
+import { expect } from 'vitest'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -17,4 +18,12 @@ export async function rejection(p: Promise<unknown>): Promise<ApiError> {
     throw err
   }
   throw new Error('expected a failure')
+}
+
+/** Largest absolute difference between two equally long arrays (a length mismatch fails the test). */
+export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length)
+  let m = 0
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
+  return m
 }

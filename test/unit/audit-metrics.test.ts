@@ -8,7 +8,7 @@ import { ForwardScorer } from '../../src/main/engine/audit/scorer'
 import { spearman, ssim } from '../../src/main/engine/audit/similarity'
 import { readNpy } from '../../src/main/engine/data/npy'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
-import { fixture } from '../helpers'
+import { fixture, maxDiff } from '../helpers'
 
 /**
  * The faithfulness metrics against scripts/fixtures/audit_reference.py: numpy written from the
@@ -31,13 +31,6 @@ const ref = JSON.parse(readFileSync(fixture('audit', 'reference.json'), 'utf8'))
 }
 const plane: Plane = { channels: 3, height: 16, width: 16, layout: 'NCHW' }
 const load = async (name: string) => (await readNpy(fixture('audit', name))).data
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
-}
 
 async function measure(baseline: 'blur' | 'mean', batch: number): Promise<ImageMethodNumbers> {
   const model = await LoadedModel.open(fixture('audit', 'small_convnet.onnx'))

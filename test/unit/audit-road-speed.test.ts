@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { imputeNoisyLinear, roadCount, roadInput } from '../../src/main/engine/audit/road'
 import { mulberry32, relevanceOrder, type Plane } from '../../src/main/engine/audit/pixels'
 import { readNpy } from '../../src/main/engine/data/npy'
-import { fixture } from '../helpers'
+import { fixture, maxDiff } from '../helpers'
 
 /**
  * The fast paths of ROAD's imputation solver (all channels solved together, the Galerkin multigrid
@@ -12,13 +12,6 @@ import { fixture } from '../helpers'
  * on 224 px planes too large for a committed reference.
  */
 const load = async (name: string) => (await readNpy(fixture('audit', name))).data
-
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length)
-  let m = 0
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]))
-  return m
-}
 
 /** NCHW [C, H, W] -> NHWC [H, W, C]. */
 function toNhwc(x: Float32Array, C: number, area: number): Float32Array {
