@@ -1,6 +1,7 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { fashionMnist } from '../../src/main/engine/fewshot/data/idx'
 import { ROOT } from '../helpers'
 
 const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
@@ -31,5 +32,26 @@ describe('cli info', () => {
     const out = execFileSync(tsx, ['src/main/cli.ts', command, '--help'], { cwd: ROOT, encoding: 'utf8' })
     expect(out).toContain('usage: npm run -s cli')
     expect(out).toContain(`${command} `)
+  })
+})
+
+describe('cli fewshot bench --log-every', () => {
+  const missing = fashionMnist().reason
+  const bench = (extra: string[]) =>
+    spawnSync(tsx, ['src/main/cli.ts', 'fewshot', 'bench', '--dataset', 'fashion-mnist', '--method', 'protonet', '--shots', '1', '--queries', '2', '--meta-batch', '1', '--episodes', '2', '--iterations', '3', '--threads', '1', ...extra], { cwd: ROOT, encoding: 'utf8' })
+
+  // The loss curve the parity bench (bench/fewshot-parity.ts) compares with PyTorch's, one line per iteration.
+  it.skipIf(!!missing)('prints the loss of every iteration with --log-every 1, only the last by default', () => {
+    const curve = (out: string) => [...out.matchAll(/^iteration (\d+)\/3 loss ([\d.]+)/gm)].map((m) => Number(m[1]))
+    const every = bench(['--log-every', '1'])
+    expect(every.status, every.stderr).toBe(0)
+    expect(curve(every.stderr)).toEqual([1, 2, 3])
+    expect(curve(bench([]).stderr)).toEqual([3])
+  })
+
+  it('refuses --log-every 0, naming the option', () => {
+    const r = bench(['--log-every', '0'])
+    expect(r.status).toBe(2)
+    expect(r.stderr).toMatch(/log-every/)
   })
 })

@@ -16,12 +16,13 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
       [--queries 15] [--episodes 600] [--method ${FEWSHOT_METHOD_NAMES.join('|')}] [--iterations N]
       [--seed S] [--train-rotations 4] [--train-steps 5] [--test-steps 10] [--inner-rate 0.1]
       [--meta-batch 4] [--meta-rate 0.001] [--threads N] [--baseline] [--episodes-out F] [--init-out F]
+      [--log-every 50]
             meta-train the built-in Conv-4, print one JSON line: method, ways, shots, iterations,
             accuracy, ci95, ms_per_iteration, backend
   fewshot metatrain --train-classes 0-4 --test-classes 5-9 --iterations N --checkpoint F [--out M.onnx]
       [--dataset fashion-mnist | --folder DIR [--size 84] [--channels 3] | --idx-images F --idx-labels F]
       [--resume] [--eval-episodes 100]
-      [--checkpoint-every 50] [--method M] [--ways/--shots/--queries/... as for bench]
+      [--checkpoint-every 50] [--log-every 50] [--method M] [--ways/--shots/--queries/... as for bench]
             meta-train the built-in Conv-4, checkpointing as it goes (--resume continues the checkpoint);
             writes the network with its meta-learned weights; prints one JSON line
   fewshot evaluate --checkpoint F --test-classes 5-9 [--episodes 600] [--dataset fashion-mnist | --folder DIR]
@@ -93,7 +94,8 @@ const RUN_OPTIONS = {
   'train-classes': { type: 'string', default: '0-4' },
   'test-classes': { type: 'string', default: '5-9' },
   'train-rotations': { type: 'string' },
-  iterations: { type: 'string' }
+  iterations: { type: 'string' },
+  'log-every': { type: 'string' }
 } as const
 
 async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string; 'idx-images'?: string; 'idx-labels'?: string }): Promise<FewshotDataset> {
@@ -126,6 +128,8 @@ async function metatrainCommand(args: string[]): Promise<number> {
     strict: true
   })
   if (!v.checkpoint) throw new ApiError('invalid-arguments', '--checkpoint FILE is required (where the run is saved, and resumed from).')
+  // Argument mistakes first, before the dataset loads.
+  const logEvery = positiveInt(v['log-every'], 'log-every', 50)
   const dataset = await parseDataset(v)
   const iterations = positiveInt(v.iterations, 'iterations', 1000)
   const started = Date.now()
@@ -142,7 +146,7 @@ async function metatrainCommand(args: string[]): Promise<number> {
     modelOut: v.out ? resolve(v.out) : undefined,
     evalEpisodes: nonNegativeInt(v['eval-episodes'], 'eval-episodes', 100),
     threads: threadsOf(v),
-    onIteration: (r) => progress(r, iterations, started)
+    onIteration: (r) => progress(r, iterations, started, logEvery)
   })
   const { history, ...rest } = result
   process.stdout.write(JSON.stringify({ ...rest, lastLoss: history.at(-1)?.loss ?? null, backend: `onnxruntime-node (${result.provider})` }) + '\n')
@@ -168,8 +172,10 @@ async function evaluateCommand(args: string[]): Promise<number> {
   return 0
 }
 
-function progress(r: IterationResult, total: number, started: number): void {
-  if (r.iteration % 50 === 0 || r.iteration === total) {
+// Every `every` iterations and the last; `--log-every 1` gives the whole loss curve (bench/fewshot-parity.ts
+// compares it with the PyTorch reference's, iteration by iteration).
+function progress(r: IterationResult, total: number, started: number, every: number): void {
+  if (r.iteration % every === 0 || r.iteration === total) {
     process.stderr.write(`iteration ${r.iteration}/${total} loss ${r.loss.toFixed(4)} accuracy ${r.accuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
   }
 }
@@ -186,6 +192,8 @@ async function benchCommand(args: string[]): Promise<number> {
     },
     strict: true
   })
+  // Argument mistakes first, before the dataset loads.
+  const logEvery = positiveInt(v['log-every'], 'log-every', 50)
   const dataset = await parseDataset(v)
   const iterations = nonNegativeInt(v.iterations, 'iterations', 1000)
   const started = Date.now()
@@ -201,7 +209,7 @@ async function benchCommand(args: string[]): Promise<number> {
     baseline: v.baseline,
     episodesOut: v['episodes-out'] ? resolve(v['episodes-out']) : undefined,
     initOut: v['init-out'] ? resolve(v['init-out']) : undefined,
-    onIteration: (r) => progress(r, iterations, started)
+    onIteration: (r) => progress(r, iterations, started, logEvery)
   })
   process.stdout.write(JSON.stringify(result) + '\n')
   return 0

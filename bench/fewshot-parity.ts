@@ -1,0 +1,70 @@
+/**
+ * Few-shot parity: ours and the PyTorch reference (bench/torch_fewshot.py), the same episodes and initial
+ * weights, compared iteration by iteration over the first few meta-iterations. The accuracy bench runs
+ * 1,000 Adam steps, over which float rounding alone (thread count, summation order) sends two runs of
+ * the same code to different weights; this check separates that from a real difference in the method:
+ * the same method gives the same loss curve at the start, a different one does not.
+ *
+ *   npx tsx bench/fewshot-parity.ts [--methods protonet,fomaml,...] [--shots 1,5] [--iterations 3] [--rotations 1]
+ *
+ * Prints a table (largest |loss difference| over the iterations, and the losses at the last one) and
+ * appends one JSON line per method to bench/results/fewshot-parity.jsonl.
+ */
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { FEWSHOT_METHOD_NAMES } from '../src/shared/fewshot'
+import { maxOf } from '../src/shared/stats'
+
+const root = join(__dirname, '..')
+const { values: v } = parseArgs({
+  options: {
+    methods: { type: 'string', default: FEWSHOT_METHOD_NAMES.join(',') },
+    shots: { type: 'string', default: '1,5' },
+    iterations: { type: 'string', default: '3' },
+    rotations: { type: 'string', default: '1' }
+  }
+})
+
+/** The loss of every iteration from a run's progress lines ("iteration i/N loss X ..."), in order. */
+function lossCurve(stderr: string): number[] {
+  return [...stderr.matchAll(/^iteration (\d+)\/\d+ loss (-?[\d.]+)/gm)].map((m) => Number(m[2]))
+}
+
+function run(cmd: string, args: string[], what: string): { curve: number[]; accuracy: number } {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, env: { ...process.env, OMP_NUM_THREADS: '1' } })
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}:\n${r.stderr.slice(-2000)}`)
+  const json = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop()
+  if (!json) throw new Error(`${what} printed no JSON line`)
+  return { curve: lossCurve(r.stderr), accuracy: (JSON.parse(json) as { accuracy: number }).accuracy }
+}
+
+function main(): void {
+  const out = join(root, 'bench', 'results')
+  mkdirSync(out, { recursive: true })
+  const dir = mkdtempSync(join(tmpdir(), 'metascope-parity-'))
+  const lines = ['| shots | method | iterations | max abs loss diff | ours loss (last) | PyTorch loss (last) | ours acc (5 episodes) | PyTorch acc |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
+  try {
+    for (const shots of v.shots.split(',')) {
+      for (const method of v.methods.split(',')) {
+        const [episodes, init] = [join(dir, `${method}-${shots}.episodes.json`), join(dir, `${method}-${shots}.init.json`)]
+        const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', '--method', method, '--shots', shots, '--iterations', v.iterations, '--episodes', '5', '--train-rotations', v.rotations, '--threads', '1', '--log-every', '1', '--episodes-out', episodes, '--init-out', init], `ours ${method} ${shots}-shot`)
+        const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', '1', '--log-every', '1'], `pytorch ${method} ${shots}-shot`)
+        const n = Number(v.iterations)
+        if (ours.curve.length !== n || torch.curve.length !== n) throw new Error(`${method}: expected ${n} loss values per side, got ${ours.curve.length} and ${torch.curve.length}`)
+        const diff = maxOf(ours.curve.map((l, i) => Math.abs(l - torch.curve[i])))
+        const row = { method, shots: Number(shots), rotations: Number(v.rotations), iterations: n, max_abs_loss_diff: diff, ours: ours.curve, pytorch: torch.curve, ours_accuracy: ours.accuracy, pytorch_accuracy: torch.accuracy }
+        appendFileSync(join(out, 'fewshot-parity.jsonl'), JSON.stringify(row) + '\n')
+        lines.push(`| ${shots} | ${method} | ${n} | ${diff.toFixed(4)} | ${ours.curve[n - 1].toFixed(4)} | ${torch.curve[n - 1].toFixed(4)} | ${(ours.accuracy * 100).toFixed(1)} | ${(torch.accuracy * 100).toFixed(1)} |`)
+        process.stderr.write(lines[lines.length - 1] + '\n')
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+  process.stdout.write(lines.join('\n') + '\n')
+}
+
+main()
