@@ -10,6 +10,8 @@
  *       [--concurrent]   several lanes at once: accuracy rows whose ms/it the table ignores
  *       [--timing 100]   speed rows only (run on a quiet machine): N iterations per side
  *       [--only metascope|pytorch]   rerun one side (its episodes and initial weights must exist already)
+ *       [--seed S]       another replicate: new episodes and initial weights for both sides (default: the
+ *                        CLI's seed); the table averages a side's runs over seeds
  */
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -37,6 +39,9 @@ const { values: v } = parseArgs({
     timing: { type: 'string' },
     // Rerun one side only (after a fix on that side), keeping the other side's rows.
     only: { type: 'string' },
+    // Training is chaotic (docs/fewshot.md, "Comparing two implementations"): one seed is one trajectory
+    // per side, so a comparison that matters is repeated over seeds.
+    seed: { type: 'string' },
     table: { type: 'boolean', default: false }
   }
 })
@@ -107,12 +112,14 @@ function table(rows: Row[]): string {
         .filter((r) => r.impl === impl && (r.style ?? 'functional') === style && !r.timing && !r.superseded)
         .filter((r, i, rs) => rs.findIndex((q) => q.accuracy === r.accuracy) === i)
     const [ours, torch] = [runs('metascope'), runs('pytorch')]
-    if (!ours.length && !torch.length) continue
     const oursAll = all.filter((r) => r.impl === 'metascope')
     const torchAll = all.filter((r) => r.impl === 'pytorch' && (r.style ?? 'functional') === 'functional')
     const l2lAll = all.filter((r) => r.impl === 'pytorch' && r.style === 'l2l')
-    const r0 = [...ours, ...torch][0]
-    const base = ours.length ? ours[ours.length - 1].baseline : null
+    // A group may hold speed rows only (accuracy not measured yet): its accuracy cells stay empty.
+    const r0 = all[0]
+    // Each seed has its own initial weights, so the random-init baseline is averaged over the same runs.
+    const bases = ours.flatMap((r) => (r.baseline ? [r.baseline] : []))
+    const base = bases.length ? { accuracy: bases.reduce((a, b) => a + b.accuracy, 0) / bases.length, ci95: bases[bases.length - 1].ci95 } : null
     lines.push(
       `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain(mean(ours), base) : ''} |`
     )
@@ -127,11 +134,11 @@ function main(): void {
       for (const shots of v.shots.split(',').map(Number)) {
         for (const method of v.methods.split(',')) {
           const iterations = v.timing ?? v.iterations
-          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}`
+          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}${v.seed ? `-seed${v.seed}` : ''}`
           const episodes = join(out, `episodes-${tag}.json`)
           const init = join(out, `init-${tag}.json`)
-          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes]
-          const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}) }
+          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes, ...(v.seed ? ['--seed', v.seed] : [])]
+          const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}), ...(v.seed ? { seed: Number(v.seed) } : {}) }
           if (v.only !== 'pytorch') {
             const args = [...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init]
             const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...args], `ours ${tag}`)
