@@ -91,13 +91,12 @@ function table(rows: Row[]): string {
   const gain = (r: Row, b: { accuracy: number; ci95: number }) =>
     `${((r.accuracy - b.accuracy) * 100).toFixed(1)} ± ${(Math.hypot(r.ci95, b.ci95) * 100).toFixed(1)}`
   const speed = (rs: Row[]) => (rs.filter((r) => r.timing && !r.superseded).pop() ?? rs.filter((r) => !r.concurrent && !r.superseded).pop())?.ms_per_iteration?.toFixed(1) ?? ''
-  // Several accuracy runs of one side (reruns at another thread count: same code, different rounding, so
-  // a different training trajectory) are averaged; the cell lists each run so the spread shows.
+  // Several accuracy runs of one side (other seeds, or PyTorch at another thread count: a different
+  // training trajectory) are averaged; the cell lists each run so the spread shows.
+  const avg = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length
   const acc = (rs: Row[]) =>
-    rs.length === 1
-      ? pct(rs[0].accuracy, rs[0].ci95)
-      : `${((rs.reduce((a, r) => a + r.accuracy, 0) / rs.length) * 100).toFixed(1)} (runs ${rs.map((r) => (r.accuracy * 100).toFixed(1)).join(', ')})`
-  const mean = (rs: Row[]) => ({ ...rs[rs.length - 1], accuracy: rs.reduce((a, r) => a + r.accuracy, 0) / rs.length })
+    rs.length === 1 ? pct(rs[0].accuracy, rs[0].ci95) : `${(avg(rs.map((r) => r.accuracy)) * 100).toFixed(1)} (runs ${rs.map((r) => (r.accuracy * 100).toFixed(1)).join(', ')})`
+  const mean = (rs: Row[]) => ({ ...rs[rs.length - 1], accuracy: avg(rs.map((r) => r.accuracy)) })
   // Split, then shots, then the methods in registry order.
   const order = (rs: Row[]) => [rs[0].rotations, rs[0].shots, FEWSHOT_METHOD_NAMES.indexOf(rs[0].method as never)]
   const sorted = [...groups.values()].sort((a, b) => {
@@ -119,7 +118,7 @@ function table(rows: Row[]): string {
     const r0 = all[0]
     // Each seed has its own initial weights, so the random-init baseline is averaged over the same runs.
     const bases = ours.flatMap((r) => (r.baseline ? [r.baseline] : []))
-    const base = bases.length ? { accuracy: bases.reduce((a, b) => a + b.accuracy, 0) / bases.length, ci95: bases[bases.length - 1].ci95 } : null
+    const base = bases.length ? { accuracy: avg(bases.map((b) => b.accuracy)), ci95: bases[bases.length - 1].ci95 } : null
     lines.push(
       `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain(mean(ours), base) : ''} |`
     )
