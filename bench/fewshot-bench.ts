@@ -61,6 +61,7 @@ interface Row {
   baseline?: { accuracy: number; ci95: number } | null
   // Set by hand in the results file on a row a later fix made obsolete (says why); the table skips it.
   superseded?: string
+  seed?: number
 }
 
 function lastJson(stdout: string, what: string): Record<string, unknown> {
@@ -83,20 +84,36 @@ function table(rows: Row[]): string {
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r])
   const pct = (a: number, c: number) => `${(a * 100).toFixed(1)} ± ${(c * 100).toFixed(1)}`
   const lines = [
-    '| split | shots | method | ours (acc % ± ci95) | PyTorch | ours ms/it | PyTorch ms/it | learn2learn-style ms/it | ours from random init | meta-training gain (points) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
+    '| split | shots | method | ours (acc % ± ci95) | PyTorch | ours ms/it | PyTorch ms/it | learn2learn-style ms/it | ours from random init | meta-training gain (points) | ours − PyTorch (points, shared seeds) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'
   ]
   // Meta-trained minus the same network adapted from its random initialisation, on the same test episodes;
   // the interval treats the two evaluations as independent (conservative: the episodes are shared).
-  const gain = (r: Row, b: { accuracy: number; ci95: number }) =>
+  const gain = (r: { accuracy: number; ci95: number }, b: { accuracy: number; ci95: number }) =>
     `${((r.accuracy - b.accuracy) * 100).toFixed(1)} ± ${(Math.hypot(r.ci95, b.ci95) * 100).toFixed(1)}`
   const speed = (rs: Row[]) => (rs.filter((r) => r.timing && !r.superseded).pop() ?? rs.filter((r) => !r.concurrent && !r.superseded).pop())?.ms_per_iteration?.toFixed(1) ?? ''
-  // Several accuracy runs of one side (other seeds, or PyTorch at another thread count: a different
-  // training trajectory) are averaged; the cell lists each run so the spread shows.
+  // Several accuracy runs of one side are averaged, first within a seed (PyTorch at another thread count:
+  // another trajectory from the same start), then over seeds, so a seed run twice does not weigh double;
+  // the cell lists each run so the spread shows.
   const avg = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length
-  const acc = (rs: Row[]) =>
-    rs.length === 1 ? pct(rs[0].accuracy, rs[0].ci95) : `${(avg(rs.map((r) => r.accuracy)) * 100).toFixed(1)} (runs ${rs.map((r) => (r.accuracy * 100).toFixed(1)).join(', ')})`
-  const mean = (rs: Row[]) => ({ ...rs[rs.length - 1], accuracy: avg(rs.map((r) => r.accuracy)) })
+  const bySeed = (rs: Row[]) => {
+    const m = new Map<number, number[]>()
+    for (const r of rs) m.set(r.seed ?? 0, [...(m.get(r.seed ?? 0) ?? []), r.accuracy])
+    return [...m.entries()].sort((a, b) => a[0] - b[0])
+  }
+  const seedMean = (rs: Row[], seeds?: number[]) => avg(bySeed(rs).filter(([s]) => !seeds || seeds.includes(s)).map(([, a]) => avg(a)))
+  const fmt = (a: number) => (a * 100).toFixed(1)
+  const acc = (rs: Row[]) => {
+    if (rs.length === 1) return pct(rs[0].accuracy, rs[0].ci95)
+    const seeds = bySeed(rs)
+    const list = seeds.length === 1 ? seeds[0][1].map(fmt).join(', ') : seeds.map(([s, a]) => `seed ${s}: ${a.map(fmt).join(', ')}`).join('; ')
+    return `${fmt(seedMean(rs))} (runs ${list})`
+  }
+  // The bar compares the two sides on the seeds both have run.
+  const gap = (ours: Row[], torch: Row[]) => {
+    const common = bySeed(ours).map(([s]) => s).filter((s) => torch.some((r) => (r.seed ?? 0) === s))
+    return common.length ? `${((seedMean(ours, common) - seedMean(torch, common)) * 100).toFixed(1)}` : ''
+  }
   // Split, then shots, then the methods in registry order.
   const order = (rs: Row[]) => [rs[0].rotations, rs[0].shots, FEWSHOT_METHOD_NAMES.indexOf(rs[0].method as never)]
   const sorted = [...groups.values()].sort((a, b) => {
@@ -120,7 +137,7 @@ function table(rows: Row[]): string {
     const bases = ours.flatMap((r) => (r.baseline ? [r.baseline] : []))
     const base = bases.length ? { accuracy: avg(bases.map((b) => b.accuracy)), ci95: bases[bases.length - 1].ci95 } : null
     lines.push(
-      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain(mean(ours), base) : ''} |`
+      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain({ accuracy: seedMean(ours), ci95: ours[ours.length - 1].ci95 }, base) : ''} | ${ours.length && torch.length ? gap(ours, torch) : ''} |`
     )
   }
   return lines.join('\n')
