@@ -49,6 +49,17 @@ describe('cli fewshot bench --log-every', () => {
     expect(curve(bench([]).stderr)).toEqual([3])
   })
 
+  // Like the PyTorch reference's log, a line gives the mean over the iterations since the last line.
+  it.skipIf(!!missing)('prints the mean loss of the iterations since the last line', () => {
+    const losses = (out: string) => new Map([...out.matchAll(/^iteration (\d+)\/3 loss ([\d.]+)/gm)].map((m) => [Number(m[1]), Number(m[2])]))
+    const every = losses(bench(['--log-every', '1']).stderr)
+    const pairs = losses(bench(['--log-every', '2']).stderr)
+    expect([...pairs.keys()]).toEqual([2, 3])
+    expect(every.get(1)).not.toBeCloseTo(every.get(2)!, 3)
+    expect(pairs.get(2)).toBeCloseTo((every.get(1)! + every.get(2)!) / 2, 3)
+    expect(pairs.get(3)).toBeCloseTo(every.get(3)!, 3)
+  })
+
   it('refuses --log-every 0, naming the option', () => {
     const r = bench(['--log-every', '0'])
     expect(r.status).toBe(2)

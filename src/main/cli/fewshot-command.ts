@@ -132,7 +132,6 @@ async function metatrainCommand(args: string[]): Promise<number> {
   const logEvery = positiveInt(v['log-every'], 'log-every', 50)
   const dataset = await parseDataset(v)
   const iterations = positiveInt(v.iterations, 'iterations', 1000)
-  const started = Date.now()
   const result = await runMetaTraining({
     dataset,
     trainClasses: parseClassSpec(v['train-classes']!, dataset.classes.length),
@@ -146,7 +145,7 @@ async function metatrainCommand(args: string[]): Promise<number> {
     modelOut: v.out ? resolve(v.out) : undefined,
     evalEpisodes: nonNegativeInt(v['eval-episodes'], 'eval-episodes', 100),
     threads: threadsOf(v),
-    onIteration: (r) => progress(r, iterations, started, logEvery)
+    onIteration: progressPrinter(iterations, logEvery)
   })
   const { history, ...rest } = result
   process.stdout.write(JSON.stringify({ ...rest, lastLoss: history.at(-1)?.loss ?? null, backend: `onnxruntime-node (${result.provider})` }) + '\n')
@@ -172,11 +171,17 @@ async function evaluateCommand(args: string[]): Promise<number> {
   return 0
 }
 
-// Every `every` iterations and the last; `--log-every 1` gives the whole loss curve (bench/fewshot-parity.ts
-// compares it with the PyTorch reference's, iteration by iteration).
-function progress(r: IterationResult, total: number, started: number, every: number): void {
-  if (r.iteration % every === 0 || r.iteration === total) {
-    process.stderr.write(`iteration ${r.iteration}/${total} loss ${r.loss.toFixed(4)} accuracy ${r.accuracy.toFixed(3)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+// Every `every` iterations and the last, the mean loss and accuracy of the iterations since the last line
+// (as the PyTorch reference logs, so the two logs compare); `--log-every 1` gives the whole loss curve
+// (bench/fewshot-parity.ts compares it with the PyTorch reference's, iteration by iteration).
+function progressPrinter(total: number, every: number): (r: IterationResult) => void {
+  const started = Date.now()
+  let [loss, accuracy, n] = [0, 0, 0]
+  return (r) => {
+    ;[loss, accuracy, n] = [loss + r.loss, accuracy + r.accuracy, n + 1]
+    if (r.iteration % every !== 0 && r.iteration !== total) return
+    process.stderr.write(`iteration ${r.iteration}/${total} loss ${(loss / n).toFixed(4)} accuracy ${(accuracy / n).toFixed(3)} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`)
+    ;[loss, accuracy, n] = [0, 0, 0]
   }
 }
 
@@ -196,7 +201,6 @@ async function benchCommand(args: string[]): Promise<number> {
   const logEvery = positiveInt(v['log-every'], 'log-every', 50)
   const dataset = await parseDataset(v)
   const iterations = nonNegativeInt(v.iterations, 'iterations', 1000)
-  const started = Date.now()
   const result = await runFewshotBench({
     dataset,
     config: parseConfig(v, 'protonet'),
@@ -209,7 +213,7 @@ async function benchCommand(args: string[]): Promise<number> {
     baseline: v.baseline,
     episodesOut: v['episodes-out'] ? resolve(v['episodes-out']) : undefined,
     initOut: v['init-out'] ? resolve(v['init-out']) : undefined,
-    onIteration: (r) => progress(r, iterations, started, logEvery)
+    onIteration: progressPrinter(iterations, logEvery)
   })
   process.stdout.write(JSON.stringify(result) + '\n')
   return 0
