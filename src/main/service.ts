@@ -65,6 +65,7 @@ export class Service {
     },
     'models.inspect': async ({ modelId }) => inspectModel(this.model(modelId)),
     'cam.run': async (a) => {
+      this.jobs.checkRoom()
       const idByPath = new Map<string, string>()
       const paths = [...(a.paths ?? [])]
       for (const id of a.imageIds ?? []) {
@@ -126,6 +127,7 @@ export class Service {
     'images.list': async () => this.images.list(),
     'images.remove': async ({ ids }) => ({ removed: this.images.remove(ids) }),
     'fewshot.metaTrain': async (a) => {
+      this.jobs.checkRoom()
       const dataset = await openFewshotDataset(a.dataset)
       const classes = (spec: string) => parseClassSpec(spec, dataset.classes.length)
       const setup = {
@@ -157,6 +159,7 @@ export class Service {
       })
     },
     'fewshot.evaluate': async (a) => {
+      this.jobs.checkRoom()
       const dataset = await openFewshotDataset(a.dataset)
       const testClasses = parseClassSpec(a.testClasses, dataset.classes.length)
       return this.jobs.start('fewshot.evaluate', async (ctx) => {
@@ -172,6 +175,7 @@ export class Service {
       })
     },
     'fewshot.adapt': async (a) => {
+      this.jobs.checkRoom()
       // Explicit sets are checked before the job starts (2+ classes, 1 support + 1 query each, the
       // unreadable files named), so those mistakes come back as call errors.
       if (a.sets) await explicitSetFiles(a.sets)
@@ -201,6 +205,7 @@ export class Service {
       })
     },
     'audit.run': async (a) => {
+      this.jobs.checkRoom()
       // Model, folder, labels, shard and settings are checked before the job starts: mistakes are call errors.
       const plan = await planAudit(a)
       return this.jobs.start('audit', async (ctx) => {
@@ -218,7 +223,7 @@ export class Service {
         return { ...written, model: file.model, dataset: file.dataset, shard: file.shard, summary: file.summary, downloadId } satisfies AuditResult
       })
     },
-    'jobs.cancel': async ({ jobId }) => ({ cancelled: this.jobs.cancel(jobId) })
+    'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId)
   }
 
   async info(): Promise<AppInfo> {
@@ -257,11 +262,18 @@ export class Service {
     return path
   }
 
-  /** For the file-serving routes of both transports: only images the user added resolve. */
+  /** The path of an added image (only images the user added resolve). */
   imagePath(id: string): string {
     const entry = this.images.get(id)
     if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
     return entry.path
+  }
+
+  /** For the file-serving routes of both transports: the file and the format it decoded as when added. */
+  imageFile(id: string): { path: string; format: string } {
+    const entry = this.images.get(id)
+    if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
+    return { path: entry.path, format: entry.format }
   }
 
   /** For the thumbnail routes: a small WebP of an added image (unknown ids are 'not-found'). */

@@ -290,7 +290,8 @@ export const methods = {
   'fewshot.adapt': { args: AdaptArgs, result: JobStarted },
   /** Audits a model on a labelled folder (job: progress phases AUDIT_PHASES, items AuditImage, result AuditResult; see src/shared/audit.ts). */
   'audit.run': { args: AuditArgs, result: JobStarted },
-  'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean() }) }
+  /** cancelled: false with a reason when the job is not running (it ended, it was lost with a stopped engine, or no such job). */
+  'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean(), reason: z.string().optional() }) }
 } as const
 
 export type Methods = typeof methods

@@ -13,6 +13,8 @@ export const ErrorCode = z.enum([
   'out-of-range',
   'cancelled',
   'engine-unavailable',
+  /** Too much work already waiting (the job queue is full): try again later. */
+  'busy',
   'forbidden',
   'internal'
 ])

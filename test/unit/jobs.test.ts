@@ -39,12 +39,12 @@ describe('JobManager', () => {
       }
     })
     await new Promise((r) => setTimeout(r, 30))
-    expect(manager.cancel(jobId)).toBe(true)
+    expect(manager.cancel(jobId)).toEqual({ cancelled: true })
     await end(jobId)
     const last = events.at(-1)!
     expect(last).toMatchObject({ type: 'job.cancelled', jobId })
     expect(events.filter((e) => e.type === 'job.item').length).toBeLessThan(1000)
-    expect(manager.cancel(jobId)).toBe(false)
+    expect(manager.cancel(jobId)).toMatchObject({ cancelled: false, reason: expect.stringMatching(/already/) })
   })
 
   it('a failing job reports a typed error', async () => {
@@ -81,7 +81,7 @@ describe('JobManager concurrency', () => {
       [ids[2], 'waiting: 1 of 2 in line'],
       [ids[3], 'waiting: 2 of 2 in line']
     ])
-    expect(manager.cancel(ids[2])).toBe(true)
+    expect(manager.cancel(ids[2])).toEqual({ cancelled: true })
     expect(events.at(-2)).toMatchObject({ type: 'job.cancelled', jobId: ids[2] })
     expect(events.at(-1)).toMatchObject({ type: 'job.progress', jobId: ids[3], phase: 'queued', message: 'waiting: 1 of 1 in line' })
     releases.shift()!()

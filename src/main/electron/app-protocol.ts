@@ -1,7 +1,11 @@
 import { net, protocol } from 'electron'
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
 import { clampThumbSize, THUMB_MIME } from '../../shared/client'
 import type { EngineClient } from '../host/engine-client'
+import { imageFileHeaders, thumbnailHeaders } from '../host/served-file'
 import { routeAppRequest } from './app-routes'
 import { APP_SCHEME } from './window-options'
 
@@ -24,13 +28,16 @@ export function handleAppScheme(rendererDir: string, engine: EngineClient): void
       switch (route.kind) {
         case 'refused':
           return new Response('not found', { status: route.status })
-        case 'file':
-          return await net.fetch(pathToFileURL(await engine.imagePath(route.imageId)).toString())
+        case 'file': {
+          // The type the bytes decoded as when added, never the name's: see host/served-file.ts.
+          const { path, format } = await engine.imageFile(route.imageId)
+          const headers = imageFileHeaders(path, format)
+          if (!headers || !(await stat(path)).isFile()) return new Response('not found', { status: 404 })
+          return new Response(Readable.toWeb(createReadStream(path)) as ReadableStream, { headers })
+        }
         case 'thumb': {
           const bytes = await engine.thumbnail(route.imageId, clampThumbSize(route.size))
-          return new Response(new Uint8Array(bytes), {
-            headers: { 'content-type': THUMB_MIME, 'cache-control': 'private, max-age=3600', 'x-content-type-options': 'nosniff' }
-          })
+          return new Response(new Uint8Array(bytes), { headers: { ...thumbnailHeaders('thumbnail.webp', THUMB_MIME), 'cache-control': 'private, max-age=3600' } })
         }
         case 'asset':
           return await net.fetch(pathToFileURL(route.path).toString())

@@ -16,8 +16,18 @@ export function launchUtilityEngine(): EngineClient {
       // A packaged app keeps the demo under process.resourcesPath; from a checkout the engine finds resources/.
       env: { ...engineEnv(), ...(app.isPackaged ? { METASCOPE_RESOURCES: join(process.resourcesPath, 'resources') } : {}) }
     })
+    let gone = false
+    child.on('exit', () => (gone = true))
     return {
-      send: (msg) => child.postMessage(msg),
+      send: (msg, onFailed) => {
+        // postMessage to a process that has exited throws; the exit event then fails the other calls.
+        if (gone || child.pid === undefined) return onFailed(new Error('the engine process has exited'))
+        try {
+          child.postMessage(msg)
+        } catch (err) {
+          onFailed(err as Error)
+        }
+      },
       onMessage: (fn) => child.on('message', (m: EngineToHost) => fn(m)),
       onExit: (fn) => child.on('exit', (code) => fn(code)),
       kill: () => void child.kill(),

@@ -1,13 +1,19 @@
 import { randomBytes } from 'node:crypto'
 import { ApiError, type ApiErrorShape } from '../../shared/errors'
 import type { ApiEvent } from '../../shared/events'
+import { JobWatch } from './job-watch'
 import type { EngineToHost, HostToEngine } from './protocol'
+import { DEFAULT_RESTART_POLICY, describeExit, restartDelay, type RestartPolicy } from './restart-policy'
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-/** The two things a launcher must provide: a way to send, and a way to learn of messages and exit. */
+/** What a launcher must provide: a way to send, and a way to learn of messages and exit. */
 export interface EngineChannel {
-  send(msg: HostToEngine): void
+  /**
+   * Sends one message. Must never throw: a message that cannot be delivered (the process is gone, the
+   * pipe broke) is reported through `onFailed`, at most once.
+   */
+  send(msg: HostToEngine, onFailed: (err: Error) => void): void
   onMessage(fn: (msg: EngineToHost) => void): void
   onExit(fn: (code: number | null, signal?: string | null) => void): void
   kill(): void
@@ -15,94 +21,169 @@ export interface EngineChannel {
   pid?: number
 }
 
-/** Restarts allowed in RESTART_WINDOW_MS before the engine is left down (a crash loop helps nobody). */
-const MAX_RESTARTS = 3
-const RESTART_WINDOW_MS = 60_000
+/** Retry hint for calls refused while the engine restarts immediately. */
+const RETRY_SOON_MS = 1000
+
+type State = { kind: 'starting' | 'ready' } | { kind: 'restarting'; until: number; reason: string } | { kind: 'down'; reason: string } | { kind: 'closed' }
 
 /**
  * The host side of the engine connection: request/response by id, events fanned out to listeners.
- * If the engine process dies (a native crash in a model, say), every pending call fails with
- * 'engine-unavailable' instead of hanging, a fresh engine is started, and listeners get an
- * `engine.restarted` event so the UI can say so and reopen what the user had open.
+ * If the engine process dies (a native crash in a model, say, or a kill from outside), every pending
+ * call fails with a retryable 'engine-unavailable', so does every call made until a fresh engine is
+ * ready, each job it was running gets its own `job.failed`, and listeners get an `engine.restarted`
+ * event once the new engine is up so the UI can say so and reopen what the user had open. Nothing a
+ * dead engine leaves behind (a failed send, a broken pipe) may take the host down with it.
  */
 export class EngineClient {
   private nextId = 1
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ApiError) => void }>()
+  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: ApiError) => void; method: string }>()
   private readonly listeners = new Set<(e: ApiEvent) => void>()
+  private readonly jobs = new JobWatch()
   private channel!: EngineChannel
-  private down: string | null = null
-  private closed = false
+  private state: State = { kind: 'starting' }
   private readonly restarts: number[] = []
+  private startupFailures = 0
+  private restartTimer: NodeJS.Timeout | null = null
   ready!: Promise<void>
 
-  constructor(private readonly launch: () => EngineChannel) {
+  constructor(
+    private readonly launch: () => EngineChannel,
+    private readonly policy: RestartPolicy = DEFAULT_RESTART_POLICY
+  ) {
     this.connect()
   }
 
   private connect(): void {
-    const channel = this.launch()
-    this.channel = channel
+    this.state = { kind: 'starting' }
     let markReady: () => void = () => {}
     this.ready = new Promise((r) => (markReady = r))
+    let channel: EngineChannel
+    try {
+      channel = this.launch()
+    } catch (err) {
+      this.state = { kind: 'down', reason: `The compute engine could not be started: ${(err as Error).message}` }
+      return
+    }
+    this.channel = channel
+    let exited = false
     channel.onMessage((msg) => {
-      if (msg.kind === 'ready') markReady()
-      else if (msg.kind === 'event') this.emit(msg.event)
-      else {
+      if (exited || this.channel !== channel) return
+      if (msg.kind === 'ready') {
+        this.state = { kind: 'ready' }
+        this.startupFailures = 0
+        markReady()
+      } else if (msg.kind === 'event') {
+        this.jobs.seen(msg.event)
+        this.emit(msg.event)
+      } else {
         const p = this.pending.get(msg.id)
         if (!p) return
         this.pending.delete(msg.id)
-        if (msg.ok) p.resolve(msg.value)
-        else p.reject(ApiError.from(msg.error as ApiErrorShape))
+        if (msg.ok) {
+          this.jobs.started(p.method, msg.value)
+          p.resolve(msg.value)
+        } else p.reject(ApiError.from(msg.error as ApiErrorShape))
       }
     })
-    channel.onExit((code, signal) => this.onExit(code, signal))
+    channel.onExit((code, signal) => {
+      if (exited) return
+      exited = true
+      this.onExit(code, signal, this.state.kind === 'ready', markReady)
+    })
   }
 
   private emit(e: ApiEvent): void {
-    for (const l of this.listeners) l(e)
+    for (const l of this.listeners) {
+      try {
+        l(e)
+      } catch (err) {
+        // A listener's bug (a closed socket, say) must not stop the others or the engine's messages.
+        console.error('engine event listener failed:', err)
+      }
+    }
   }
 
-  private onExit(code: number | null, signal?: string | null): void {
-    if (this.closed) return
-    const reason = `The compute engine stopped (${signal ? `killed by ${signal}` : `exit code ${code}`}).`
-    for (const p of this.pending.values()) p.reject(new ApiError('engine-unavailable', `${reason} It is being restarted; run the task again.`))
-    this.pending.clear()
+  private onExit(code: number | null, signal: string | null | undefined, wasReady: boolean, markReady: () => void): void {
+    if (this.state.kind === 'closed') return
+    const how = describeExit(code, signal)
+    const reason = `The compute engine stopped (${how}).`
     const now = Date.now()
-    while (this.restarts.length && now - this.restarts[0] > RESTART_WINDOW_MS) this.restarts.shift()
-    if (this.restarts.length >= MAX_RESTARTS) {
-      this.down = `${reason} It crashed ${MAX_RESTARTS + 1} times within a minute and was not restarted again; restart Metascope.`
-      this.emit({ type: 'engine.restarted', ok: false, reason: this.down })
+    if (!wasReady) this.startupFailures++
+    if (this.startupFailures >= this.policy.startupFailures) {
+      this.state = { kind: 'down', reason: `${reason} It stopped ${this.startupFailures} times in a row before it was ready, so it was not started again; restart Metascope.` }
+    } else {
+      const delay = restartDelay(this.restarts, now, this.policy)
+      this.state = { kind: 'restarting', until: now + delay, reason }
+    }
+    const error = this.unavailable(`${reason} Run the task again${this.state.kind === 'down' ? ' after restarting Metascope' : ' in a moment'}.`, { exitCode: code, signal: signal ?? null })
+    for (const p of this.pending.values()) p.reject(ApiError.from(error))
+    this.pending.clear()
+    for (const e of this.jobs.engineStopped({ ...error, message: `${reason} The job was lost with it; run it again.` })) this.emit(e)
+    // Anyone waiting for `ready` learns of the state through their next call instead.
+    markReady()
+    if (this.state.kind === 'down') {
+      this.emit({ type: 'engine.restarted', ok: false, reason: this.state.reason })
       return
     }
-    this.restarts.push(now)
-    this.connect()
-    void this.ready.then(() => this.emit({ type: 'engine.restarted', ok: true, reason }))
+    const start = () => {
+      this.restartTimer = null
+      if (this.state.kind !== 'restarting') return
+      this.restarts.push(Date.now())
+      while (this.restarts.length > this.policy.burst) this.restarts.shift()
+      this.connect()
+      const ready = this.ready
+      void ready.then(() => {
+        if (this.state.kind === 'ready' && this.ready === ready) this.emit({ type: 'engine.restarted', ok: true, reason })
+      })
+    }
+    const wait = this.state.until - now
+    if (wait <= 0) start()
+    else this.restartTimer = setTimeout(start, wait)
   }
 
-  private request(msg: DistributiveOmit<HostToEngine, 'id'>): Promise<unknown> {
-    if (this.down) return Promise.reject(new ApiError('engine-unavailable', this.down))
+  /** The typed, retryable error for calls the engine cannot take now. */
+  private unavailable(message: string, extra: Record<string, unknown> = {}): ApiErrorShape {
+    const retryable = this.state.kind !== 'down'
+    const retryAfterMs = this.state.kind === 'restarting' ? Math.max(RETRY_SOON_MS, this.state.until - Date.now()) : RETRY_SOON_MS
+    return { code: 'engine-unavailable', message, details: { retryable, ...(retryable ? { retryAfterMs } : {}), ...extra } }
+  }
+
+  private request(method: string, msg: DistributiveOmit<HostToEngine, 'id'>): Promise<unknown> {
+    const s = this.state
+    if (s.kind === 'down') return Promise.reject(ApiError.from(this.unavailable(s.reason)))
+    if (s.kind === 'closed') return Promise.reject(ApiError.from(this.unavailable('Metascope is shutting down.')))
+    if (s.kind === 'restarting') return Promise.reject(ApiError.from(this.unavailable(`${s.reason} It is being restarted; try again in a moment.`)))
     const id = this.nextId++
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
-      this.channel.send({ ...msg, id } as HostToEngine)
+      this.pending.set(id, { resolve, reject, method })
+      this.channel.send({ ...msg, id } as HostToEngine, (err) => {
+        // The process is going away: its exit fails every other pending call the same way.
+        if (!this.pending.delete(id)) return
+        reject(ApiError.from(this.unavailable(`The compute engine could not be reached (${err.message}); it is being restarted, try again in a moment.`)))
+      })
     })
   }
 
   call(method: string, args: unknown): Promise<unknown> {
-    return this.request({ kind: 'call', method, args })
+    if (method === 'jobs.cancel') {
+      const jobId = (args as { jobId?: unknown } | null)?.jobId
+      const reason = typeof jobId === 'string' ? this.jobs.endedReason(jobId) : null
+      if (reason) return Promise.resolve({ cancelled: false, reason })
+    }
+    return this.request(method, { kind: 'call', method, args })
   }
 
-  imagePath(imageId: string): Promise<string> {
-    return this.request({ kind: 'image-path', imageId }) as Promise<string>
+  imageFile(imageId: string): Promise<{ path: string; format: string }> {
+    return this.request('image-path', { kind: 'image-path', imageId }) as Promise<{ path: string; format: string }>
   }
 
   downloadPath(downloadId: string): Promise<string> {
-    return this.request({ kind: 'download-path', downloadId }) as Promise<string>
+    return this.request('download-path', { kind: 'download-path', downloadId }) as Promise<string>
   }
 
   /** A WebP preview of an added image, fit inside size x size (see makeThumbnail). */
   async thumbnail(imageId: string, size: number): Promise<Uint8Array> {
-    const value = await this.request({ kind: 'thumbnail', imageId, size })
+    const value = await this.request('thumbnail', { kind: 'thumbnail', imageId, size })
     // Node's 'advanced' serialization may hand back a Buffer; Electron a Uint8Array. Both are views.
     if (value instanceof Uint8Array) return value
     if (value instanceof ArrayBuffer) return new Uint8Array(value)
@@ -115,12 +196,13 @@ export class EngineClient {
   }
 
   get pid(): number | undefined {
-    return this.channel.pid
+    return this.state.kind === 'restarting' || this.state.kind === 'down' ? undefined : this.channel?.pid
   }
 
   close(): void {
-    this.closed = true
-    this.channel.kill()
+    this.state = { kind: 'closed' }
+    if (this.restartTimer) clearTimeout(this.restartTimer)
+    this.channel?.kill()
   }
 }
 

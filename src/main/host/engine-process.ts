@@ -22,7 +22,7 @@ async function answer(msg: HostToEngine): Promise<unknown> {
     case 'call':
       return service.call(msg.method, msg.args)
     case 'image-path':
-      return service.imagePath(msg.imageId)
+      return service.imageFile(msg.imageId)
     case 'download-path':
       return service.downloadPath(msg.downloadId)
     case 'thumbnail':

@@ -7,6 +7,7 @@ import type { ApiEvent } from '../../shared/events'
  */
 export type HostToEngine =
   | { kind: 'call'; id: number; method: string; args: unknown }
+  /** Answered with { path, format }: an image the user added, and the raster format its bytes decoded as. */
   | { kind: 'image-path'; id: number; imageId: string }
   /** Answered with the path of a file the engine wrote for the user to download (an adapted model). */
   | { kind: 'download-path'; id: number; downloadId: string }

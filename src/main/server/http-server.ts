@@ -8,6 +8,7 @@ import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
 import { validateCall } from '../../shared/validate'
 import { MAX_UPLOAD_BYTES, UploadStore } from '../engine/data/uploads'
 import type { EngineClient } from '../host/engine-client'
+import { downloadHeaders, imageFileHeaders, thumbnailHeaders } from '../host/served-file'
 import { Auth, sameOrigin } from './auth'
 import { pageSecurityHeaders, sendFile } from './static-files'
 
@@ -39,6 +40,7 @@ const STATUS_BY_CODE: Partial<Record<ApiErrorShape['code'], number>> = {
   'unknown-method': 404,
   'invalid-arguments': 400,
   forbidden: 403,
+  busy: 429,
   'engine-unavailable': 503
 }
 
@@ -56,6 +58,9 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 function fail(res: ServerResponse, status: number, error: ApiErrorShape): void {
+  // A refusal that may be retried says when (seconds), as HTTP clients expect of 429 and 503.
+  const retryAfterMs = error.details?.retryAfterMs
+  if ((status === 429 || status === 503) && !res.headersSent) res.setHeader('retry-after', String(Math.max(1, Math.ceil((typeof retryAfterMs === 'number' ? retryAfterMs : 1000) / 1000))))
   json(res, status, { ok: false, error })
 }
 
@@ -122,9 +127,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })
     }
     res.writeHead(200, {
-      'content-type': THUMB_MIME,
+      ...thumbnailHeaders('thumbnail.webp', THUMB_MIME),
       'content-length': bytes.byteLength,
-      'x-content-type-options': 'nosniff',
       'cache-control': 'private, max-age=3600'
     })
     res.end(req.method === 'HEAD' ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
@@ -175,17 +179,20 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       try {
         const path = await opts.engine.downloadPath(route.slice('/downloads/'.length))
         const name = basename(path) === 'model.onnx' ? 'adapted-model.onnx' : basename(path)
-        if (await sendFile(res, path, undefined, { 'content-disposition': `attachment; filename="${name}"`, 'content-type': 'application/octet-stream' })) return
-      } catch {
+        if (await sendFile(res, path, undefined, downloadHeaders(path, name))) return
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
         // unknown id: 404 like any missing file
       }
       return fail(res, 404, { code: 'not-found', message: 'No such download.' })
     }
     if (route.startsWith('/files/')) {
       try {
-        const path = await opts.engine.imagePath(route.slice('/files/'.length))
-        if (await sendFile(res, path)) return
-      } catch {
+        const { path, format } = await opts.engine.imageFile(route.slice('/files/'.length))
+        const headers = imageFileHeaders(path, format)
+        if (headers && (await sendFile(res, path, undefined, headers))) return
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
         // fall through to 404: the id was never added, so nothing is revealed about the disk
       }
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })

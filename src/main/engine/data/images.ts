@@ -5,6 +5,7 @@ import sharp, { type Metadata } from 'sharp'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import { ApiError, toErrorShape } from '../../../shared/errors'
 import { fileError } from '../errors'
+import { RASTER_NAMES, rasterFormat } from './raster'
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif'])
 
@@ -61,8 +62,11 @@ export async function probeImage(path: string): Promise<ImageEntry> {
   try {
     meta = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata()
   } catch (err) {
-    throw new ApiError('bad-file', `${basename(path)} is not a readable image: ${(err as Error).message}`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not a readable ${RASTER_NAMES} image (${(err as Error).message}).`, path)
   }
+  // Only raster images enter the library: they are served back to the UI with the type they decoded as.
+  const format = rasterFormat(meta)
+  if (!format) throw new ApiError('bad-file', `${basename(path)} is a ${meta.format ?? 'non-image'} file, not a ${RASTER_NAMES} image.`, path)
   if (!meta.width || !meta.height) throw new ApiError('bad-file', `${basename(path)} has no pixel size.`, path)
   if (meta.width * meta.height > MAX_IMAGE_PIXELS) {
     throw new ApiError('bad-file', `${basename(path)} is too large (${meta.width}x${meta.height} pixels).`, path)
@@ -73,7 +77,7 @@ export async function probeImage(path: string): Promise<ImageEntry> {
     name: basename(path),
     width: meta.width,
     height: meta.height,
-    format: meta.format ?? extname(path).slice(1),
+    format,
     bytes: info.size,
     folderLabel: basename(dirname(path)) || null
   }

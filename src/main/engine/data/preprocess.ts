@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import sharp, { type OutputInfo } from 'sharp'
+// Installs the raster-only decoder rule (no SVG, PDF, ...) for every image this module reads.
+import './raster'
 import { ApiError } from '../../../shared/errors'
 import { fileError } from '../errors'
 import { MAX_IMAGE_PIXELS } from './images'

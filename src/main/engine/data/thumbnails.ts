@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import sharp from 'sharp'
+// Installs the raster-only decoder rule (no SVG, PDF, ...) for every image this module reads.
+import './raster'
 import { clampThumbSize } from '../../../shared/client'
 import { ApiError } from '../../../shared/errors'
 import { fileError } from '../errors'

@@ -19,6 +19,21 @@ export function defaultConcurrency(env: NodeJS.ProcessEnv = process.env): number
   return Number.isInteger(n) && n >= 1 ? n : 2
 }
 
+/** Jobs that may wait in line; one more is refused with a 'busy' error (each waiting job holds its inputs). */
+export function defaultMaxQueued(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.METASCOPE_MAX_QUEUED_JOBS)
+  return Number.isInteger(n) && n >= 0 ? n : 64
+}
+
+/** Ended jobs remembered so that cancelling one says why it is not running. */
+const REMEMBERED = 1000
+
+export interface CancelAnswer {
+  cancelled: boolean
+  /** Why nothing was cancelled. */
+  reason?: string
+}
+
 interface Pending {
   jobId: string
   kind: string
@@ -38,13 +53,30 @@ interface Pending {
 export class JobManager {
   private readonly running = new Map<string, AbortController>()
   private readonly queue: Pending[] = []
+  private readonly ended = new Map<string, string>()
 
   constructor(
     private readonly emit: Emit,
-    private readonly concurrency = defaultConcurrency()
+    private readonly concurrency = defaultConcurrency(),
+    private readonly maxQueued = defaultMaxQueued()
   ) {}
 
+  /**
+   * Refuses a new job while the line is full: an unbounded line let a client queue thousands of jobs,
+   * each holding its arguments, and every one of them would run. Call before preparing the job.
+   */
+  checkRoom(): void {
+    if (this.queue.length < this.maxQueued) return
+    throw new ApiError('busy', `${this.queue.length} jobs are already waiting to run (the limit is ${this.maxQueued}, METASCOPE_MAX_QUEUED_JOBS); wait for some to finish or cancel them, then try again.`, undefined, {
+      retryable: true,
+      retryAfterMs: 2000,
+      queued: this.queue.length,
+      limit: this.maxQueued
+    })
+  }
+
   start(kind: string, work: (ctx: JobContext) => Promise<unknown>): { jobId: string } {
+    this.checkRoom()
     const jobId = randomUUID()
     const controller = new AbortController()
     let done = 0
@@ -62,9 +94,10 @@ export class JobManager {
         if (controller.signal.aborted) throw new ApiError('cancelled', 'The job was cancelled.')
       }
     }
-    const finish = (end: () => void) => {
+    const finish = (end: () => void, how: string) => {
       // Forget the job before announcing its end, so listeners see a consistent activeCount.
       this.running.delete(jobId)
+      this.remember(jobId, controller.signal.aborted ? 'The job was already cancelled.' : how)
       if (controller.signal.aborted) this.emit({ type: 'job.cancelled', jobId, kind, done })
       else end()
       this.next()
@@ -72,8 +105,11 @@ export class JobManager {
     const run = () => {
       this.running.set(jobId, controller)
       work(ctx).then(
-        (result) => finish(() => this.emit({ type: 'job.done', jobId, kind, result })),
-        (err: unknown) => finish(() => this.emit({ type: 'job.failed', jobId, kind, error: toErrorShape(err) }))
+        (result) => finish(() => this.emit({ type: 'job.done', jobId, kind, result }), 'The job already finished.'),
+        (err: unknown) => {
+          const error = toErrorShape(err)
+          finish(() => this.emit({ type: 'job.failed', jobId, kind, error }), `The job already failed: ${error.message}`)
+        }
       )
     }
     this.queue.push({ jobId, kind, controller, run, announced: '' })
@@ -93,19 +129,26 @@ export class JobManager {
     })
   }
 
-  cancel(jobId: string): boolean {
+  cancel(jobId: string): CancelAnswer {
     const queued = this.queue.findIndex((p) => p.jobId === jobId)
     if (queued >= 0) {
       const [p] = this.queue.splice(queued, 1)
       p.controller.abort()
+      this.remember(jobId, 'The job was already cancelled.')
       this.emit({ type: 'job.cancelled', jobId, kind: p.kind, done: 0 })
       this.next()
-      return true
+      return { cancelled: true }
     }
     const controller = this.running.get(jobId)
-    if (!controller || controller.signal.aborted) return false
+    if (controller?.signal.aborted) return { cancelled: false, reason: 'The job is already being cancelled.' }
+    if (!controller) return { cancelled: false, reason: this.ended.get(jobId) ?? `No job ${jobId} is known to this engine (it may have run in an engine that has since stopped).` }
     controller.abort()
-    return true
+    return { cancelled: true }
+  }
+
+  private remember(jobId: string, reason: string): void {
+    this.ended.set(jobId, reason)
+    if (this.ended.size > REMEMBERED) this.ended.delete(this.ended.keys().next().value!)
   }
 
   /** Jobs computing now (queued ones not counted). */
