@@ -6,9 +6,9 @@ import { ROOT } from '../helpers'
 
 export const SCREENSHOTS = join(ROOT, 'test', 'output', 'screenshots')
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 // Without the background-networking flags Chromium keeps dialling Google on a closed network.
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
