@@ -1,13 +1,7 @@
 import { expect } from 'vitest'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
 import { ApiError } from '../src/shared/errors'
 
-export const ROOT = resolve(__dirname, '..')
-export const FIXTURES = join(ROOT, 'test', 'fixtures')
-export const fixture = (...parts: string[]) => join(FIXTURES, ...parts)
-export const tempDir = (prefix = 'metascope-test-') => mkdtempSync(join(tmpdir(), prefix))
+export { ROOT, FIXTURES, fixture, tempDir } from './paths'
 
 /** The ApiError a promise rejects with; fails the test if it resolves or throws anything else. */
 export async function rejection(p: Promise<unknown>): Promise<ApiError> {

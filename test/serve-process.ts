@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ROOT, tempDir } from './helpers'
+import { ROOT, tempDir } from './paths'
 
 /**
  * `npm run serve` as its own process (node + tsx loader, so the spawned pid is the server itself and

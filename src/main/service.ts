@@ -101,7 +101,7 @@ export class Service {
               const imageId = idByPath.get(o.input.path) ?? null
               const record = toRecord(o, runner.layer, a.method, runner.provider)
               if (o.ok && record.ok) {
-                const stored = await this.camResults.add(o, record, preprocess)
+                const stored = await this.camResults.add(o, record, preprocess, ctx.jobId, a.hold)
                 const [height, width] = preprocess.size
                 ctx.item({ ...record, ok: true, resultId: stored.id, imageId, mapPng: stored.mapPng, width, height, raw: Array.from(o.result.raw) } satisfies CamItem)
               } else if (!record.ok) {
@@ -120,6 +120,7 @@ export class Service {
       dir: resolve(dir),
       written: await this.camResults.export(resultIds, dir, colormap, alpha)
     }),
+    'cam.release': async ({ jobIds, all }) => this.camResults.release(all ? 'all' : (jobIds ?? [])),
     'workspace.save': async ({ dir, workspace }) => saveWorkspace(dir, workspace, this.camResults),
     'workspace.open': async ({ dir }) => openWorkspace(dir, this.camResults),
     'demo.info': async () => demoInfo(),

@@ -254,7 +254,9 @@ export const methods = {
         /** Colour channel order the model takes; omitted: metadata `metascope.channel_order`, else rgb. */
         channelOrder: z.enum(['rgb', 'bgr']).optional(),
         /** Input size for models with dynamic height/width; omitted: metadata, the .npy inputs' own size, else 224x224. */
-        size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional()
+        size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional(),
+        /** A view shows the results: never discard them to stay within the result budget until cam.release. */
+        hold: z.boolean().default(false)
       })
       .strict()
       .refine((a) => (a.imageIds?.length ?? 0) + (a.paths?.length ?? 0) > 0, 'give imageIds or paths'),
@@ -270,6 +272,18 @@ export const methods = {
       })
       .strict(),
     result: z.object({ dir: z.string(), written: z.array(z.string()) })
+  },
+  /**
+   * Finished results are kept within a byte budget (METASCOPE_RESULT_BUDGET_MB): beyond it the oldest
+   * are discarded, except those of jobs started with `hold` (and of reopened workspace runs) until they
+   * are released here, by job / run id or all at once.
+   */
+  'cam.release': {
+    args: z
+      .object({ jobIds: z.array(z.string().max(100)).max(20_000).optional(), all: z.boolean().optional() })
+      .strict()
+      .refine((a) => a.all || a.jobIds, 'give jobIds or all'),
+    result: z.object({ results: z.number(), bytes: z.number(), budgetBytes: z.number() })
   },
   'workspace.save': {
     args: z.object({ dir: Path, workspace: WorkspaceDraft }).strict(),

@@ -41,6 +41,6 @@ describe('reopening a workspace with a large raw map', () => {
       raw,
       rawShape: [1000, 1000] as [number, number]
     }
-    await expect(new CamResultStore().restore(item, dir)).resolves.toBeUndefined()
+    await expect(new CamResultStore().restore(item, dir, 'run-1')).resolves.toBeUndefined()
   })
 })

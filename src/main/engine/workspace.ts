@@ -27,9 +27,7 @@ async function saveInto(dir: string, ws: WorkspaceDraft, store: CamResultStore):
     ...r,
     items: r.items.map((i) => {
       if (!i.ok) return i
-      const stored = store.stored(i.resultId, i.imageId)
-      if (!stored) throw new ApiError('not-found', `Result ${i.resultId} is not held by the engine (it was not computed or reopened in this session), so it cannot be saved.`)
-      return stored
+      return store.stored(i.resultId, i.imageId)
     })
   }))
   const ids = runs.flatMap((r) => r.items.flatMap((i) => (i.ok ? [i.resultId] : [])))
@@ -61,7 +59,7 @@ export async function openWorkspace(dirArg: string, store: CamResultStore): Prom
   const ws = parsed.data
   if (ws.version === 1) {
     // Version 1 kept every map inline; its results/ folder holds the exact maps for exports.
-    for (const run of ws.runs) for (const item of run.items) if (item.ok) await store.restore(item, results)
+    for (const run of ws.runs) for (const item of run.items) if (item.ok) await store.restore(item, results, run.id)
     return ws
   }
   const runs: Workspace['runs'] = []
@@ -72,7 +70,7 @@ export async function openWorkspace(dirArg: string, store: CamResultStore): Prom
       else {
         // A result whose maps are gone stays listed, as an error, so nothing else is lost.
         items.push(
-          (await store.reopen(item, results)) ?? {
+          (await store.reopen(item, results, run.id)) ?? {
             ok: false,
             file: item.file,
             imageId: item.imageId,

@@ -6,6 +6,7 @@ export type Emit = (event: ApiEvent) => void
 
 /** What a running job sees: report progress, stream items, and notice cancellation. */
 export interface JobContext {
+  readonly jobId: string
   readonly signal: AbortSignal
   progress(done: number, total: number, phase: string, message?: string): void
   item(item: unknown): void
@@ -82,6 +83,7 @@ export class JobManager {
     let done = 0
     const live = () => this.running.has(jobId) && !controller.signal.aborted
     const ctx: JobContext = {
+      jobId,
       signal: controller.signal,
       progress: (d, total, phase, message) => {
         done = d

@@ -34,6 +34,17 @@ export const useCamStore = defineStore('cam', () => {
   const alias = new Map<string, string>()
   const jobsLeft = new Map<string, number>()
 
+  /**
+   * Runs start with `hold`, so the engine's result budget never discards a heatmap shown here; runs
+   * this view drops are released. A fresh page shows nothing yet: whatever an earlier page held goes.
+   */
+  api.call('cam.release', { all: true }).catch(() => undefined)
+  function release(dropped: CamRunRecord[]): void {
+    const gone = new Set(dropped.map((r) => r.id))
+    const jobIds = [...gone, ...[...alias].filter(([, runId]) => gone.has(runId)).map(([jobId]) => jobId)]
+    if (jobIds.length) api.call('cam.release', { jobIds }).catch(() => undefined)
+  }
+
   function apply(run: CamRunRecord, e: JobEvent): void {
     if (e.type === 'job.item') run.items.push(e.item as CamItem)
     else if (e.type === 'job.done') {
@@ -113,6 +124,7 @@ export const useCamStore = defineStore('cam', () => {
         method: settings.method,
         layer: settings.layer,
         target: settings.target,
+        hold: true,
         ...preprocessArgs(preprocessOf(model.summary.path), dynamicSize)
       })
       runs.value.push({
@@ -149,7 +161,7 @@ export const useCamStore = defineStore('cam', () => {
     // Only what was chosen for this model's file: a size needs a dynamic-size model, which the summary alone tells.
     const pre = preprocessArgs({ ...preprocessOf(spec.modelPath), size: undefined }, false)
     for (const g of groups) {
-      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, ...pre })
+      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, hold: true, ...pre })
       if (runId === null) {
         runId = jobId
         jobsLeft.set(runId, groups.length)
@@ -179,6 +191,8 @@ export const useCamStore = defineStore('cam', () => {
     // Workspaces saved before preprocessing choices existed mean every model's defaults.
     settings.preprocess = markRaw({ ...s.preprocess })
     for (const k of Object.keys(sizeText)) delete sizeText[k]
+    // The engine holds the reopened runs; the ones they replace are let go (a run reopened again stays held).
+    release(runs.value.filter((r) => !saved.some((x) => x.id === r.id)))
     runs.value = saved.map((r) => ({ ...r, status: r.status === 'running' ? 'cancelled' : r.status }))
     activeRunId.value = runs.value.at(-1)?.id ?? null
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
