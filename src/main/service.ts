@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto'
-import { mkdir, mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { extname, join, resolve } from 'node:path'
 import type { AppInfo, MethodName, ParsedArgsOf, ResultOf } from '../shared/api'
 import { ApiError } from '../shared/errors'
@@ -26,7 +24,9 @@ import { openFewshotDataset } from './engine/fewshot/data/open'
 import { adaptModel, explicitSetFiles } from './engine/fewshot/adapt/adapt'
 import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
-import { writeFileAtomic } from './engine/cam/writer'
+import { writeFileAtomic } from './engine/files/safe-write'
+import { prepareOutputDir, prepareOutputFile } from './engine/files/output-dir'
+import { scratchDir, sweepStaleScratch } from './engine/scratch-dir'
 import { checkMetaTrainSetup, evaluateCheckpoint, runMetaTraining } from './engine/fewshot/meta-train'
 import { planAudit, runAudit } from './engine/audit/run-audit'
 import { writeAudit } from './engine/audit/report-data'
@@ -50,6 +50,8 @@ export class Service {
 
   constructor(emit: Emit) {
     this.jobs = new JobManager(emit)
+    // Whatever an engine that was killed left in the temp folder (adapted models, audits, maps) goes now.
+    sweepStaleScratch('*')
   }
 
   private readonly handlers: Handlers = {
@@ -138,10 +140,10 @@ export class Service {
         rotations: a.rotations,
         config: a.config,
         iterations: a.iterations,
-        checkpointPath: resolve(a.checkpoint),
+        checkpointPath: await prepareOutputFile(a.checkpoint, 'checkpoint'),
         checkpointEvery: a.checkpointEvery,
         resume: a.resume,
-        modelOut: a.modelOut ? resolve(a.modelOut) : undefined,
+        modelOut: a.modelOut ? await prepareOutputFile(a.modelOut, 'modelOut') : undefined,
         evalEpisodes: a.evalEpisodes
       }
       // Mistakes in the setup come back as call errors, before any job starts.
@@ -180,6 +182,8 @@ export class Service {
       // Explicit sets are checked before the job starts (2+ classes, 1 support + 1 query each, the
       // unreadable files named), so those mistakes come back as call errors.
       if (a.sets) await explicitSetFiles(a.sets)
+      // The output folder is checked (and made) before the job, like every folder a call writes into.
+      const chosenOut = a.out ? await prepareOutputDir(a.out, 'out') : null
       return this.jobs.start('fewshot.adapt', async (ctx) => {
         const result = await adaptModel({
           modelPath: resolve(a.modelPath),
@@ -193,8 +197,8 @@ export class Service {
         })
         // The head adapts in one unrolled run: its support loss per inner step streams out afterwards.
         result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
-        const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-adapted-'))
-        await mkdir(out, { recursive: true })
+        // Without a folder: a scratch folder of this engine, removed on exit and swept after a crash.
+        const out = chosenOut ?? scratchDir('adapted')
         const modelOut = join(out, 'model.onnx')
         await writeAdaptedModel(modelOut, result)
         const report = predictionsJson(result, modelOut)
@@ -209,13 +213,14 @@ export class Service {
       this.jobs.checkRoom()
       // Model, folder, labels, shard and settings are checked before the job starts: mistakes are call errors.
       const plan = await planAudit(a)
+      const chosenOut = a.out ? await prepareOutputDir(a.out, 'out') : null
       return this.jobs.start('audit', async (ctx) => {
         const file = await runAudit(plan, {
           throwIfCancelled: ctx.throwIfCancelled,
           onProgress: (p) => ctx.progress(p.done, p.total, p.phase, p.message),
           onImage: (image) => ctx.item({ ...image, methods: image.methods && Object.fromEntries(Object.entries(image.methods).map(([m, n]) => [m, { ...n, small: undefined }])) })
         })
-        const out = a.out ? resolve(a.out) : await mkdtemp(join(tmpdir(), 'metascope-audit-'))
+        const out = chosenOut ?? scratchDir('audit')
         const written = await writeAudit(file, out)
         ctx.progress(1, 1, 'report')
         // Browser mode cannot see the engine's disk: the report is offered for download under a random id.

@@ -3,6 +3,7 @@ import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 import { AuditArgs } from './audit'
+import { OutputPath, Path } from './paths'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -154,7 +155,6 @@ export type StoredCamItem = z.infer<typeof StoredCamItem>
 export const CamItemRef = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), resultId: ResultId, imageId: z.string().nullable() }), FailedCamItem])
 export type CamItemRef = z.infer<typeof CamItemRef>
 
-const Path = z.string().min(1, 'path must not be empty')
 
 /** Preprocessing a user chose for one model, as cam.run takes it; a field left out is the model's own default. */
 export const PreprocessChoice = z.object({
@@ -266,7 +266,7 @@ export const methods = {
     args: z
       .object({
         resultIds: z.array(ResultId).min(1, 'nothing to export'),
-        dir: Path,
+        dir: OutputPath,
         colormap: z.enum(COLORMAP_NAMES).default('jet'),
         alpha: z.number().min(0).max(1).default(0.5)
       })
@@ -286,7 +286,7 @@ export const methods = {
     result: z.object({ results: z.number(), bytes: z.number(), budgetBytes: z.number() })
   },
   'workspace.save': {
-    args: z.object({ dir: Path, workspace: WorkspaceDraft }).strict(),
+    args: z.object({ dir: OutputPath, workspace: WorkspaceDraft }).strict(),
     result: z.object({ dir: z.string(), file: z.string() })
   },
   'workspace.open': { args: z.object({ dir: Path }).strict(), result: Workspace },

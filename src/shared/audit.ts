@@ -1,13 +1,12 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
+import { OutputPath, Path } from './paths'
 
 /**
  * The model-audit part of the API contract (issue #11): what `audit.run` takes, the progress it
  * reports, the per-image items it streams and the summary it returns. The CLI (`audit`, `audit merge`),
  * the report and the UI all read these shapes; audit.json on disk is an AuditFile.
  */
-
-const Path = z.string().min(1, 'path must not be empty')
 
 /** Duplicated from api.ts's CAM_METHOD_NAMES (api.ts imports this file, so it cannot be imported here). */
 export const AUDIT_CAM_METHODS = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'scorecam'] as const
@@ -66,7 +65,7 @@ export const AuditArgs = z
     /** A folder: images directly in it (unlabelled) or one sub-folder per class (labels = folder names). */
     imagesDir: Path,
     /** Where audit.json, the CSVs and report.html go (default: a new temporary folder). */
-    out: Path.optional(),
+    out: OutputPath.optional(),
     settings: AuditSettings.default(AuditSettings.parse({})),
     shard: ShardSpec.optional(),
     /** JSON file: { "<relative image path>": [x0, y0, x1, y1] } in [0, 1] image coordinates, for the pointing game. */

@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
-
-const Path = z.string().min(1, 'path must not be empty')
+import { OutputPath, Path } from './paths'
 
 /**
  * The few-shot part of the API contract. The method names are the registry's keys
@@ -53,10 +52,10 @@ export const MetaTrainArgs = z
     config: FewshotConfig.default(FewshotConfig.parse({})),
     iterations: z.number().int().min(1).max(1_000_000),
     /** Checkpoint file (written atomically every checkpointEvery iterations, at the end and on cancel). */
-    checkpoint: Path,
+    checkpoint: OutputPath,
     checkpointEvery: z.number().int().min(1).default(50),
     resume: z.boolean().default(false),
-    modelOut: Path.optional(),
+    modelOut: OutputPath.optional(),
     evalEpisodes: z.number().int().min(0).max(10_000).default(100)
   })
   .strict()
@@ -108,7 +107,7 @@ export const AdaptArgs = z
     /** The head's node or weight name, when it is not found automatically. */
     head: z.string().min(1).optional(),
     /** Folder for model.onnx and predictions.json; a fresh temporary folder when omitted. */
-    out: Path.optional()
+    out: OutputPath.optional()
   })
   .strict()
   .refine((a) => (a.sets ? !a.supportDir && !a.queryDir : !!a.supportDir && !!a.queryDir), 'give either supportDir and queryDir, or sets')

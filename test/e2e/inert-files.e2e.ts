@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser } from 'playwright-core'
 import sharp from 'sharp'
-import { tempDir } from '../helpers'
+import { WebSocket } from 'ws'
+import { ROOT, tempDir } from '../helpers'
 import { polyglotPng, SCRIPTED_SVG } from '../hostile-files'
 import { startServeProcess, type ServeProcess } from '../serve-process'
 import { CHROMIUM, CHROMIUM_ARGS } from './harness'
@@ -87,5 +88,33 @@ describe('user files are served inertly', () => {
   it('the SVG has no URL to open: it never entered the library', async () => {
     const list = (await serve.call('images.list', {})).body.value as { name: string }[]
     expect(list.map((e) => e.name)).not.toContain('evil.svg')
+  })
+})
+
+describe('downloads are attachments', () => {
+  it('an adapted model downloads as an inert attachment', async () => {
+    const images = join(ROOT, 'resources/demo/images')
+    const support = tempDir()
+    for (const c of ['Bag', 'Coat']) {
+      mkdirSync(join(support, c))
+      for (const f of readdirSync(join(images, c)).sort().slice(0, 2)) copyFileSync(join(images, c, f), join(support, c, f))
+    }
+    const ws = new WebSocket(`${serve.base.replace('http', 'ws')}/api/events`, { headers: { cookie: serve.cookie, origin: serve.base } })
+    const ends: { jobId: string; type: string; result?: { downloadId: string } }[] = []
+    ws.on('message', (d) => ends.push(JSON.parse(String(d))))
+    await new Promise((r) => ws.once('open', r))
+    const { jobId } = (await serve.call('fewshot.adapt', { modelPath: join(ROOT, 'resources/demo/fashion_cnn.onnx'), supportDir: support, queryDir: support })).body.value as { jobId: string }
+    for (let i = 0; i < 600 && !ends.some((e) => e.jobId === jobId && e.type === 'job.done'); i++) await new Promise((r) => setTimeout(r, 50))
+    ws.close()
+    const done = ends.find((e) => e.jobId === jobId && e.type === 'job.done')!
+    const res = await fetch(`${serve.base}/downloads/${done.result!.downloadId}`, { headers: { cookie: serve.cookie } })
+    expect(res.status).toBe(200)
+    expect(Object.fromEntries(res.headers)).toMatchObject({
+      'content-type': 'application/octet-stream',
+      'x-content-type-options': 'nosniff',
+      'content-disposition': `attachment; filename="adapted-model.onnx"; filename*=UTF-8''adapted-model.onnx`
+    })
+    expect(res.headers.get('content-security-policy')).toMatch(/^sandbox;/)
+    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000)
   })
 })

@@ -1,4 +1,3 @@
-import { mkdir, open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
@@ -8,7 +7,9 @@ import { collectInputs, modelForInputs, modelPreprocess } from '../engine/cam/in
 import { CAM_METHODS, type CamMethod } from '../engine/cam/methods'
 import { toRecord, type CamRecord } from '../engine/cam/record'
 import { CamRunner } from '../engine/cam/runner'
-import { writeCamFiles, writeFileAtomic } from '../engine/cam/writer'
+import { writeCamFiles } from '../engine/cam/writer'
+import { prepareOutputDir } from '../engine/files/output-dir'
+import { openNewFile, writeFileAtomic } from '../engine/files/safe-write'
 import { readLabelsFile } from '../engine/onnx/summary'
 import { LoadedModel } from '../engine/model/loaded-model'
 import { CHANNEL_ORDERS, parseSize, type ChannelOrder, type Normalization, type Preprocess } from '../engine/data/preprocess'
@@ -93,10 +94,9 @@ export async function camCommand(argv: string[]): Promise<number> {
   const target = model.resolveTarget(values.target)
   const preprocess = modelPreprocess(model, overrides)
   const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
-  const dir = resolve(values.out)
-  await mkdir(dir, { recursive: true })
+  const dir = await prepareOutputDir(values.out, '--out')
   const records: CamRecord[] = failed.map((f) => ({ file: f.file, stem: '', ok: false, kind: 'image', error: f.error, method, layer: runner.layer }))
-  const lines = await open(join(dir, 'results.jsonl'), 'w')
+  const lines = await openNewFile(join(dir, 'results.jsonl'))
   try {
     for (const r of records) {
       await lines.write(JSON.stringify(r) + '\n')

@@ -1,8 +1,8 @@
-import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
-import { writeFileAtomic } from '../engine/cam/writer'
+import { writeFileAtomic } from '../engine/files/safe-write'
+import { prepareOutputDir } from '../engine/files/output-dir'
 import { ADAPT_METHODS, adaptModel, DEFAULT_INNER_RATE, DEFAULT_STEPS, type AdaptMethod } from '../engine/fewshot/adapt/adapt'
 import { predictionsJson } from '../engine/fewshot/adapt/report'
 import { writeAdaptedModel } from '../engine/fewshot/adapt/write'
@@ -47,7 +47,7 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     innerRate = Number(v['inner-rate'])
     if (!Number.isFinite(innerRate) || innerRate <= 0) throw new ApiError('invalid-arguments', `--inner-rate must be a positive number (got "${v['inner-rate']}").`)
   }
-  const out = resolve(v.out!)
+  const out = await prepareOutputDir(v.out!, '--out')
   const result = await adaptModel({
     modelPath: resolve(v.model!),
     supportDir: resolve(v.support!),
@@ -62,7 +62,6 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     }
   })
   for (const w of result.warnings) process.stderr.write(`warning: ${w.message}\n`)
-  await mkdir(out, { recursive: true })
   const modelOut = join(out, 'model.onnx')
   await writeAdaptedModel(modelOut, result)
   await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(predictionsJson(result, modelOut), null, 2) + '\n')

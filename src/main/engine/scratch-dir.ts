@@ -38,9 +38,12 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Removes `metascope-<kind>-<pid>-*` folders whose process is gone; returns what it removed. */
+/**
+ * Removes `metascope-<kind>-<pid>-*` folders whose process is gone (any kind when `kind` is '*');
+ * returns what it removed.
+ */
 export function sweepStaleScratch(kind: string, parent = tmpdir()): string[] {
-  const pattern = new RegExp(`^metascope-${kind}-(\\d+)-`)
+  const pattern = new RegExp(`^metascope-${kind === '*' ? '[a-z]+' : kind}-(\\d+)-`)
   const removed: string[] = []
   let entries: string[]
   try {

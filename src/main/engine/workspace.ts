@@ -1,10 +1,12 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { WorkspaceFile, type CamItem, type Workspace, type WorkspaceDraft } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
 import type { CamResultStore } from './cam/result-store'
-import { serialized, writeFileAtomic } from './cam/writer'
+import { checkOutputPathText, prepareOutputDir, subfolder } from './files/output-dir'
+import { serialized, writeFileAtomic } from './files/safe-write'
 import { fileError } from './errors'
+import { regularFile } from './files/read'
 
 export const WORKSPACE_FILE = 'workspace.json'
 
@@ -13,15 +15,14 @@ export const WORKSPACE_FILE = 'workspace.json'
  * by write-and-rename, so an interrupted save leaves the previous workspace.json intact.
  */
 export async function saveWorkspace(dirArg: string, ws: WorkspaceDraft, store: CamResultStore): Promise<{ dir: string; file: string }> {
-  const dir = resolve(dirArg)
-  // Saves to one folder run one after the other: the maps copied and the JSON written belong together.
-  return serialized(`workspace:${dir}`, () => saveInto(dir, ws, store))
+  // Saves to one folder run one after the other, in the order asked: the maps copied and the JSON
+  // written belong together. The folder is checked (and made) in turn, inside the line.
+  checkOutputPathText(dirArg, 'dir')
+  return serialized(`workspace:${resolve(dirArg)}`, async () => saveInto(await prepareOutputDir(dirArg, 'dir'), ws, store))
 }
 
 async function saveInto(dir: string, ws: WorkspaceDraft, store: CamResultStore): Promise<{ dir: string; file: string }> {
-  await mkdir(join(dir, 'results'), { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-    throw new ApiError('bad-file', `Cannot create the workspace folder ${dir}: ${err.message}`, dir)
-  })
+  const results = await subfolder(dir, 'results', 'dir')
   // The request names results by id; what the file keeps comes from the engine's own records.
   const runs = ws.runs.map((r) => ({
     ...r,
@@ -31,7 +32,7 @@ async function saveInto(dir: string, ws: WorkspaceDraft, store: CamResultStore):
     })
   }))
   const ids = runs.flatMap((r) => r.items.flatMap((i) => (i.ok ? [i.resultId] : [])))
-  await store.saveMaps(ids, join(dir, 'results'))
+  await store.saveMaps(ids, results)
   const file = join(dir, WORKSPACE_FILE)
   await writeFileAtomic(file, JSON.stringify({ ...ws, runs }) + '\n')
   return { dir, file }
@@ -41,6 +42,7 @@ async function saveInto(dir: string, ws: WorkspaceDraft, store: CamResultStore):
 export async function openWorkspace(dirArg: string, store: CamResultStore): Promise<Workspace> {
   const dir = resolve(dirArg)
   const file = join(dir, WORKSPACE_FILE)
+  await regularFile(file, 'workspace')
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, file, 'workspace')
   })

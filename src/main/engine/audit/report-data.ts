@@ -1,7 +1,7 @@
-import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { AuditFile, type AuditResult } from '../../../shared/audit'
-import { writeFileAtomic } from '../cam/writer'
+import { prepareOutputDir } from '../files/output-dir'
+import { writeFileAtomic } from '../files/safe-write'
 import { renderReportHtml } from './report-html'
 
 /** One CSV field: quoted when it holds a comma, quote or line break (RFC 4180). */
@@ -76,8 +76,7 @@ export function auditCsvs(file: AuditFile): Record<string, string> {
 export async function writeAudit(audit: AuditFile, dir: string): Promise<Omit<AuditResult, 'model' | 'dataset' | 'shard' | 'summary'>> {
   // Through the schema, so keys come out in one order whether the file was just computed or read back (merge).
   const file = AuditFile.parse(audit)
-  const out = resolve(dir)
-  await mkdir(out, { recursive: true })
+  const out = await prepareOutputDir(dir, 'out')
   const json = join(out, 'audit.json')
   await writeFileAtomic(json, JSON.stringify(file) + '\n')
   const csvPaths: string[] = []

@@ -1,5 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
@@ -10,6 +9,7 @@ import { graphOf } from '../onnx/model-file'
 import { decodeTensor, encodeTensor, DataType } from '../onnx/tensor-data'
 import { gaussian, mulberry32 } from './pixels'
 import { spearman, ssim } from './similarity'
+import { releaseScratch, scratchDir } from '../scratch-dir'
 
 /**
  * The model-parameter randomisation test (Adebayo et al. 2018, "Sanity Checks for Saliency Maps"):
@@ -119,7 +119,8 @@ export async function runSanity(opts: {
   const proto = onnx.ModelProto.decode(model.bytes)
   const initIndex = new Map(graphOf(proto).initializer.map((t, i) => [t.name ?? '', i]))
   const rand = gaussian(mulberry32(opts.seed ^ 0xada8e))
-  const dir = await mkdtemp(join(tmpdir(), 'metascope-sanity-'))
+  // A scratch folder: removed below, on exit, or by the next engine after a crash.
+  const dir = scratchDir('sanity')
   const out: SanityOutcome = { steps: [], spearman: {}, ssim: {} }
   for (const mk of makers) {
     out.spearman[mk.name] = []
@@ -161,7 +162,7 @@ export async function runSanity(opts: {
       opts.onStep?.(s + 1, cuts.length, layers[cut - 1].layer)
     }
   } finally {
-    await rm(dir, { recursive: true, force: true })
+    releaseScratch(dir)
   }
   return out
 }

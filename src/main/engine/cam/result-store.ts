@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import type { CamItem, StoredCamItem } from '../../../shared/api'
 import sharp from 'sharp'
@@ -10,7 +10,9 @@ import type { Preprocess } from '../data/preprocess'
 import type { CamOutcome } from './batch-job'
 import type { ColormapName } from './colormap'
 import { recordsToCsv, type CamRecord } from './record'
-import { renderCamPng, uniqueNamer, writeFileAtomic } from './writer'
+import { renderCamPng, uniqueNamer } from './writer'
+import { prepareOutputDir } from '../files/output-dir'
+import { copyFileAtomic, writeFileAtomic } from '../files/safe-write'
 import { scratchDir } from '../scratch-dir'
 import { maxOf, minOf } from '../../../shared/stats'
 
@@ -142,7 +144,7 @@ export class CamResultStore {
         const to = resolve(dir, name)
         // Saving a reopened workspace into its own folder: the maps are already there.
         if (dirname(to) !== resolve(dir) || to === resolve(from)) continue
-        await copyFile(from, to)
+        await copyFileAtomic(from, to)
       }
     }
   }
@@ -193,11 +195,8 @@ export class CamResultStore {
 
   /** Writes overlays (PNG), maps (.npy), results.json and results.csv for the given results. */
   async export(ids: string[], dirArg: string, colormap: ColormapName, alpha: number): Promise<string[]> {
-    const dir = resolve(dirArg)
     const chosen = ids.map((id) => this.get(id))
-    await mkdir(dir, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new ApiError('bad-file', `Cannot create the export folder ${dir}: ${err.message}`, dir)
-    })
+    const dir = await prepareOutputDir(dirArg, 'dir')
     const written: string[] = []
     const records: CamRecord[] = []
     const unique = uniqueNamer()
@@ -208,9 +207,9 @@ export class CamResultStore {
       const pngPath = join(dir, `${stem}.png`)
       const npyPath = join(dir, `${stem}.cam.npy`)
       const rawPath = join(dir, `${stem}.raw.npy`)
-      await writeFile(pngPath, png)
-      await copyFile(s.mapPath, npyPath)
-      await copyFile(s.rawPath, rawPath)
+      await writeFileAtomic(pngPath, png)
+      await copyFileAtomic(s.mapPath, npyPath)
+      await copyFileAtomic(s.rawPath, rawPath)
       written.push(pngPath, npyPath, rawPath)
       records.push({ ...s.record, outputs: { png: pngPath, npy: npyPath, rawNpy: rawPath } })
     }

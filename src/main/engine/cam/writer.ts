@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto'
-import { rename, rm, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { writeNpy } from '../data/npy'
 import { loadDisplayImage, type Preprocess } from '../data/preprocess'
 import type { ColormapName } from './colormap'
 import { encodePng, heatmapPng, overlay } from './overlay'
 import type { CamOutcome } from './batch-job'
+import { writeFileAtomic } from '../files/safe-write'
 
 export interface WriteOptions {
   dir: string
@@ -26,7 +25,7 @@ export async function writeCamFiles(o: Extract<CamOutcome, { ok: true }>, opts: 
   const png = join(opts.dir, `${o.input.stem}.png`)
   await writeNpy(npy, [H, W], o.result.map)
   await writeNpy(rawNpy, o.result.rawShape, o.result.raw)
-  await writeFile(png, await renderCamPng(o.input, o.result.map, [H, W], opts.preprocess.resize, opts.colormap, opts.alpha))
+  await writeFileAtomic(png, await renderCamPng(o.input, o.result.map, [H, W], opts.preprocess.resize, opts.colormap, opts.alpha))
   return { npy, png, rawNpy }
 }
 
@@ -52,39 +51,4 @@ export function uniqueNamer(): (base: string) => string {
     used.set(base, n)
     return n === 1 ? base : `${base}-${n}`
   }
-}
-
-const queues = new Map<string, Promise<unknown>>()
-
-/**
- * Runs `task` after every earlier task with the same key has finished (the key is dropped once its
- * line is empty): saves to one file or folder happen one after the other, never interleaved.
- */
-export function serialized<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const previous = queues.get(key) ?? Promise.resolve()
-  const run = previous.then(task, task)
-  const tail = run.catch(() => undefined)
-  queues.set(key, tail)
-  void tail.then(() => {
-    if (queues.get(key) === tail) queues.delete(key)
-  })
-  return run
-}
-
-/**
- * Write-then-rename, so a crash never leaves a half-written file. The temporary name is unique per
- * write, and writes to one path are serialized, so concurrent saves never trip over each other's
- * temporary file and the result is always one complete file.
- */
-export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  return serialized(`file:${resolve(path)}`, async () => {
-    const tmp = `${path}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`
-    try {
-      await writeFile(tmp, data)
-      await rename(tmp, path)
-    } catch (err) {
-      await rm(tmp, { force: true })
-      throw err
-    }
-  })
 }

@@ -6,6 +6,7 @@ import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import { ApiError, toErrorShape } from '../../../shared/errors'
 import { fileError } from '../errors'
 import { RASTER_NAMES, rasterFormat } from './raster'
+import { regularFile } from '../files/read'
 
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif'])
 
@@ -54,9 +55,7 @@ export async function expandImagePaths(
 
 /** Reads an image's header (not its pixels) to check it is a decodable image and get its size. */
 export async function probeImage(path: string): Promise<ImageEntry> {
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw fileError(err, path, 'image')
-  })
+  const info = await regularFile(path, 'image')
   if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path)
   let meta: Metadata
   try {

@@ -1,8 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { endianness } from 'node:os'
-import { basename, dirname } from 'node:path'
+import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
 import { fileError } from '../errors'
+import { writeFileAtomic } from '../files/safe-write'
 
 /**
  * NumPy's .npy format (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html):
@@ -116,10 +117,7 @@ export function encodeNpy(shape: number[], data: Float32Array): Buffer {
 
 export async function writeNpy(path: string, shape: number[], data: Float32Array): Promise<void> {
   const bytes = encodeNpy(shape, data)
-  await writeFile(path, bytes).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') throw new ApiError('not-found', `Cannot write ${basename(path)}: the folder ${dirname(path)} does not exist.`, path)
-    throw new ApiError('bad-file', `Cannot write ${basename(path)}: ${err.message}`, path)
-  })
+  await writeFileAtomic(path, bytes)
 }
 
 /**

@@ -1,11 +1,10 @@
-import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import sharp, { type OutputInfo } from 'sharp'
 // Installs the raster-only decoder rule (no SVG, PDF, ...) for every image this module reads.
 import './raster'
 import { ApiError } from '../../../shared/errors'
-import { fileError } from '../errors'
 import { MAX_IMAGE_PIXELS } from './images'
+import { regularFile } from '../files/read'
 
 /**
  * imagenet: torchvision's mean/std on [0,1] values; unit: [0,1]; symmetric: [-1,1] (Inception,
@@ -186,10 +185,7 @@ async function decodeResized(
   resize: Preprocess['resize']
 ): Promise<{ rgb: Uint8Array; width: number; height: number }> {
   const [height, width] = size
-  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw fileError(err, path, 'image')
-  })
-  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not an image file.`, path)
+  const info = await regularFile(path, 'image')
   if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path)
   let decoded: { data: Buffer; info: OutputInfo }
   try {

@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { prepareOutputDir } from '../files/output-dir'
+import { writeFileAtomic } from '../files/safe-write'
 import type { FewshotConfig } from '../../../shared/fewshot'
 import { readParams, type ParamStore } from '../train/params'
 import { materialiseEpisode, supervisedBatch } from './data/batch'
@@ -102,6 +103,6 @@ export async function runFewshotBench(o: BenchOptions): Promise<BenchResult> {
 }
 
 async function writeJson(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  await writeFile(path, JSON.stringify(value))
+  await prepareOutputDir(dirname(path), 'episodes file')
+  await writeFileAtomic(path, JSON.stringify(value))
 }

@@ -1,9 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { z } from 'zod'
 import { ApiError } from '../../../shared/errors'
 import { FewshotConfig } from '../../../shared/fewshot'
-import { writeFileAtomic } from '../cam/writer'
+import { writeFileAtomic } from '../files/safe-write'
+import { prepareOutputDir } from '../files/output-dir'
 import { fileError } from '../errors'
 import type { ParamStore } from '../train/params'
 import type { MetaLearner } from './learner'
@@ -77,7 +78,7 @@ export async function saveCheckpoint(path: string, learner: MetaLearner, net: Ne
     rates,
     history
   }
-  await mkdir(dirname(path), { recursive: true })
+  await prepareOutputDir(dirname(path), 'checkpoint')
   await writeFileAtomic(path, JSON.stringify(cp))
 }
 

@@ -3,6 +3,7 @@ import { fileError } from '../errors'
 import { onnxFormat } from './onnx'
 import { tfjsGraphFormat, tfjsLayersFormat } from './tfjs-format'
 import type { ModelFormat, OpenedModel } from './types'
+import { regularFile } from '../files/read'
 
 export type { ModelFormat, ModelFormatName, OpenedModel } from './types'
 
@@ -27,6 +28,8 @@ async function readHead(path: string): Promise<Buffer> {
 
 /** Opens a model file of any supported format as the engine's ONNX IR. */
 export async function openModelFile(path: string): Promise<OpenedModel> {
+  // Refused by type before any open: a FIFO would block the open, a device never end.
+  await regularFile(path, 'model')
   const head = await readHead(path)
   const format = FORMATS.find((f) => f.match(path, head)) ?? onnxFormat
   return format.open(path)

@@ -1,32 +1,39 @@
 import { readFile, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname } from 'node:path'
+import { z } from 'zod'
 import { ApiError } from '../../../shared/errors'
 import { fileError } from '../errors'
+import { shardFile } from './tfjs-shards'
+
+/** The most elements one weight may declare (4 GiB of float32): beyond that the manifest is not a real model's. */
+const MAX_WEIGHT_ELEMENTS = 2 ** 30
 
 /** One entry of model.json's weightsManifest[].weights. */
-export interface WeightSpec {
-  name: string
-  shape: number[]
-  dtype: string
-  quantization?: { dtype: string; scale?: number; min?: number; original_dtype?: string }
-}
+const WeightSpec = z.looseObject({
+  name: z.string(),
+  shape: z.array(z.number().int().min(0)).refine((s) => s.reduce((p, d) => p * d, 1) <= MAX_WEIGHT_ELEMENTS, `declares more than ${MAX_WEIGHT_ELEMENTS} elements`),
+  dtype: z.string(),
+  quantization: z
+    .looseObject({ dtype: z.string(), scale: z.number().optional(), min: z.number().optional(), original_dtype: z.string().optional() })
+    .optional()
+})
+export type WeightSpec = z.infer<typeof WeightSpec>
 
-export interface WeightGroup {
-  paths: string[]
-  weights: WeightSpec[]
-}
+const WeightGroup = z.looseObject({ paths: z.array(z.string().min(1)), weights: z.array(WeightSpec) })
+export type WeightGroup = z.infer<typeof WeightGroup>
 
-/** model.json as tfjs writes it (LayersModel and GraphModel share the envelope). */
-export interface TfjsModelJson {
-  format?: string
-  generatedBy?: string
-  convertedBy?: string | null
-  modelTopology: unknown
-  weightsManifest?: WeightGroup[]
+/** model.json as tfjs writes it (LayersModel and GraphModel share the envelope); unknown keys are kept. */
+const TfjsModelJson = z.looseObject({
+  format: z.string().optional(),
+  generatedBy: z.string().optional(),
+  convertedBy: z.string().nullable().optional(),
+  modelTopology: z.custom<NonNullable<unknown>>((v) => v !== null && typeof v === 'object', 'is missing (a TensorFlow.js model.json has a modelTopology object)'),
+  weightsManifest: z.array(WeightGroup).optional(),
   /** GraphModels may carry their signature (inputs/outputs) here. */
-  signature?: unknown
-  userDefinedMetadata?: Record<string, unknown>
-}
+  signature: z.unknown().optional(),
+  userDefinedMetadata: z.record(z.string(), z.unknown()).optional()
+})
+export type TfjsModelJson = z.infer<typeof TfjsModelJson>
 
 /** A decoded weight: float32 after dequantization, int32 for integer constants. */
 export interface Weight {
@@ -64,10 +71,17 @@ export async function readTfjsJson(path: string): Promise<TfjsModelJson> {
   } catch (err) {
     throw new ApiError('bad-file', `${basename(path)} is not valid JSON, so it is not a TensorFlow.js model.json (${(err as Error).message}).`, path)
   }
-  if (!json || typeof json !== 'object' || !('modelTopology' in json) || !(json as TfjsModelJson).modelTopology) {
+  if (!json || typeof json !== 'object' || !('modelTopology' in json) || !(json as { modelTopology?: unknown }).modelTopology) {
     throw new ApiError('bad-file', `${basename(path)} is not a TensorFlow.js model: it has no modelTopology.`, path)
   }
-  return json as TfjsModelJson
+  // A manifest of the wrong shape answers with the field, not with whatever JavaScript says about it.
+  const parsed = TfjsModelJson.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const field = issue.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('').replace(/^\./, '')
+    throw new ApiError('bad-file', `${basename(path)} is not a valid TensorFlow.js model.json: ${field || 'the file'} ${issue.message.replace(/^Invalid input: /, '')}.`, path, { field })
+  }
+  return parsed.data
 }
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 }
@@ -136,30 +150,30 @@ function byteSize(spec: WeightSpec, modelPath: string): number {
 export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): Promise<Map<string, Weight>> {
   const dir = dirname(modelPath)
   const weights = new Map<string, Weight>()
-  for (const group of json.weightsManifest ?? []) {
-    const shards: Buffer[] = []
-    for (const p of group.paths) {
-      const file = join(dir, decodeURIComponent(p))
-      try {
-        shards.push(await readFile(file))
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException
-        if (e.code === 'ENOENT') {
-          throw new ApiError('not-found', `The weight file ${p} that ${basename(modelPath)} lists is missing (looked for ${file}); copy it next to ${basename(modelPath)}.`, file)
-        }
-        throw fileError(e, file, 'weight')
-      }
-    }
-    const data = Buffer.concat(shards)
+  for (const [g, group] of (json.weightsManifest ?? []).entries()) {
+    // Every shard is found and measured before any is read: a manifest naming a device, a folder or a
+    // file of another size is refused without reading a byte of it.
+    const files: { path: string; size: number }[] = []
+    for (const [i, p] of group.paths.entries()) files.push(await shardFile(modelPath, dir, p, `weightsManifest[${g}].paths[${i}]`))
     const expected = group.weights.reduce((s, w) => s + byteSize(w, modelPath), 0)
-    if (data.byteLength !== expected) {
-      const sizes = group.paths.map((p, i) => `${p} (${shards[i].byteLength} bytes)`).join(', ')
+    const found = files.reduce((s, f) => s + f.size, 0)
+    if (found !== expected) {
+      const sizes = group.paths.map((p, i) => `${p} (${files[i].size} bytes)`).join(', ')
       throw new ApiError(
         'bad-file',
-        `The weight file${group.paths.length > 1 ? 's' : ''} ${sizes} hold${group.paths.length > 1 ? '' : 's'} ${data.byteLength} bytes, but ${basename(modelPath)} describes ${expected} bytes of weights for ${group.paths.length > 1 ? 'them' : 'it'}: the file is truncated or belongs to another model.`,
-        join(dir, group.paths.at(-1) ?? '')
+        `The weight file${group.paths.length > 1 ? 's' : ''} ${sizes} hold${group.paths.length > 1 ? '' : 's'} ${found} bytes, but ${basename(modelPath)} describes ${expected} bytes of weights for ${group.paths.length > 1 ? 'them' : 'it'}: the file is truncated or belongs to another model.`,
+        files.at(-1)?.path ?? modelPath
       )
     }
+    const shards: Buffer[] = []
+    for (const f of files) {
+      const bytes = await readFile(f.path).catch((err: NodeJS.ErrnoException) => {
+        throw fileError(err, f.path, 'weight')
+      })
+      if (bytes.byteLength !== f.size) throw new ApiError('bad-file', `The weight file ${basename(f.path)} changed while it was read.`, f.path)
+      shards.push(bytes)
+    }
+    const data = Buffer.concat(shards)
     let offset = 0
     for (const spec of group.weights) {
       const size = byteSize(spec, modelPath)

@@ -45,5 +45,32 @@ export async function readOnnxModel(path: string): Promise<{ model: ModelProto; 
   if (!graph || (graph.node.length === 0 && graph.output.length === 0)) {
     throw new ApiError('bad-file', `${basename(path)} is not a valid ONNX model: it holds no graph.`, path)
   }
+  refuseExternalData(model, path)
   return { model, bytes }
+}
+
+/**
+ * ONNX "external data" names another file (any path) to read a tensor from. onnxruntime, given the
+ * bytes, resolves it against the process's working folder, so a model file could make Metascope read
+ * a file the user never chose: only self-contained models are opened.
+ */
+function refuseExternalData(model: ModelProto, path: string): void {
+  const graphs: onnx.IGraphProto[] = [graphOf(model)]
+  for (let i = 0; i < graphs.length; i++) {
+    const g = graphs[i]
+    const nodes = g.node ?? []
+    const tensors = [...(g.initializer ?? []), ...nodes.flatMap((n) => (n.attribute ?? []).flatMap((a) => [a.t, ...(a.tensors ?? [])]))]
+    // Subgraphs (If/Loop/Scan bodies) can hold tensors too.
+    for (const n of nodes) for (const a of n.attribute ?? []) graphs.push(...[a.g, ...(a.graphs ?? [])].filter((x): x is onnx.IGraphProto => !!x))
+    for (const t of tensors) {
+      if (!t || (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL && !(t.externalData?.length ?? 0))) continue
+      const location = t.externalData?.find((e) => e.key === 'location')?.value ?? '?'
+      throw new ApiError(
+        'unsupported',
+        `${basename(path)} keeps tensor ${t.name ?? '(unnamed)'} as external data in another file (${JSON.stringify(location)}); Metascope opens only self-contained ONNX files. Save the model with its weights inside (onnx.save_model(model, path, save_as_external_data=False)).`,
+        path,
+        { tensor: t.name ?? null, location }
+      )
+    }
+  }
 }

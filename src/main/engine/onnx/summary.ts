@@ -4,6 +4,7 @@ import { onnx } from 'onnx-proto'
 import type { ModelSummary, TensorInfo } from '../../../shared/api'
 import { fileError } from '../errors'
 import { graphOf, toNumber, type ModelProto } from './model-file'
+import { regularFile } from '../files/read'
 
 const ELEM_TYPES: Record<number, string> = Object.fromEntries(
   Object.entries(onnx.TensorProto.DataType).map(([k, v]) => [v as number, k.toLowerCase()])
@@ -88,6 +89,7 @@ export function chooseLabels(meta: Record<string, string>, numClasses: number, f
 }
 
 export async function readLabelsFile(path: string): Promise<string[]> {
+  await regularFile(path, 'labels')
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, path, 'labels')
   })

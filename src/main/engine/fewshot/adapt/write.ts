@@ -1,6 +1,6 @@
 import { basename } from 'node:path'
 import { onnx } from 'onnx-proto'
-import { writeFileAtomic } from '../../cam/writer'
+import { writeFileAtomic } from '../../files/safe-write'
 import type { LoadedModel } from '../../model/loaded-model'
 import type { ClassifierHead } from './head'
 import { bodyWithHead, type HeadWeights } from './head-net'
