@@ -10,6 +10,43 @@ import tseslint from 'typescript-eslint'
  */
 const restrict = (patterns, message) => ['error', { patterns: [{ group: patterns, message }] }]
 
+/**
+ * Inside the engine, imports run one way (design.md section 2): common helpers (files, data, jobs,
+ * errors, scratch folders, backend detection) <- onnx <- exec <- autodiff <- train <- formats <- model
+ * <- cam / fewshot / audit, where the audit may use cam (it measures CAM methods) and nothing else at
+ * the top uses another. Each folder may not import the folders above it.
+ */
+const ENGINE_ORDER = ['common', 'onnx', 'exec', 'autodiff', 'train', 'formats', 'model', 'top']
+const TOP = ['cam', 'fewshot', 'audit']
+const COMMON = ['files', 'data', 'jobs']
+function engineLayers() {
+  const electron = { group: ['electron', 'electron/*'], message: 'The engine and its hosts outside src/main/electron never import electron.' }
+  const folder = (name) => [`**/${name}`, `**/${name}/**`]
+  const above = (layer) => ENGINE_ORDER.slice(ENGINE_ORDER.indexOf(layer) + 1).flatMap((l) => (l === 'top' ? TOP : [l]))
+  const rule = (files, forbidden, who) => ({
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            electron,
+            ...(forbidden.length ? [{ group: forbidden.flatMap(folder).concat(['**/engine/workspace', '**/engine/demo']), message: `${who} sits below these in the engine's layers (design.md section 2): move the shared code down instead.` }] : [])
+          ]
+        }
+      ]
+    }
+  })
+  const files = (dirs) => dirs.map((d) => `src/main/engine/${d}/**/*.ts`)
+  return [
+    rule([...files(COMMON), 'src/main/engine/errors.ts', 'src/main/engine/scratch-dir.ts', 'src/main/engine/backends.ts'], above('common'), 'Common engine code'),
+    ...['onnx', 'exec', 'autodiff', 'train', 'formats', 'model'].map((l) => rule(files([l]), above(l), `engine/${l}`)),
+    rule(files(['cam']), ['fewshot', 'audit'], 'engine/cam'),
+    rule(files(['fewshot']), ['cam', 'audit'], 'engine/fewshot'),
+    rule(files(['audit']), ['fewshot'], 'engine/audit')
+  ]
+}
+
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-results/**', 'resources/**', '.cache/**', '.scratch/**'] },
   js.configs.recommended,
@@ -37,11 +74,12 @@ export default tseslint.config(
     }
   },
   {
-    files: ['src/main/engine/**/*.ts', 'src/main/service.ts', 'src/main/host/**/*.ts', 'src/main/server/**/*.ts', 'src/main/cli.ts', 'src/main/serve.ts'],
+    files: ['src/main/engine/**/*.ts', 'src/main/service.ts', 'src/main/host/**/*.ts', 'src/main/server/**/*.ts', 'src/main/cli.ts', 'src/main/serve.ts', 'src/main/cli/**/*.ts'],
     rules: {
       'no-restricted-imports': restrict(['electron', 'electron/*'], 'The engine and its hosts outside src/main/electron never import electron.')
     }
   },
+  ...engineLayers(),
   {
     files: ['src/shared/**/*.ts'],
     rules: {

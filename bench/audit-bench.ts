@@ -26,7 +26,7 @@ import { planAudit, runAudit } from '../src/main/engine/audit/run-audit'
 import { fillStep } from '../src/main/engine/audit/deletion-insertion'
 import { blurBaseline, mulberry32, relevanceOrder } from '../src/main/engine/audit/pixels'
 import { ForwardScorer, type ScoreTask } from '../src/main/engine/audit/scorer'
-import { modelPreprocess } from '../src/main/engine/cam/inputs'
+import { modelPreprocess } from '../src/main/engine/model/inputs'
 import { loadImageTensor } from '../src/main/engine/data/preprocess'
 import { LoadedModel } from '../src/main/engine/model/loaded-model'
 

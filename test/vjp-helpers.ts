@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest'
-import { checkVjp, type CheckInput, type CheckSpec } from '../src/main/engine/autodiff/check'
+import { checkVjp, type CheckInput, type CheckSpec } from './oracles/vjp-check'
 import type { ConstTensor } from '../src/main/engine/onnx/tensor-data'
 import { maxOf } from '../src/shared/stats'
 

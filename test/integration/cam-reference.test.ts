@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CamRunner } from '../../src/main/engine/cam/runner'
-import { resolveLayer } from '../../src/main/engine/cam/layers'
+import { resolveLayer } from '../../src/main/engine/model/layers'
 import type { CamMethod } from '../../src/main/engine/cam/methods'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { downstreamOps, expectMatchesReference, loadInputs, loadManifests } from '../cam-reference'

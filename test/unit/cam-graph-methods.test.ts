@@ -1,6 +1,6 @@
 import { onnx } from 'onnx-proto'
 import { describe, expect, it } from 'vitest'
-import { rng } from '../../src/main/engine/autodiff/check'
+import { rng } from '../oracles/vjp-check'
 import { emitRawCam } from '../../src/main/engine/cam/graph-maps'
 import { GRADIENT_CAMS, GRADIENT_METHODS } from '../../src/main/engine/cam/methods'
 import { floatTensor, OrtSession } from '../../src/main/engine/exec/ort'

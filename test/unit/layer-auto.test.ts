@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { onnx } from 'onnx-proto'
 import { describe, expect, it } from 'vitest'
-import { layerLayout, resolveLayer } from '../../src/main/engine/cam/layers'
+import { layerLayout, resolveLayer } from '../../src/main/engine/model/layers'
 import { ALL_ZERO_WARNING, CamRunner } from '../../src/main/engine/cam/runner'
 import { toRecord } from '../../src/main/engine/cam/record'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { moduleScope, resolveLayer } from '../../src/main/engine/cam/layers'
+import { moduleScope, resolveLayer } from '../../src/main/engine/model/layers'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { ApiError } from '../../src/shared/errors'
 import { loadManifests } from '../cam-reference'

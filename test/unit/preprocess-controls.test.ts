@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ModelSummary } from '../../src/shared/api'
-import { modelPreprocess } from '../../src/main/engine/cam/inputs'
+import { modelPreprocess } from '../../src/main/engine/model/inputs'
 import { hasDynamicSize, inferPreprocess, sizeFromMetadata } from '../../src/main/engine/data/preprocess'
 import type { LoadedModel } from '../../src/main/engine/model/loaded-model'
 

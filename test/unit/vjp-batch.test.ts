@@ -1,6 +1,6 @@
 import { onnx } from 'onnx-proto'
 import { describe, expect, it } from 'vitest'
-import { randomValues, rng, seededLoss } from '../../src/main/engine/autodiff/check'
+import { randomValues, rng, seededLoss } from '../oracles/vjp-check'
 import { buildBackward } from '../../src/main/engine/autodiff/walker'
 import { floatTensor, OrtSession, type Feeds } from '../../src/main/engine/exec/ort'
 import { encodeAttributes, GraphBuilder, valueInfo, type BuilderAttr } from '../../src/main/engine/onnx/builder'

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { randomValues, rng, type CheckInput, type CheckSpec } from '../oracles/vjp-check'
 import { distinctValues, grad, k, refuses, x } from '../vjp-helpers'
 import { RULES } from '../../src/main/engine/autodiff/rules'
 import { floatAttr } from '../../src/main/engine/onnx/builder'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkSecondOrder, randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { checkSecondOrder, randomValues, rng, type CheckInput, type CheckSpec } from '../oracles/vjp-check'
 import { f32, i64, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
 import { distinctValues, k, x } from '../vjp-helpers'
 import { maxOf } from '../../src/shared/stats'

@@ -1,5 +1,5 @@
 import { describe } from 'vitest'
-import { randomValues, rng, type CheckInput, type CheckSpec } from '../../src/main/engine/autodiff/check'
+import { randomValues, rng, type CheckInput, type CheckSpec } from '../oracles/vjp-check'
 import { grad, k, refuses, x } from '../vjp-helpers'
 import { f32, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
 

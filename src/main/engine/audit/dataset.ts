@@ -4,7 +4,7 @@ import { relative, resolve, sep } from 'node:path'
 import type { DatasetIdentity } from '../../../shared/audit'
 import { ApiError } from '../../../shared/errors'
 import { expandImagePaths } from '../data/images'
-import { matchLabels } from '../fewshot/adapt/adapt'
+import { matchLabels } from '../model/labels'
 import type { LoadedModel } from '../model/loaded-model'
 import { comparePaths } from './shard'
 

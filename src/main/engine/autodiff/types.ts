@@ -22,5 +22,3 @@ export interface RuleContext {
  * output gradients; returns one name (or null: no gradient) per input.
  */
 export type VjpRule = (ctx: RuleContext) => (string | null)[]
-
-export class RuleError extends Error {}

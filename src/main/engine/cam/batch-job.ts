@@ -1,6 +1,6 @@
 import type { ApiErrorShape } from '../../../shared/errors'
 import type { Preprocess } from '../data/preprocess'
-import { inputError, loadInput, type CamInput } from './inputs'
+import { inputError, loadInput, type CamInput } from '../model/inputs'
 import type { CamMap, CamRunner } from './runner'
 
 export type CamOutcome =

@@ -4,7 +4,7 @@ import { GraphBuilder } from '../onnx/builder'
 import { DataType } from '../onnx/tensor-data'
 import type { LoadedModel } from '../model/loaded-model'
 import { emitMapTail, emitRawCam } from './graph-maps'
-import { layerLayout } from './layers'
+import { layerLayout } from '../model/layers'
 import type { GradientMethod } from './methods'
 
 export const TARGET_INPUT = '__ms/target'

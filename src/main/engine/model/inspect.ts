@@ -1,5 +1,5 @@
 import type { ModelInspection } from '../../../shared/api'
-import { listLayers, resolveLayer } from '../cam/layers'
+import { listLayers, resolveLayer } from './layers'
 import type { LoadedModel } from './loaded-model'
 
 /** The summary plus the layer list and what `auto` resolves to (null when there is no 4-D layer). */

@@ -17,11 +17,3 @@ export function readParams(model: ModelProto, names: string[]): ParamStore {
   if (missing.length) throw new Error(`no weights named ${missing.join(', ')}`)
   return store
 }
-
-export function cloneParams(p: ParamStore): ParamStore {
-  return new Map([...p].map(([k, v]) => [k, { dims: [...v.dims], data: v.data.slice() }]))
-}
-
-export function countParams(p: ParamStore, names: string[] = [...p.keys()]): number {
-  return names.reduce((n, k) => n + (p.get(k)?.data.length ?? 0), 0)
-}

@@ -69,5 +69,3 @@ export const RULES: Readonly<Record<string, VjpRule>> = {
   ScatterElements: scatterElements,
   Resize: resize
 }
-
-export const SUPPORTED_OPS = Object.keys(RULES).sort()

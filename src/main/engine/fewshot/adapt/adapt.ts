@@ -4,6 +4,7 @@ import { ADAPT_METHOD_NAMES, type FewshotMethod } from '../../../../shared/fewsh
 import { expandImagePaths } from '../../data/images'
 import { loadDisplayImage } from '../../data/preprocess'
 import { LoadedModel } from '../../model/loaded-model'
+import { folderSafe, matchLabels } from '../../model/labels'
 import { readParams } from '../../train/params'
 import type { EpisodeBatch } from '../data/batch'
 import { supportQueryFolders, type FolderWarning } from '../data/folder'
@@ -101,29 +102,6 @@ function checkMethod(method: string): AdaptMethod {
   throw new ApiError('invalid-arguments', `--method must be one of ${ADAPT_METHODS.join(', ')} (got "${method}").`)
 }
 
-/** Folder-safe form of a label, as the demo's label folders are written (`T-shirt/top` -> `T-shirt_top`). */
-const folderSafe = (s: string) => s.replace(/[\\/:*?"<>|\s]+/g, '_')
-
-/** The model's class index for each class name, when every name is one of its labels; null otherwise. */
-export function matchLabels(model: LoadedModel, classes: string[]): number[] | null {
-  const labels = model.labels
-  if (!labels) return null
-  let folders: string[] = []
-  try {
-    const raw: unknown = JSON.parse(model.summary.metadata['metascope.label_folders'] ?? '[]')
-    if (Array.isArray(raw)) folders = raw.map(String)
-  } catch {
-    folders = []
-  }
-  const idx = classes.map((c) => {
-    const exact = labels.indexOf(c)
-    if (exact >= 0) return exact
-    const folder = folders.indexOf(c)
-    if (folder >= 0) return folder
-    return labels.findIndex((l) => folderSafe(l) === c || l.toLowerCase() === c.toLowerCase())
-  })
-  return idx.every((i) => i >= 0) ? idx : null
-}
 
 /** The image files of each class, in the folder module's order, without the ones it could not read. */
 async function classFiles(root: string, classes: string[], unreadable: Set<string>): Promise<string[][]> {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { ApiError } from '../../../../shared/errors'
-import { modelPreprocess } from '../../cam/inputs'
+import { modelPreprocess } from '../../model/inputs'
 import { loadImageTensor, type Preprocess } from '../../data/preprocess'
 import { floatTensor, OrtSession } from '../../exec/ort'
 import { GraphBuilder } from '../../onnx/builder'

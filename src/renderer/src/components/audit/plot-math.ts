@@ -93,13 +93,6 @@ export function reliabilityBars(bins: ReliabilityBin[], box: Box): ReliabilityBa
   })
 }
 
-/** ECE from bins (sum over bins of count/N * |accuracy - confidence|): the plot's caption checks the engine's number. */
-export function eceOf(bins: ReliabilityBin[]): number {
-  const n = bins.reduce((s, b) => s + b.count, 0)
-  if (!n) return 0
-  return bins.reduce((s, b) => (b.count && b.accuracy !== null && b.confidence !== null ? s + (b.count / n) * Math.abs(b.accuracy - b.confidence) : s), 0)
-}
-
 /** Shade of a heat-grid cell in [0, 1]: count / the largest count, 0 for an all-zero grid. */
 export function shade(value: number, max: number): number {
   return max > 0 ? Math.max(0, Math.min(1, value / max)) : 0
@@ -123,16 +116,6 @@ export function cellImages(images: AuditImage[], truth: number, predicted: numbe
   return images
     .filter((im) => !im.error && im.label === truth && im.predicted === predicted)
     .sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0) || a.path.localeCompare(b.path))
-}
-
-/** Rebuilds a confusion matrix from image records (a check on the engine's; also the live one while running). */
-export function confusionOf(images: AuditImage[], classes: number): number[][] {
-  const m = Array.from({ length: classes }, () => new Array<number>(classes).fill(0))
-  for (const im of images) {
-    if (im.error || im.label === null || im.predicted === undefined) continue
-    if (im.label < classes && im.predicted < classes) m[im.label][im.predicted]++
-  }
-  return m
 }
 
 export type Better = 'higher' | 'lower'

@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs'
-import { ApiError } from '../../../shared/errors'
-import { loadTfjs, tfjsInfo } from '../backends'
+import { ApiError } from '../../../src/shared/errors'
+import { loadTfjs, tfjsInfo } from '../../../src/main/engine/backends'
 
 export type Tf = typeof TF
 export type Tensor = TF.Tensor

@@ -1,7 +1,7 @@
 import type * as TF from '@tensorflow/tfjs'
-import type { Tensor, Tf } from './tfjs-backend'
-import type { OpContext, OpImpl } from './tfjs-op-context'
-import { averagePool, conv, convTranspose, maxPool, pad, resize } from './tfjs-ops-spatial'
+import type { Tensor, Tf } from './backend'
+import type { OpContext, OpImpl } from './op-context'
+import { averagePool, conv, convTranspose, maxPool, pad, resize } from './ops-spatial'
 
 /**
  * ONNX ops on tfjs ops, one entry per op type (the executor refuses a graph with an op not here,

@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs'
-import type { Tensor, Tf } from './tfjs-backend'
-import type { OpContext } from './tfjs-op-context'
+import type { Tensor, Tf } from './backend'
+import type { OpContext } from './op-context'
 
 /**
  * Convolution, pooling, padding and resizing in ONNX's NCHW semantics on tfjs, whose convolutions and

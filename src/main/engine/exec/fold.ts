@@ -1,9 +1,9 @@
 import { onnx } from 'onnx-proto'
-import { OrtSession, ort, type Feeds } from '../exec/ort'
-import { inferElemTypes } from './elem-types'
-import { GraphIndex, type IrNode } from './ir'
-import { graphOf, type ModelProto } from './model-file'
-import { DataType, encodeTensor, type ConstTensor, type TensorArray } from './tensor-data'
+import { OrtSession, ort, type Feeds } from './ort'
+import { inferElemTypes } from '../onnx/elem-types'
+import { GraphIndex, type IrNode } from '../onnx/ir'
+import { graphOf, type ModelProto } from '../onnx/model-file'
+import { DataType, encodeTensor, type ConstTensor, type TensorArray } from '../onnx/tensor-data'
 
 /**
  * Constant folding before gradients are built. Exporters compute some operands in the graph: PyTorch

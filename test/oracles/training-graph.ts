@@ -1,8 +1,8 @@
-import { ApiError } from '../../../shared/errors'
-import type { EpisodeGraph } from '../fewshot/episode-graph'
-import { buildUnrolled } from '../fewshot/unroll'
-import { GraphIndex } from '../onnx/ir'
-import type { ModelProto } from '../onnx/model-file'
+import { ApiError } from '../../src/shared/errors'
+import type { EpisodeGraph } from '../../src/main/engine/fewshot/episode-graph'
+import { buildUnrolled } from '../../src/main/engine/fewshot/unroll'
+import { GraphIndex } from '../../src/main/engine/onnx/ir'
+import type { ModelProto } from '../../src/main/engine/onnx/model-file'
 
 /** Which weights train: every one, the classifier head, the last k blocks, or names / module scopes. */
 export type TrainableSpec = 'all' | 'head' | { lastBlocks: number } | { names: string[] }

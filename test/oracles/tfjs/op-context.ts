@@ -1,6 +1,6 @@
-import { ApiError } from '../../../shared/errors'
-import type { AttrValue, IrNode } from '../onnx/ir'
-import type { Tensor, Tf } from './tfjs-backend'
+import { ApiError } from '../../../src/shared/errors'
+import type { AttrValue, IrNode } from '../../../src/main/engine/onnx/ir'
+import type { Tensor, Tf } from './backend'
 
 /** What one op implementation sees: the node, its input tensors and readers for attributes and operands. */
 export class OpContext {

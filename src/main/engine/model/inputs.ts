@@ -1,10 +1,10 @@
 import { basename, extname } from 'node:path'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../../shared/errors'
 import { expandImagePaths } from '../data/images'
-import { uniqueNamer } from './writer'
+import { uniqueNamer } from '../files/names'
 import { readNpy } from '../data/npy'
 import { inferPreprocess, loadImageTensor, type Preprocess } from '../data/preprocess'
-import type { LoadedModel } from '../model/loaded-model'
+import type { LoadedModel } from './loaded-model'
 
 export interface CamInput {
   path: string

@@ -1,13 +1,13 @@
 import { onnx } from 'onnx-proto'
-import { ApiError } from '../../../shared/errors'
-import { floatTensor, OrtSession, type Feeds } from '../exec/ort'
-import { probeAll } from '../exec/probe'
-import { encodeAttributes, GraphBuilder, valueInfo, type BuilderAttr } from '../onnx/builder'
-import { inferElemTypes } from '../onnx/elem-types'
-import { GraphIndex } from '../onnx/ir'
-import { encodeTensor, type ConstTensor } from '../onnx/tensor-data'
-import { buildBackward } from './walker'
-import { maxOf } from '../../../shared/stats'
+import { ApiError } from '../../src/shared/errors'
+import { floatTensor, OrtSession, type Feeds } from '../../src/main/engine/exec/ort'
+import { probeAll } from '../../src/main/engine/exec/probe'
+import { encodeAttributes, GraphBuilder, valueInfo, type BuilderAttr } from '../../src/main/engine/onnx/builder'
+import { inferElemTypes } from '../../src/main/engine/onnx/elem-types'
+import { GraphIndex } from '../../src/main/engine/onnx/ir'
+import { encodeTensor, type ConstTensor } from '../../src/main/engine/onnx/tensor-data'
+import { buildBackward } from '../../src/main/engine/autodiff/walker'
+import { maxOf } from '../../src/shared/stats'
 
 export interface CheckInput {
   name: string

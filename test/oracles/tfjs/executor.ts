@@ -1,10 +1,10 @@
-import { ApiError } from '../../../shared/errors'
-import { GraphIndex, type IrNode } from '../onnx/ir'
-import { graphOf, type ModelProto } from '../onnx/model-file'
-import { DataType, type ConstTensor, type TensorArray } from '../onnx/tensor-data'
-import { PURE_JS_LIMITS, tfjsBackend, type Tensor, type TfjsBackend } from './tfjs-backend'
-import { OpContext } from './tfjs-op-context'
-import { TFJS_OPS } from './tfjs-ops'
+import { ApiError } from '../../../src/shared/errors'
+import { GraphIndex, type IrNode } from '../../../src/main/engine/onnx/ir'
+import { graphOf, type ModelProto } from '../../../src/main/engine/onnx/model-file'
+import { DataType, type ConstTensor, type TensorArray } from '../../../src/main/engine/onnx/tensor-data'
+import { PURE_JS_LIMITS, tfjsBackend, type Tensor, type TfjsBackend } from './backend'
+import { OpContext } from './op-context'
+import { TFJS_OPS } from './ops'
 
 /** A tensor on the host: what callers feed and get back (ort.Tensor has this shape too). */
 export interface HostTensor {

@@ -1,0 +1,25 @@
+import type { LoadedModel } from './loaded-model'
+
+/** Folder-safe form of a label, as the demo's label folders are written (`T-shirt/top` -> `T-shirt_top`). */
+export const folderSafe = (s: string) => s.replace(/[\\/:*?"<>|\s]+/g, '_')
+
+/** The model's class index for each class name, when every name is one of its labels; null otherwise. */
+export function matchLabels(model: LoadedModel, classes: string[]): number[] | null {
+  const labels = model.labels
+  if (!labels) return null
+  let folders: string[] = []
+  try {
+    const raw: unknown = JSON.parse(model.summary.metadata['metascope.label_folders'] ?? '[]')
+    if (Array.isArray(raw)) folders = raw.map(String)
+  } catch {
+    folders = []
+  }
+  const idx = classes.map((c) => {
+    const exact = labels.indexOf(c)
+    if (exact >= 0) return exact
+    const folder = folders.indexOf(c)
+    if (folder >= 0) return folder
+    return labels.findIndex((l) => folderSafe(l) === c || l.toLowerCase() === c.toLowerCase())
+  })
+  return idx.every((i) => i >= 0) ? idx : null
+}
