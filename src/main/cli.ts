@@ -3,6 +3,7 @@ import { AUDIT_USAGE, auditCommand } from './cli/audit-command'
 import { benchCommand } from './cli/bench-command'
 import { CAM_USAGE, camCommand } from './cli/cam-command'
 import { FEWSHOT_USAGE, fewshotCommand } from './cli/fewshot-command'
+import { cliErrorText } from './cli/flags'
 import { inspectCommand } from './cli/inspect-command'
 import { Service } from './service'
 
@@ -59,7 +60,7 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const e = toErrorShape(err)
     // Argument mistakes exit 2 (usage); everything else 1.
-    process.stderr.write(`error: ${e.message}\n`)
+    process.stderr.write(`error: ${cliErrorText(e)}\n`)
     process.exit(e.code === 'invalid-arguments' ? 2 : 1)
   }
 )

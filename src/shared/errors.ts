@@ -24,7 +24,12 @@ export const ApiErrorShape = z.object({
   code: ErrorCode,
   message: z.string(),
   file: z.string().optional(),
-  /** Extra machine-readable context, e.g. close matches for an unknown layer name. */
+  /**
+   * Extra machine-readable context, e.g. close matches for an unknown layer name. An error about one
+   * argument names it: `field` (the API's argument name, e.g. innerRate), `constraint` (the rule it
+   * breaks, e.g. min, format, required) and the values the words need (value, min, max, ...). The
+   * engine's message is plain English; the CLI says the field as its flag and the UI in its own words.
+   */
   details: z.record(z.string(), z.unknown()).optional()
 })
 export type ApiErrorShape = z.infer<typeof ApiErrorShape>

@@ -1,6 +1,9 @@
 import { isMethodName, methods, type MethodName } from './api'
 import { ApiError } from './errors'
 
+/** zod's issue codes as the constraint names errors carry (details.constraint). */
+const CONSTRAINTS: Record<string, string> = { too_small: 'min', too_big: 'max', invalid_format: 'format', invalid_type: 'type', invalid_value: 'enum', unrecognized_keys: 'unknown-keys' }
+
 /**
  * Checks a call at a trust boundary. Throws ApiError('unknown-method' | 'invalid-arguments') with a
  * message a person can act on; returns the parsed (defaulted, stripped) arguments.
@@ -14,8 +17,17 @@ export function validateCall(method: unknown, args: unknown): { method: MethodNa
   const parsed = methods[method].args.safeParse(args ?? {})
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(arguments)'}: ${i.message}`)
+    // The first problem's field and rule, so each front end can say it in its own words.
+    const first = parsed.error.issues[0]
+    const field = first.path.map(String).join('.')
+    const value = first.path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k as PropertyKey] : undefined), args)
+    const bounds = first as { minimum?: unknown; maximum?: unknown; inclusive?: boolean }
     throw new ApiError('invalid-arguments', `Invalid arguments for ${method}: ${problems.join('; ')}`, undefined, {
-      issues: problems
+      issues: problems,
+      ...(field ? { field, constraint: CONSTRAINTS[first.code] ?? first.code } : {}),
+      ...(typeof value === 'string' || typeof value === 'number' ? { value } : {}),
+      ...(bounds.minimum !== undefined ? { min: Number(bounds.minimum), inclusive: bounds.inclusive ?? true } : {}),
+      ...(bounds.maximum !== undefined ? { max: Number(bounds.maximum) } : {})
     })
   }
   return { method, args: parsed.data }

@@ -178,7 +178,8 @@ describe('fewshot adapt: an imported classifier to new classes', () => {
     zero.adapted.bias.forEach((v, i) => expect(v / protonet.adapted.bias[i]).toBeCloseTo(1, 5))
     const refused = await rejection(adaptModel({ ...base, method: 'maml' }))
     expect(refused.code).toBe('unsupported')
-    expect(refused.message).toMatch(/--method maml adapts every weight.*head-only methods protomaml, anil, finetune, protonet/)
+    expect(refused.message).toMatch(/The method maml adapts every weight.*head-only methods protomaml, anil, finetune, protonet/)
+    expect(refused.details).toMatchObject({ field: 'method', constraint: 'head-only' })
   })
 
   it('adapts with unequal shots per class (prototypes are true class means)', async () => {
@@ -304,7 +305,8 @@ describe('fewshot adapt: bad inputs', () => {
     expect(err.code).toBe('unsupported')
     expect(err.message).toContain('Found no classifier head in headless.onnx')
     expect(err.message).toContain('a final Gemm or MatMul')
-    expect(err.message).toContain('--head NODE')
+    expect(err.message).toContain("Name the head's node or weight")
+    expect(err.details).toMatchObject({ field: 'head', constraint: 'not-found' })
     expect(err.message).toContain('GlobalAveragePool')
   })
 

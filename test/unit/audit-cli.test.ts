@@ -70,7 +70,7 @@ describe('cli audit: bad input', () => {
   it('exits 2 with the reason for a shard spec like 5/4', () => {
     const r = cli('--model', DEMO_MODEL, '--images', DEMO_IMAGES, '--out', tempDir(), '--shard', '5/4')
     expect(r.status).toBe(2)
-    expect(r.stderr).toMatch(/error: --shard 5\/4: the shard number must be between 1 and 4/)
+    expect(r.stderr).toMatch(/error: --shard: Shard 5\/4: the shard number must be between 1 and 4/)
   })
 
   it('exits 2 for unknown methods or metrics', () => {

@@ -32,7 +32,7 @@ export async function listAuditDataset(dir: string, model: LoadedModel, needLabe
   const root = resolve(dir)
   const info = await stat(root).catch(() => null)
   if (!info) throw new ApiError('not-found', `The images folder ${root} does not exist.`, root)
-  if (!info.isDirectory()) throw new ApiError('bad-file', `${root} is a file; --images takes a folder of images (one sub-folder per class for labels).`, root)
+  if (!info.isDirectory()) throw new ApiError('bad-file', `${root} is a file; the images to audit are a folder of images (one sub-folder per class for labels).`, root, { field: 'imagesDir', constraint: 'not-a-folder' })
   const { files } = await expandImagePaths([root])
   const rel = files.map((f) => ({ file: f, path: relative(root, f).split(sep).join('/') })).sort((a, b) => comparePaths(a.path, b.path))
   if (!rel.length) throw new ApiError('bad-file', `The images folder ${root} holds no images (png, jpg, webp, bmp, gif, tiff, avif).`, root)
@@ -44,8 +44,9 @@ export async function listAuditDataset(dir: string, model: LoadedModel, needLabe
       const shown = loose.slice(0, 3).map((r) => r.path).join(', ')
       throw new ApiError(
         'bad-file',
-        `The images folder ${root} is not labelled: ${loose.length} image(s) sit directly in it (${shown}${loose.length > 3 ? ', ...' : ''}). Calibration needs labels: put each class's images in a sub-folder named after the class, or leave calibration out of --metrics.`,
-        root
+        `The images folder ${root} is not labelled: ${loose.length} image(s) sit directly in it (${shown}${loose.length > 3 ? ', ...' : ''}). Calibration needs labels: put each class's images in a sub-folder named after the class, or leave calibration out of the metrics.`,
+        root,
+        { field: 'imagesDir', constraint: 'unlabelled', count: loose.length }
       )
     }
   } else {
@@ -62,9 +63,9 @@ export async function listAuditDataset(dir: string, model: LoadedModel, needLabe
         'invalid-arguments',
         model.labels
           ? `The class folders of ${root} do not match the classes of ${model.file}: ${unknown.slice(0, 8).join(', ')}${unknown.length > 8 ? ', ...' : ''} ${unknown.length === 1 ? 'is not one of its' : 'are not among its'} ${known.length} labels (${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}).`
-          : `${model.file} has no class labels, so the class folders of ${root} (${folders.slice(0, 5).join(', ')}) cannot be matched to its outputs: give --labels FILE, or name the folders by class index (0-${model.numClasses - 1}).`,
+          : `${model.file} has no class labels, so the class folders of ${root} (${folders.slice(0, 5).join(', ')}) cannot be matched to its outputs: give a labels file (one class name per line), or name the folders by class index (0-${model.numClasses - 1}).`,
         root,
-        { unknown, labels: known }
+        model.labels ? { field: 'imagesDir', constraint: 'unknown-classes', unknown, labels: known } : { field: 'labelsPath', constraint: 'required', unknown, labels: known, model: model.file, max: model.numClasses - 1 }
       )
     }
   }

@@ -45,7 +45,8 @@ export function* faithfulnessTasks(
         fill: (d) => (kind === 'deletion' ? fillStep(d, x, a.baseline(), order!, i, s.steps, plane) : fillStep(d, a.baseline(), x, order!, i, s.steps, plane)),
         done: (p) => {
           curve[i] = p
-          if (--left === 0) {
+          left -= 1
+          if (left === 0) {
             out[kind] = auc(curve)
             out[kind === 'deletion' ? 'deletionCurve' : 'insertionCurve'] = curve
           }

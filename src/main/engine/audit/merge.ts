@@ -42,7 +42,7 @@ export function mergeAuditFiles(parts: { dir: string; file: AuditFile }[]): Audi
   const differs = (what: string, a: { dir: string }, b: { dir: string }, detail: string) =>
     new ApiError('invalid-arguments', `Cannot merge ${b.dir} with ${a.dir}: ${what} differ (${detail}). Shards must come from one audit: the same model, settings and images.`, b.dir)
   for (const p of parts) {
-    if (!p.file.shard) throw new ApiError('invalid-arguments', `${p.dir} is not a shard (it was run without --shard); it is already a complete audit.`, p.dir)
+    if (!p.file.shard) throw new ApiError('invalid-arguments', `${p.dir} is not a shard (it was run without a shard spec); it is already a complete audit.`, p.dir)
     if (p.file.model.sha256 !== first.file.model.sha256) throw differs('the models', first, p, `${first.file.model.file} ${first.file.model.sha256.slice(0, 12)} vs ${p.file.model.file} ${p.file.model.sha256.slice(0, 12)}`)
     if (canonical(p.file.settings) !== canonical(first.file.settings)) {
       const keys = Object.keys({ ...first.file.settings, ...p.file.settings }) as (keyof AuditFile['settings'])[]

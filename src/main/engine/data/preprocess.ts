@@ -82,10 +82,10 @@ export function hasDynamicSize(inputShape: Dim[], layout: 'NCHW' | 'NHWC'): bool
   return !fixed(h) || !fixed(w)
 }
 
-/** `WxH` (as --size takes it, e.g. 192x48) or one number for a square, as [height, width]. */
-export function parseSize(text: string, what = '--size'): [number, number] {
+/** `WxH` (e.g. 192x48) or one number for a square, as [height, width]. */
+export function parseSize(text: string, what?: string): [number, number] {
   const m = /^\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*$/.exec(text)
-  if (!m) throw new ApiError('invalid-arguments', `${what} must be WIDTHxHEIGHT, e.g. 224x224 or 192x48 (got "${text}").`)
+  if (!m) throw new ApiError('invalid-arguments', `${what ?? 'The input size'} must be WIDTHxHEIGHT, e.g. 224x224 or 192x48 (got "${text}").`, undefined, what ? undefined : { field: 'size', constraint: 'format', value: text })
   const size: [number, number] = [Number(m[2] ?? m[1]), Number(m[1])]
   checkSize(size)
   return size

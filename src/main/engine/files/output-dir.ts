@@ -6,7 +6,7 @@ import { withDeadline } from './deadline'
 
 /**
  * One check for every call that writes into a folder the user names (workspace.save, cam.export,
- * fewshot.adapt, audit.run, meta-training's checkpoint and model, the CLI's --out): the path is
+ * fewshot.adapt, audit.run, meta-training's checkpoint and model, the CLI's output folder): the path is
  * plausible text, it is or can become an ordinary folder, and it is not on a kernel file system
  * (/proc, /sys, /dev), where Node's own recursive mkdir never returns. Folders are created one level
  * at a time, so nothing loops. Errors are typed and name the field they came from.

@@ -57,7 +57,7 @@ function npyChw(shape: number[], layout: 'NCHW' | 'NHWC'): [number, number, numb
 
 /**
  * The model to run these inputs with. A model with dynamic height/width runs at `size` when given
- * ([height, width], from --size or the API), else at the common size of the .npy inputs (a tensor
+ * ([height, width], as the caller gives it), else at the common size of the .npy inputs (a tensor
  * can only be fed at its own size), else as opened (metadata, else 224x224). Unreadable .npy files
  * are left for loadInput to report.
  */
@@ -83,7 +83,7 @@ export async function loadInput(input: CamInput, model: LoadedModel, pre: Prepro
   const want = model.inputDims(1).slice(1)
   const shape = arr.shape.length === 4 && arr.shape[0] === 1 ? arr.shape.slice(1) : arr.shape
   if (shape.length !== 3 || shape.some((d, i) => d !== want[i])) {
-    const hint = model.dynamicSize ? ` (${model.file} takes any height and width: run .npy inputs of one size together, or give that size with --size WxH)` : ''
+    const hint = model.dynamicSize ? ` (${model.file} takes any height and width: run .npy inputs of one size together, or give that input size, width x height)` : ''
     throw new ApiError(
       'invalid-arguments',
       `${basename(input.path)} has shape [${arr.shape.join(', ')}]; ${model.file} expects [1, ${want.join(', ')}] or [${want.join(', ')}]${hint}.`,

@@ -184,13 +184,13 @@ export class LoadedModel {
     const asNumber = typeof target === 'number' ? target : /^\d+$/.test(target) ? Number(target) : NaN
     if (!Number.isNaN(asNumber)) {
       if (asNumber < 0 || asNumber >= this.numClasses) {
-        throw new ApiError('out-of-range', `Target class ${asNumber} is out of range: ${this.file} has ${this.numClasses} classes (0-${this.numClasses - 1}).`, this.path)
+        throw new ApiError('out-of-range', `Target class ${asNumber} is out of range: ${this.file} has ${this.numClasses} classes (0-${this.numClasses - 1}).`, this.path, { field: 'target', constraint: 'range', value: asNumber, max: this.numClasses - 1 })
       }
       return asNumber
     }
     const i = this.labels?.indexOf(String(target)) ?? -1
     if (i < 0) {
-      throw new ApiError('out-of-range', `Target "${target}" is not a class of ${this.file}${this.labels ? '' : ' (the model has no labels; give a class index or --labels)'}.`, this.path)
+      throw new ApiError('out-of-range', `Target "${target}" is not a class of ${this.file}${this.labels ? '' : ' (the model has no labels; give a class index or a labels file)'}.`, this.path, { field: 'target', constraint: this.labels ? 'unknown-class' : 'no-labels', value: String(target) })
     }
     return i
   }

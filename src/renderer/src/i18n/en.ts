@@ -318,7 +318,24 @@ export default {
     saveReport: 'Save report',
     saveDir: 'Save the report (report.html, audit.json, CSV) into a folder',
     saveToFolder: 'Save to folder',
-    saved: 'Saved {path}'
+    saved: 'Saved {path}',
+    labels: 'Labels file',
+    labelsHint: 'one class name per line',
+    uploadLabels: 'Choose labels file…',
+    shard: 'Shard (K/N)',
+    shardHint: 'e.g. 1/4; empty: all'
   },
-  workspace: { heading: 'Workspace', dir: 'Workspace folder', save: 'Save', open: 'Open', saved: 'Saved to {file}', opened: 'Opened {dir}' }
+  workspace: { heading: 'Workspace', dir: 'Workspace folder', save: 'Save', open: 'Open', saved: 'Saved to {file}', opened: 'Opened {dir}' },
+  /** Errors about one setting, by the field the engine names (details.field) and the rule it breaks; 'any' covers every rule. */
+  errors: {
+    innerRate: { any: 'The inner learning rate must be a number above 0 and at most 10 (it is {value}). Try 0.1, the default.' },
+    steps: { any: 'Inner steps must be a whole number from 0 to 1000 (it is {value}).' },
+    shard: {
+      any: 'The shard "{value}" is not valid: write it as K/N, this run\'s part K of N parts, with K from 1 to N (for example 1/4).',
+      range: 'The shard "{value}" is out of range: K must be from 1 to {count}.'
+    },
+    labelsPath: {
+      required: '{model} does not name its classes, so the folder names cannot be matched to its outputs. Choose a labels file (one class name per line, in output order) under Advanced, or name the folders by class number (0 to {max}).'
+    }
+  }
 }

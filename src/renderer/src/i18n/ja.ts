@@ -320,9 +320,25 @@ const ja: typeof en = {
     saveReport: 'レポートを保存',
     saveDir: 'レポート（report.html、audit.json、CSV）をフォルダーに保存',
     saveToFolder: 'フォルダーに保存',
-    saved: '{path} を保存しました'
+    saved: '{path} を保存しました',
+    labels: 'ラベルファイル',
+    labelsHint: '1 行に 1 クラス名',
+    uploadLabels: 'ラベルファイルを選ぶ…',
+    shard: 'シャード（K/N）',
+    shardHint: '例：1/4、空欄で全体'
   },
-  workspace: { heading: 'ワークスペース', dir: 'ワークスペースのフォルダー', save: '保存', open: '開く', saved: '{file} に保存しました', opened: '{dir} を開きました' }
+  workspace: { heading: 'ワークスペース', dir: 'ワークスペースのフォルダー', save: '保存', open: '開く', saved: '{file} に保存しました', opened: '{dir} を開きました' },
+  errors: {
+    innerRate: { any: '内側ループの学習率は 0 より大きく 10 以下の数にしてください（現在 {value}）。既定値は 0.1 です。' },
+    steps: { any: '内側ステップ数は 0〜1000 の整数にしてください（現在 {value}）。' },
+    shard: {
+      any: 'シャード「{value}」は無効です。全 N 分割のうち K 番目を K/N の形で書いてください（K は 1〜N、例：1/4）。',
+      range: 'シャード「{value}」は無効です。K は 1〜{count} にしてください。'
+    },
+    labelsPath: {
+      required: '{model} はクラス名を持たないため、フォルダー名を出力に対応づけられません。「詳細設定」でラベルファイル（出力順に 1 行 1 クラス名）を選ぶか、フォルダー名をクラス番号（0〜{max}）にしてください。'
+    }
+  }
 }
 
 export default ja

@@ -36,6 +36,10 @@ const OUT_KEY = 'metascope.auditOut'
 export const useAuditStore = defineStore('audit', () => {
   const imagesDir = ref(localStorage.getItem(DIR_KEY) ?? '')
   const out = ref('')
+  /** A labels file (one class name per line) for a model that does not name its classes. */
+  const labelsPath = ref('')
+  /** K/N: audit only part K of N (merged later from the CLI); empty: the whole folder. */
+  const shard = ref('')
   const saveDir = ref(localStorage.getItem(OUT_KEY) ?? '')
   const methods = ref<AuditCamMethod[]>(['gradcam'])
   const metrics = ref<AuditMetric[]>([...AUDIT_METRICS])
@@ -58,6 +62,8 @@ export const useAuditStore = defineStore('audit', () => {
       modelPath,
       imagesDir: imagesDir.value.trim(),
       ...(out.value.trim() ? { out: out.value.trim() } : {}),
+      ...(labelsPath.value.trim() ? { labelsPath: labelsPath.value.trim() } : {}),
+      ...(shard.value.trim() ? { shard: shard.value.trim() } : {}),
       settings: {
         methods: [...methods.value],
         metrics: [...metrics.value],
@@ -181,7 +187,7 @@ export const useAuditStore = defineStore('audit', () => {
     }
   }
 
-  return {
+  return { labelsPath, shard,
     imagesDir, out, saveDir, methods, metrics, baseline, steps, sanityImages, batch, runs, run, running, canRun, error, saving, saved, drill,
     start, cancel, saveReport, openWorst, openCell
   }

@@ -96,10 +96,12 @@ function checkMethod(method: string): AdaptMethod {
   if (FULL_NETWORK.has(method)) {
     throw new ApiError(
       'unsupported',
-      `--method ${method} adapts every weight of the network through the unrolled inner loop; adapting an imported model supports the head-only methods ${ADAPT_METHODS.join(', ')}, which run on embeddings computed once (Proto-MAML is the usual choice for a pretrained body).`
+      `The method ${method} adapts every weight of the network through the unrolled inner loop; adapting an imported model supports the head-only methods ${ADAPT_METHODS.join(', ')}, which run on embeddings computed once (Proto-MAML is the usual choice for a pretrained body).`,
+      undefined,
+      { field: 'method', constraint: 'head-only', value: method, allowed: [...ADAPT_METHODS] }
     )
   }
-  throw new ApiError('invalid-arguments', `--method must be one of ${ADAPT_METHODS.join(', ')} (got "${method}").`)
+  throw new ApiError('invalid-arguments', `The method must be one of ${ADAPT_METHODS.join(', ')} (got "${method}").`, undefined, { field: 'method', constraint: 'enum', value: method, allowed: [...ADAPT_METHODS] })
 }
 
 
@@ -253,9 +255,9 @@ function headLogits(w: HeadWeights, x: Float32Array): Float64Array {
 export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   const method = checkMethod(opts.method ?? 'protomaml')
   const steps = opts.steps ?? DEFAULT_STEPS
-  if (!Number.isInteger(steps) || steps < 0 || steps > 1000) throw new ApiError('invalid-arguments', `--steps must be a whole number from 0 to 1000 (got ${steps}).`)
+  if (!Number.isInteger(steps) || steps < 0 || steps > 1000) throw new ApiError('invalid-arguments', `The number of steps must be a whole number from 0 to 1000 (got ${steps}).`, undefined, { field: 'steps', constraint: 'range', value: steps, min: 0, max: 1000 })
   const innerRate = opts.innerRate ?? DEFAULT_INNER_RATE
-  if (!Number.isFinite(innerRate) || innerRate <= 0) throw new ApiError('invalid-arguments', `--inner-rate must be a positive number (got ${innerRate}).`)
+  if (!Number.isFinite(innerRate) || innerRate <= 0) throw new ApiError('invalid-arguments', `The inner learning rate must be a positive number (got ${innerRate}).`, undefined, { field: 'innerRate', constraint: 'positive', value: innerRate })
 
   const model = await LoadedModel.open(resolve(opts.modelPath))
   const head = findHead(model, opts.head)
@@ -303,7 +305,7 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   if (supportLoss.length > 1 && !(supportLoss[supportLoss.length - 1] <= supportLoss[0])) {
     warnings.push({
       file: model.path,
-      message: `The support loss rose during adaptation (${supportLoss[0].toPrecision(3)} -> ${supportLoss[supportLoss.length - 1].toPrecision(3)}); a smaller --inner-rate than ${innerRate} may adapt better.`
+      message: `The support loss rose during adaptation (${supportLoss[0].toPrecision(3)} -> ${supportLoss[supportLoss.length - 1].toPrecision(3)}); a smaller inner learning rate than ${innerRate} may adapt better.`
     })
   }
   const modelIndex = matchLabels(model, classes)
@@ -416,7 +418,7 @@ export async function adaptHead(spec: AdaptHeadSpec): Promise<{ adapted: HeadWei
     if (!adapted.weight.every(Number.isFinite) || !adapted.bias.every(Number.isFinite)) {
       throw new ApiError(
         'out-of-range',
-        `Adapting the head with ${method} diverged (support loss ${out.supportLosses.map((l) => l.toPrecision(3)).join(' -> ')}); use a smaller --inner-rate than ${spec.innerRate} or fewer --steps.`
+        `Adapting the head with ${method} diverged (support loss ${out.supportLosses.map((l) => l.toPrecision(3)).join(' -> ')}); use a smaller inner learning rate than ${spec.innerRate} or fewer steps.`
       )
     }
     return { adapted, supportLoss: out.supportLosses, provider: runner.provider }

@@ -54,11 +54,11 @@ export function findHead(model: LoadedModel, name?: string): ClassifierHead {
         'not-found',
         `${model.file} has no node or weight named "${name}". ${linear.length ? `Its Gemm/MatMul nodes: ${linear.slice(-8).join(', ')}.` : 'It has no Gemm or MatMul node.'}`,
         model.path,
-        { head: name, candidates: linear }
+        { field: 'head', constraint: 'unknown', value: name, candidates: linear }
       )
     }
     if (node.opType !== 'Gemm' && node.opType !== 'MatMul') {
-      throw new ApiError('unsupported', `--head ${name} in ${model.file} is a ${node.opType} node; the head must be a Gemm or MatMul (a linear layer).`, model.path)
+      throw new ApiError('unsupported', `The head ${name} in ${model.file} is a ${node.opType} node; the head must be a Gemm or MatMul (a linear layer).`, model.path, { field: 'head', constraint: 'not-linear', value: name, op: node.opType })
     }
     // Softmax etc. after a named head: the model's own output activation, when the chain reaches it.
     activation = activationAfter(model, node)
@@ -83,8 +83,9 @@ export function findHead(model: LoadedModel, name?: string): ClassifierHead {
   }
   throw new ApiError(
     'unsupported',
-    `Found no classifier head in ${model.file}: looked for ${LOOKED_FOR}; the output ${model.logitsName} comes from ${describeProducer(model, t)}. Name the head's node or weight with --head NODE.`,
-    model.path
+    `Found no classifier head in ${model.file}: looked for ${LOOKED_FOR}; the output ${model.logitsName} comes from ${describeProducer(model, t)}. Name the head's node or weight.`,
+    model.path,
+    { field: 'head', constraint: 'not-found' }
   )
 }
 

@@ -1,0 +1,27 @@
+import type { ApiErrorShape } from '../../shared/errors'
+
+/** The CLI flag of an API argument, where the two names differ. */
+const FLAG_OF: Record<string, string> = {
+  labelsPath: '--labels',
+  imagesDir: '--images',
+  modelPath: '--model',
+  supportDir: '--support',
+  queryDir: '--query',
+  dir: '--out',
+  modelOut: '--out'
+}
+
+/** innerRate -> --inner-rate; labelsPath -> --labels. */
+export function flagOf(field: string): string {
+  return FLAG_OF[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+}
+
+/**
+ * An error as the CLI says it: the engine names the argument (details.field) in plain words; the CLI
+ * names the flag that set it, so `--inner-rate: The inner learning rate must be a positive number`.
+ */
+export function cliErrorText(e: ApiErrorShape): string {
+  const field = e.details?.field
+  if (typeof field !== 'string' || !field || field.startsWith('--')) return e.message
+  return `${flagOf(field.split('.')[0])}: ${e.message}`
+}
