@@ -4,6 +4,7 @@ import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 import { AuditArgs } from './audit'
 import { OutputPath, Path } from './paths'
+import { CAM_METHOD_IDS } from './registry/cam-methods'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -94,7 +95,8 @@ export type ImagesAddResult = z.infer<typeof ImagesAddResult>
 
 const JobStarted = z.object({ jobId: z.string() })
 
-export const CAM_METHOD_NAMES = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'scorecam'] as const
+/** The CAM method ids, from the registry (src/shared/registry/cam-methods.ts). */
+export const CAM_METHOD_NAMES = CAM_METHOD_IDS
 
 export const LayerInfo = z.object({ name: z.string(), op: z.string(), shape: z.array(z.number()) })
 export type LayerInfo = z.infer<typeof LayerInfo>

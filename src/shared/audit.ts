@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
+import { CAM_METHOD_IDS } from './registry/cam-methods'
 
 /**
  * The model-audit part of the API contract (issue #11): what `audit.run` takes, the progress it
@@ -8,8 +9,8 @@ import { OutputPath, Path } from './paths'
  * the report and the UI all read these shapes; audit.json on disk is an AuditFile.
  */
 
-/** Duplicated from api.ts's CAM_METHOD_NAMES (api.ts imports this file, so it cannot be imported here). */
-export const AUDIT_CAM_METHODS = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'eigencam', 'scorecam'] as const
+/** Every CAM method can be audited: the registry's ids. */
+export const AUDIT_CAM_METHODS = CAM_METHOD_IDS
 export type AuditCamMethod = (typeof AUDIT_CAM_METHODS)[number]
 
 /**

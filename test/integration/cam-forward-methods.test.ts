@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { CamRunner } from '../../src/main/engine/cam/runner'
-import { FORWARD_METHODS } from '../../src/main/engine/cam/methods'
+import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
+
+const FORWARD_METHODS = CAM_METHOD_CATALOGUE.filter((m) => m.needs === 'activations').map((m) => m.id)
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { expectMatchesReference, loadInputs, loadManifests, type ReferenceCase, type ReferenceManifest } from '../cam-reference'
 import { fixture } from '../helpers'

@@ -46,13 +46,15 @@ describe('audit bad inputs are clear errors', () => {
     const noLabels = await planAudit({ modelPath: fixture('models', 'mini_resnet.onnx'), imagesDir: folder({ '3/a.png': demoImage('Bag', '18'), '7/b.png': demoImage('Bag', '30') }) })
     expect(noLabels.inputs.map((i) => i.label)).toEqual([3, 7])
     const err = await rejection(planAudit({ modelPath: fixture('models', 'mini_resnet.onnx'), imagesDir: folder({ 'cat/a.png': demoImage('Bag', '18') }) }))
-    expect(err.message).toMatch(/has no class labels.*give --labels FILE/)
+    expect(err.message).toMatch(/has no class labels.*give a labels file/)
+    expect(err.details).toMatchObject({ field: 'labelsPath', constraint: 'required' })
   })
 
   it('a shard spec like 5/4 is refused before anything runs', async () => {
     const err = await rejection(planAudit({ modelPath: DEMO_MODEL, imagesDir: join(ROOT, 'resources', 'demo', 'images'), shard: '5/4' }))
     expect(err.code).toBe('invalid-arguments')
-    expect(err.message).toMatch(/--shard 5\/4: the shard number must be between 1 and 4/)
+    expect(err.message).toMatch(/Shard 5\/4: the shard number must be between 1 and 4/)
+    expect(err.details).toMatchObject({ field: 'shard', constraint: 'range' })
   })
 
   it('a missing images folder, an empty one, and bad settings are named', async () => {

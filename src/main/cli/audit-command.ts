@@ -7,7 +7,7 @@ import { writeAudit } from '../engine/audit/report-data'
 import { planAudit, runAudit } from '../engine/audit/run-audit'
 import { positiveInt } from './cam-command'
 
-export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods gradcam,...] [--metrics ${AUDIT_METRICS.join(',')}]
+export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods ${AUDIT_CAM_METHODS.join(',')}] [--metrics ${AUDIT_METRICS.join(',')}]
       [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]
       [--sanity-images 4] [--sanity-steps 8] [--clusters 4] [--bins 15] [--worst 8] [--batch 8] [--seed 0]
       [--boxes F.json] [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--threads N]

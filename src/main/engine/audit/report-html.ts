@@ -2,6 +2,7 @@ import type { AuditFile, WorstCase } from '../../../shared/audit'
 import { maxOf } from '../../../shared/stats'
 import { colour, esc, lineChart, reliabilityChart } from './svg-plots'
 import { gridDataUrl, smallDataUrl } from './thumbs'
+import { camMethodName } from '../../../shared/registry/cam-methods'
 
 /**
  * The audit report: one self-contained HTML file. Images are data URLs, plots are inline SVG, the
@@ -41,7 +42,7 @@ function cards(cases: WorstCase[], f: AuditFile, scoreName: string, methods: str
       (c) => `<div class="card"><div class="pair"><img src="${c.image}" alt="image">${methods
         .filter((m) => c.overlays[m])
         .slice(0, 1)
-        .map((m) => `<img src="${c.overlays[m]}" alt="${esc(m)} heatmap">`)
+        .map((m) => `<img src="${c.overlays[m]}" alt="${esc(camMethodName(m))} heatmap">`)
         .join('')}</div><div><b>${esc(c.path)}</b></div><div>label ${label(c.label)} · predicted ${label(c.predicted)} (${num(c.confidence)})</div><div class="muted">${esc(scoreName)} ${num(c.score)}</div></div>`
     )
     .join('')}</div>`
@@ -87,7 +88,7 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
       ['rank', 'method', 'images', 'deletion AUC ↓', 'insertion AUC ↑', 'ROAD MoRF ↓', 'ROAD LeRF ↑', 'ROAD gap ↑', 'confidence change ↑', 'sanity'],
       rows.map((r) => [
         r.rank,
-        esc(r.method),
+        esc(camMethodName(r.method)),
         r.images,
         num(r.deletion),
         num(r.insertion),
@@ -104,7 +105,7 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
   const curveSeries = (k: 'deletion' | 'insertion') =>
     st.methods.flatMap((m, i) => {
       const c = s.curves[m]?.[k]
-      return c ? [{ name: m, xs: c.map((_, j) => j / st.steps), ys: c, colour: colour(i) }] : []
+      return c ? [{ name: camMethodName(m), xs: c.map((_, j) => j / st.steps), ys: c, colour: colour(i) }] : []
     })
   for (const k of ['deletion', 'insertion'] as const) {
     const series = curveSeries(k)
@@ -114,15 +115,15 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
     const c = s.curves[m]
     const xs = st.roadPercentiles.map((p) => p / 100)
     return [
-      ...(c?.roadMorf ? [{ name: `${m} MoRF`, xs, ys: c.roadMorf, colour: colour(i) }] : []),
-      ...(c?.roadLerf ? [{ name: `${m} LeRF`, xs, ys: c.roadLerf, colour: colour(i), dashed: true }] : [])
+      ...(c?.roadMorf ? [{ name: `${camMethodName(m)} MoRF`, xs, ys: c.roadMorf, colour: colour(i) }] : []),
+      ...(c?.roadLerf ? [{ name: `${camMethodName(m)} LeRF`, xs, ys: c.roadLerf, colour: colour(i), dashed: true }] : [])
     ]
   })
   if (road.length) plots.push(lineChart({ title: 'ROAD (noisy linear imputation)', xLabel: 'fraction of pixels removed', yLabel: 'p(target)', series: road }))
   if (plots.length) faith.push(`<div class="plots">${plots.join('')}</div>`)
   for (const m of st.methods) {
     const w = s.worstFaithfulness[m]
-    if (w?.length) faith.push(`<h3>Least faithful maps: ${esc(m)}</h3><p class="muted">Highest deletion AUC minus insertion AUC: removing what the map marks hardly lowers the probability.</p>${cards(w, f, 'deletion − insertion', [m])}`)
+    if (w?.length) faith.push(`<h3>Least faithful maps: ${esc(camMethodName(m))}</h3><p class="muted">Highest deletion AUC minus insertion AUC: removing what the map marks hardly lowers the probability.</p>${cards(w, f, 'deletion − insertion', [m])}`)
   }
   parts.push(
     `<section><h2>Faithfulness</h2><p class="muted">Deletion/insertion (Petsiuk et al. 2018): p(target) as the most relevant pixels are removed (replaced by the ${esc(st.baseline)} baseline) or inserted into it, ${st.steps} steps; areas under the curves. ROAD (Rong et al. 2022): p(target) after removing the most (MoRF) or least (LeRF) relevant ${esc(st.roadPercentiles.join(', '))}% of pixels, imputed from their neighbours plus noise σ=${st.roadNoise}. Confidence change: p(target | image × map) − p(target | image). Methods ranked by insertion − deletion.</p>${faith.join('')}</section>`
@@ -134,13 +135,13 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
     const xs = [0, ...san.steps.map((_, i) => i + 1)]
     const ms = Object.keys(san.methods)
     const splot = (k: 'spearman' | 'ssim') =>
-      lineChart({ title: k === 'spearman' ? 'Spearman rank correlation' : 'SSIM', xLabel: 'layers randomised (cascade step, top first)', yLabel: 'similarity to original', x: [0, san.steps.length], y: [-1, 1], series: ms.map((m, i) => ({ name: m, xs, ys: [1, ...san.methods[m][k]], colour: colour(i) })) })
+      lineChart({ title: k === 'spearman' ? 'Spearman rank correlation' : 'SSIM', xLabel: 'layers randomised (cascade step, top first)', yLabel: 'similarity to original', x: [0, san.steps.length], y: [-1, 1], series: ms.map((m, i) => ({ name: camMethodName(m), xs, ys: [1, ...san.methods[m][k]], colour: colour(i) })) })
     parts.push(
       `<section><h2>Sanity check: model parameter randomisation</h2><p class="muted">Adebayo et al. 2018: the weights are re-drawn layer by layer from the top; maps that stay similar to the originals do not depend on what the model learned. ${san.images.length} image(s): ${esc(san.images.join(', '))}.</p><div class="plots">${splot('spearman')}${splot('ssim')}</div>${table(
         ['step', 'layers randomised', 'down to'],
         san.steps.map((x, i) => [i + 1, x.layersRandomised, `<code>${esc(x.layer)}</code>`]),
         [true, true, false]
-      )}${ms.map((m) => `<p>${esc(m)}: ${san.methods[m].flagged ? '<span class="flag">flagged</span>' : '<span class="ok">passes</span>'} — ${esc(san.methods[m].reason)}.</p>`).join('')}</section>`
+      )}${ms.map((m) => `<p>${esc(camMethodName(m))}: ${san.methods[m].flagged ? '<span class="flag">flagged</span>' : '<span class="ok">passes</span>'} — ${esc(san.methods[m].reason)}.</p>`).join('')}</section>`
     )
   }
 
@@ -174,7 +175,7 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
       )
     )
     parts.push(
-      `<section><h2>Where does it look (${esc(w.method)})</h2><p class="muted">Mean map per ${w.groupedBy === 'label' ? 'labelled' : 'predicted'} class (16×16), and the share of map mass on the border band (outer 10% of each side) and outside the central half. A shortcut (a watermark, the background) shows up as mass away from the object and as its own group below.</p><div class="cards">${classes.join('')}</div>${
+      `<section><h2>Where does it look (${esc(camMethodName(w.method))})</h2><p class="muted">Mean map per ${w.groupedBy === 'label' ? 'labelled' : 'predicted'} class (16×16), and the share of map mass on the border band (outer 10% of each side) and outside the central half. A shortcut (a watermark, the background) shows up as mass away from the object and as its own group below.</p><div class="cards">${classes.join('')}</div>${
         w.pointing ? `<p>Pointing game: ${num(w.pointing.hitRate)} hit rate, energy in box ${num(w.pointing.energyInBox)} over ${w.pointing.images} boxed image(s).</p>` : ''
       }<h3>Groups of similar maps (k-means, k=${st.clusters})</h3>${clusters.join('')}</section>`
     )

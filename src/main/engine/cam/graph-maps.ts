@@ -1,35 +1,15 @@
 import { floatAttr, type GraphBuilder } from '../onnx/builder'
-import type { GradientMethod } from './methods'
+import { camMethod, type CamMethod } from './methods'
 
 /**
- * The gradient CAM methods as graph nodes, so one onnxruntime run returns finished maps instead of
- * activations and gradients (which are large: K x h x w per image). Mirrors methods.ts exactly; the
- * JS versions remain the readable reference (test/unit/cam-graph-methods.test.ts holds the two equal)
- * and serve Eigen-CAM and Score-CAM.
+ * A gradient CAM method as graph nodes (its module's `emit`), so one onnxruntime run returns finished
+ * maps instead of activations and gradients (which are large: K x h x w per image). Each module also
+ * keeps the readable JavaScript definition; test/unit/cam-graph-methods.test.ts holds the two equal.
  */
-export function emitRawCam(b: GraphBuilder, method: GradientMethod, a: string, g: string): string {
-  const spatial = [2, 3]
-  const weighted = (w: string) => b.reduce('ReduceSum', b.op('Mul', [a, w]), [1])
-  switch (method) {
-    case 'gradcam':
-      return weighted(b.reduce('ReduceMean', g, spatial))
-    case 'hirescam':
-      return b.reduce('ReduceSum', b.op('Mul', [a, g]), [1])
-    case 'layercam':
-      return b.reduce('ReduceSum', b.op('Mul', [a, b.op('Relu', [g])]), [1])
-    case 'xgradcam': {
-      const sumA = b.op('Add', [b.reduce('ReduceSum', a, spatial), b.constF32([1e-7], [])])
-      return weighted(b.reduce('ReduceSum', b.op('Div', [b.op('Mul', [g, a]), sumA]), spatial))
-    }
-    case 'gradcam++': {
-      const g2 = b.op('Mul', [g, g])
-      const g3 = b.op('Mul', [g2, g])
-      const sumA = b.reduce('ReduceSum', a, spatial)
-      const denom = b.op('Add', [b.op('Add', [b.op('Mul', [g2, b.constF32([2], [])]), b.op('Mul', [sumA, g3])]), b.constF32([1e-6], [])])
-      const alpha = b.op('Where', [b.op('Equal', [g, b.constF32([0], [])]), b.constF32([0], []), b.op('Div', [g2, denom])])
-      return weighted(b.reduce('ReduceSum', b.op('Mul', [b.op('Relu', [g]), alpha]), spatial))
-    }
-  }
+export function emitRawCam(b: GraphBuilder, method: CamMethod, a: string, g: string): string {
+  const m = camMethod(method)
+  if (m.kind !== 'gradient') throw new Error(`${method} is not a gradient method: it has no graph form`)
+  return m.emit(b, a, g)
 }
 
 /** Per-image min-max scaling over [1, h, w]: (x - min) / (1e-7 + max(x - min)), as pytorch-grad-cam. */

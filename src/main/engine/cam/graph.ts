@@ -5,7 +5,7 @@ import { DataType } from '../onnx/tensor-data'
 import type { LoadedModel } from '../model/loaded-model'
 import { emitMapTail, emitRawCam } from './graph-maps'
 import { layerLayout } from '../model/layers'
-import type { GradientMethod } from './methods'
+import type { CamMethod } from './methods'
 
 export const TARGET_INPUT = '__ms/target'
 
@@ -41,7 +41,7 @@ function scoresOf(b: GraphBuilder, m: LoadedModel): { scores: string; shapeLike:
  * otherwise the given class; OneHot of it is the gradient of the class score w.r.t. the scores.
  * The scores are the tensor before a final Softmax (Grad-CAM's y^c is the score, not the probability).
  */
-export function buildCamGraph(m: LoadedModel, layer: string, method: GradientMethod): CamGraph {
+export function buildCamGraph(m: LoadedModel, layer: string, method: CamMethod): CamGraph {
   if (m.index.opset < 13) {
     throw new ApiError('unsupported', `${m.file} uses ONNX opset ${m.index.opset}; gradients need opset 13 or newer (re-export with opset_version=13).`, m.path)
   }

@@ -16,6 +16,7 @@ import { prepareOutputDir } from '../files/output-dir'
 import { copyFileAtomic, writeFileAtomic } from '../files/safe-write'
 import { scratchDir } from '../scratch-dir'
 import { maxOf, minOf } from '../../../shared/stats'
+import { camMethodSlug } from '../../../shared/registry/cam-methods'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -202,7 +203,7 @@ export class CamResultStore {
     const records: CamRecord[] = []
     const unique = uniqueNamer()
     for (const s of chosen) {
-      const stem = unique(`${s.record.stem}.${s.record.method.replace(/\+/g, 'pp')}`)
+      const stem = unique(`${s.record.stem}.${camMethodSlug(s.record.method)}`)
       const map = (await readNpy(s.mapPath)).data
       const png = await renderCamPng({ path: s.record.file, kind: s.kind }, map, s.size, s.resize, colormap, alpha)
       const pngPath = join(dir, `${stem}.png`)

@@ -3,10 +3,9 @@ import { floatTensor, int64Tensor, OrtSession } from '../exec/ort'
 import type { LoadedModel } from '../model/loaded-model'
 import { buildActivationGraph, buildCamGraph, buildScoresGraph, TARGET_INPUT, type CamGraph } from './graph'
 import { resolveLayer } from '../model/layers'
-import { eigencam, needsGradients, type CamMethod, type GradientMethod } from './methods'
+import { camMethod, type CamMethod } from './methods'
 import { minMaxNormalize } from './normalize'
 import { resizeBilinear } from './resize'
-import { scoreCam } from './scorecam'
 import { probabilitiesFrom } from '../model/scores'
 
 export interface CamRunnerOptions {
@@ -89,12 +88,13 @@ export class CamRunner {
 
   static async create(model: LoadedModel, opts: CamRunnerOptions): Promise<CamRunner> {
     const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
-    const grads = needsGradients(opts.method)
-    const graph = grads ? buildCamGraph(model, layer, opts.method as GradientMethod) : null
+    const method = camMethod(opts.method)
+    const grads = method.kind === 'gradient'
+    const graph = grads ? buildCamGraph(model, layer, opts.method) : null
     const forwardOnly = grads ? null : buildActivationGraph(model, layer)
     const session = await OrtSession.create(graph?.bytes ?? forwardOnly!.bytes, model.path, { intraOpThreads: opts.threads })
     let forward: { session: OrtSession; scores: string } | null = null
-    if (opts.method === 'scorecam') {
+    if (method.kind === 'forward' && method.needsScores) {
       const g = buildScoresGraph(model)
       forward = { session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }), scores: g.scores }
     }
@@ -165,24 +165,22 @@ export class CamRunner {
         const [, k, h, w] = acts.dims as number[]
         rawShape = [h, w]
         const a = (acts.data as Float32Array).subarray(i * k * h * w, (i + 1) * k * h * w)
-        raw =
-          this.method === 'eigencam'
-            ? eigencam(a, k, h * w)
-            : await scoreCam({
-                forward: this.forward!.session,
-                inputName: m.inputName,
-                logitsName: this.forward!.scores,
-                input: batch.subarray(i * per, (i + 1) * per),
-                chw: m.inputChw,
-                layout: m.layout,
-                activations: a,
-                k,
-                h,
-                w,
-                target,
-                batch: this.scoreBatch,
-                throwIfCancelled
-              })
+        const method = camMethod(this.method)
+        if (method.kind !== 'forward') throw new Error(`${this.method} has no forward-only form`)
+        raw = await method.raw({
+          activations: a,
+          k,
+          h,
+          w,
+          target,
+          input: batch.subarray(i * per, (i + 1) * per),
+          chw: m.inputChw,
+          layout: m.layout,
+          inputName: m.inputName,
+          scores: this.forward ? { session: this.forward.session, name: this.forward.scores } : null,
+          batch: this.scoreBatch,
+          throwIfCancelled
+        })
         for (let p = 0; p < raw.length; p++) if (!(raw[p] > 0)) raw[p] = 0
         map = minMaxNormalize(resizeBilinear(minMaxNormalize(raw), h, w, H, W))
       }

@@ -1,5 +1,6 @@
 import type { AuditImage, ReliabilityBin } from '../../../../shared/audit'
 import { maxOf, minOf } from '../../../../shared/stats'
+import { camMethodName } from '../../../../shared/registry/cam-methods'
 
 /**
  * Pure helpers behind the audit plots and tables (no DOM, no Vue), so their arithmetic is unit-tested:
@@ -142,14 +143,5 @@ export function ticks(lo: number, hi: number, count = 3): number[] {
   return Array.from({ length: count }, (_, i) => lo + ((hi - lo) * i) / (count - 1))
 }
 
-const METHOD_LABELS: Record<string, string> = {
-  gradcam: 'Grad-CAM',
-  'gradcam++': 'Grad-CAM++',
-  xgradcam: 'XGrad-CAM',
-  hirescam: 'HiRes-CAM',
-  layercam: 'LayerCAM',
-  eigencam: 'Eigen-CAM',
-  scorecam: 'Score-CAM'
-}
-/** A CAM method's display name (proper names, the same in every language). */
-export const methodLabel = (m: string) => METHOD_LABELS[m] ?? m
+/** A CAM method's display name (proper names, the same in every language), from the registry. */
+export const methodLabel = camMethodName

@@ -1,5 +1,6 @@
-import { OrtSession, floatTensor } from '../exec/ort'
-import { softmaxWeights, weightedSum } from './methods'
+import { maxOf } from '../../../../shared/stats'
+import { OrtSession, floatTensor } from '../../exec/ort'
+import { weightedSum, type ForwardCamModule } from './base'
 
 /**
  * Bilinear resize with align_corners=True (torch.nn.UpsamplingBilinear2d), which is what
@@ -82,4 +83,35 @@ export async function scoreCam(args: ScoreCamArgs): Promise<Float32Array> {
     for (let i = 0; i < n; i++) scores[start + i] = logits[i * classes + args.target]
   }
   return weightedSum(args.activations, softmaxWeights(scores), args.h * args.w)
+}
+
+/** Softmax over Score-CAM's per-channel target scores: the channel weights. */
+export function softmaxWeights(scores: Float64Array): Float64Array {
+  const max = maxOf(scores)
+  const e = scores.map((s) => Math.exp(s - max))
+  const total = e.reduce((p, v) => p + v, 0)
+  return e.map((v) => v / total)
+}
+
+/** Score-CAM as a method: one masked forward pass per channel, through the model up to its class scores. */
+export const scorecamMethod: ForwardCamModule = {
+  id: 'scorecam',
+  kind: 'forward',
+  needsScores: true,
+  raw: (x) =>
+    scoreCam({
+      forward: x.scores!.session,
+      inputName: x.inputName,
+      logitsName: x.scores!.name,
+      input: x.input,
+      chw: x.chw,
+      layout: x.layout,
+      activations: x.activations,
+      k: x.k,
+      h: x.h,
+      w: x.w,
+      target: x.target,
+      batch: x.batch,
+      throwIfCancelled: x.throwIfCancelled
+    })
 }

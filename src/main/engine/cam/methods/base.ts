@@ -1,0 +1,78 @@
+import type { CamMethodId } from '../../../../shared/registry/cam-methods'
+import type { GraphBuilder } from '../../onnx/builder'
+import type { OrtSession } from '../../exec/ort'
+
+/**
+ * The base every CAM method module builds on, as pytorch-grad-cam defines the family: a gradient
+ * method turns one image's activations A [K, h, w] and gradients G [K, h, w] into a raw map [h, w]
+ * (before the ReLU every method then applies), once as readable JavaScript (the reference the tests
+ * hold the graph to) and once as graph nodes, so one onnxruntime run returns finished maps. A
+ * forward-only method computes its raw map from the activations (and, if it asks, more forward
+ * passes). Arrays are channel-major, as onnxruntime returns NCHW tensors.
+ */
+export type GradientCam = (a: Float32Array, g: Float32Array, k: number, area: number) => Float32Array
+
+export interface GradientCamModule {
+  id: CamMethodId
+  kind: 'gradient'
+  /** The raw map in JavaScript (the readable definition). */
+  reference: GradientCam
+  /** The same as graph nodes over activations `a` and gradients `g` ([B, K, h, w]); returns [B, h, w]. */
+  emit(b: GraphBuilder, a: string, g: string): string
+}
+
+/** What a forward-only method sees for one image. */
+export interface ForwardCamInput {
+  activations: Float32Array
+  k: number
+  h: number
+  w: number
+  target: number
+  /** The image as fed to the model, and how to run the model again up to its class scores. */
+  input: Float32Array
+  chw: [number, number, number]
+  layout: 'NCHW' | 'NHWC'
+  inputName: string
+  scores: { session: OrtSession; name: string } | null
+  batch: number
+  throwIfCancelled?: () => void
+}
+
+export interface ForwardCamModule {
+  id: CamMethodId
+  kind: 'forward'
+  /** Needs a session of the model up to its class scores (Score-CAM's masked passes). */
+  needsScores: boolean
+  raw(x: ForwardCamInput): Promise<Float32Array>
+}
+
+export type CamMethodModule = GradientCamModule | ForwardCamModule
+
+/** cam[p] = sum_k w[k] * A[k, p]. */
+export function weightedSum(a: Float32Array, weights: Float64Array, area: number): Float32Array {
+  const cam = new Float64Array(area)
+  for (let k = 0; k < weights.length; k++) {
+    const w = weights[k]
+    if (w === 0) continue
+    const off = k * area
+    for (let p = 0; p < area; p++) cam[p] += w * a[off + p]
+  }
+  return Float32Array.from(cam)
+}
+
+/** cam[p] = sum_k f(G[k, p]) * A[k, p] (element-wise methods). */
+export function elementwiseSum(a: Float32Array, g: Float32Array, k: number, area: number, f: (g: number) => number): Float32Array {
+  const cam = new Float64Array(area)
+  for (let c = 0; c < k; c++) {
+    const off = c * area
+    for (let p = 0; p < area; p++) cam[p] += f(g[off + p]) * a[off + p]
+  }
+  return Float32Array.from(cam)
+}
+
+/** sum_p A[c, p] for one channel. */
+export function channelSum(a: Float32Array, c: number, area: number): number {
+  let s = 0
+  for (let p = 0; p < area; p++) s += a[c * area + p]
+  return s
+}

@@ -1,0 +1,41 @@
+import type { CamMethodId } from '../../../../shared/registry/cam-methods'
+import { CAM_METHOD_IDS } from '../../../../shared/registry/cam-methods'
+import type { CamMethodModule, GradientCam, GradientCamModule } from './base'
+import { eigencamMethod } from './eigencam'
+import { gradcam } from './gradcam'
+import { gradcamPlusPlus } from './gradcam-pp'
+import { hirescam } from './hirescam'
+import { layercam } from './layercam'
+import { scorecamMethod } from './scorecam'
+import { xgradcam } from './xgradcam'
+
+/**
+ * The CAM method registry: one module per id of src/shared/registry/cam-methods.ts (the type makes a
+ * missing or extra entry a compile error). Adding a method: its module here, its line below, its
+ * catalogue line and its description in the two languages.
+ */
+export const CAM_METHOD_MODULES: { [K in CamMethodId]: CamMethodModule & { id: K } } = {
+  gradcam: gradcam as GradientCamModule & { id: 'gradcam' },
+  'gradcam++': gradcamPlusPlus as GradientCamModule & { id: 'gradcam++' },
+  xgradcam: xgradcam as GradientCamModule & { id: 'xgradcam' },
+  hirescam: hirescam as GradientCamModule & { id: 'hirescam' },
+  layercam: layercam as GradientCamModule & { id: 'layercam' },
+  eigencam: eigencamMethod as CamMethodModule & { id: 'eigencam' },
+  scorecam: scorecamMethod as CamMethodModule & { id: 'scorecam' }
+}
+
+export type CamMethod = CamMethodId
+export const CAM_METHODS = CAM_METHOD_IDS
+
+export function camMethod(id: CamMethod): CamMethodModule {
+  return CAM_METHOD_MODULES[id]
+}
+
+const gradientModules = () => Object.values(CAM_METHOD_MODULES).filter((m): m is GradientCamModule & { id: CamMethod } => m.kind === 'gradient')
+
+/** The JavaScript definitions of the gradient methods, by id (the tests hold the graph versions to them). */
+export const GRADIENT_CAMS: Partial<Record<CamMethod, GradientCam>> = Object.fromEntries(gradientModules().map((m) => [m.id, m.reference]))
+
+export { eigencam } from './eigencam'
+export { weightedSum } from './base'
+export type { CamMethodModule, GradientCamModule, ForwardCamModule, ForwardCamInput } from './base'

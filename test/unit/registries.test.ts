@@ -1,0 +1,76 @@
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import type { z } from 'zod'
+import { AUDIT_USAGE } from '../../src/main/cli/audit-command'
+import { CAM_USAGE } from '../../src/main/cli/cam-command'
+import { CAM_METHOD_MODULES } from '../../src/main/engine/cam/methods'
+import { methods } from '../../src/shared/api'
+import { AuditArgs } from '../../src/shared/audit'
+import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
+import { ROOT, tempDir } from '../helpers'
+import { jobHarness } from '../job-harness'
+
+/**
+ * One list per capability (issue #20): every place that lists CAM methods derives it from the
+ * registry, so each equals it. The UI's pickers are checked in the browser (test/e2e/registries.e2e.ts).
+ */
+const ids = CAM_METHOD_CATALOGUE.map((m) => m.id)
+
+/** The options of a zod enum reached through object shapes and wrappers (default, optional, array). */
+function enumAt(schema: z.ZodType, path: string[]): string[] {
+  let s = schema as unknown as { def: Record<string, unknown>; shape?: Record<string, z.ZodType>; options?: string[] }
+  const unwrap = () => {
+    for (;;) {
+      const d = s.def as { type: string; innerType?: unknown; element?: unknown; in?: unknown; schema?: unknown }
+      const next = d.innerType ?? d.element ?? d.in ?? (d.type === 'pipe' ? d.in : undefined)
+      if (!next) return
+      s = next as typeof s
+    }
+  }
+  for (const key of path) {
+    unwrap()
+    s = s.shape![key] as unknown as typeof s
+  }
+  unwrap()
+  return [...(s.options ?? [])]
+}
+
+describe('the CAM method registry', () => {
+  it('the engine has one module per catalogue entry, of the kind the catalogue says', () => {
+    expect(Object.keys(CAM_METHOD_MODULES)).toEqual(ids)
+    for (const m of CAM_METHOD_CATALOGUE) expect(CAM_METHOD_MODULES[m.id].kind).toBe(m.needs === 'gradients' ? 'gradient' : 'forward')
+  })
+
+  it('the API enums are the registry', () => {
+    expect(enumAt(methods['cam.run'].args, ['method'])).toEqual(ids)
+    expect(enumAt(AuditArgs, ['settings', 'methods'])).toEqual(ids)
+  })
+
+  it('the CLI help lists the registry', () => {
+    expect(/--method ([\w+|]+)\]/.exec(CAM_USAGE)![1].split('|')).toEqual(ids)
+    expect(/--methods ([\w+,]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(ids)
+  })
+
+  it('the audit report names every method by its registry name', async () => {
+    const images = tempDir()
+    const demo = join(ROOT, 'resources', 'demo', 'images')
+    for (const c of ['Bag', 'Coat']) {
+      mkdirSync(join(images, c))
+      const f = readdirSync(join(demo, c)).sort()[0]
+      copyFileSync(join(demo, c, f), join(images, c, f))
+    }
+    const { service, until } = jobHarness()
+    const out = tempDir()
+    const settings = { methods: ids, metrics: ['deletion', 'insertion', 'confidence'], steps: 2, worst: 1 }
+    const { jobId } = (await service.call('audit.run', { modelPath: join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'), imagesDir: images, out, settings })) as { jobId: string }
+    const end = await until((e) => 'jobId' in e && e.jobId === jobId && (e.type === 'job.done' || e.type === 'job.failed'))
+    expect(end.type).toBe('job.done')
+    const html = readFileSync(join(out, 'report.html'), 'utf8')
+    const table = [...html.matchAll(/<table>[\s\S]*?<\/table>/g)].map((m) => m[0]).find((t) => t.includes('<th>method</th>'))!
+    const names = [...table.matchAll(/<tr><td[^>]*>\d+<\/td><td[^>]*>([^<]+)<\/td>/g)].map((m) => m[1])
+    expect([...names].sort()).toEqual(CAM_METHOD_CATALOGUE.map((m) => m.name).sort())
+    const csv = readFileSync(join(out, 'methods.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1].replace(/"/g, ''))
+    expect([...csv].sort()).toEqual([...ids].sort())
+  }, 120_000)
+})
