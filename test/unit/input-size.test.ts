@@ -140,7 +140,7 @@ describe('the cam command', () => {
     expect(bad.stderr).toContain('--channel-order must be one of rgb, bgr')
     const badSize = await cli(['cam', '--model', fixed, '--images', npy, '--out', join(dir, 'x'), '--size', '48,192'])
     expect(badSize.code).not.toBe(0)
-    expect(badSize.stderr).toContain('--size must be WIDTHxHEIGHT')
+    expect(badSize.stderr).toContain('--size: The input size must be WIDTHxHEIGHT')
   })
 })
 
