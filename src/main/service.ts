@@ -32,6 +32,8 @@ import { planAudit, runAudit } from './engine/audit/run-audit'
 import { writeAudit } from './engine/audit/report-data'
 import type { AuditResult } from '../shared/audit'
 import { APP_VERSION } from './version'
+import { OutputStore } from './engine/outputs'
+import { reopenAudit } from './engine/audit/reopen'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
 const MAX_OPEN_MODELS = 4
@@ -47,6 +49,7 @@ export class Service {
   readonly jobs: JobManager
   private readonly models = new Map<string, LoadedModel>()
   private readonly camResults = new CamResultStore()
+  private readonly outputs = new OutputStore()
 
   constructor(emit: Emit) {
     this.jobs = new JobManager(emit)
@@ -203,6 +206,7 @@ export class Service {
         await writeAdaptedModel(modelOut, result)
         const report = predictionsJson(result, modelOut)
         await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(report, null, 2) + '\n')
+        this.outputs.keep(ctx.jobId, { kind: 'fewshot.adapt', files: [modelOut, join(out, 'predictions.json')], main: modelOut })
         // Browser mode cannot see the engine's disk: the model is offered for download under a random id.
         const downloadId = randomUUID()
         this.downloads.set(downloadId, modelOut)
@@ -222,12 +226,23 @@ export class Service {
         })
         const out = chosenOut ?? scratchDir('audit')
         const written = await writeAudit(file, out)
+        this.outputs.keep(ctx.jobId, { kind: 'audit', files: [written.json, ...written.csv, written.report], main: written.report })
         ctx.progress(1, 1, 'report')
         // Browser mode cannot see the engine's disk: the report is offered for download under a random id.
         const downloadId = randomUUID()
         this.downloads.set(downloadId, written.report)
         return { ...written, model: file.model, dataset: file.dataset, shard: file.shard, summary: file.summary, downloadId } satisfies AuditResult
       })
+    },
+    'outputs.save': async ({ jobId, dir }) => this.outputs.save(jobId, dir),
+    'audit.open': async ({ dir }) => {
+      const opened = await reopenAudit(dir)
+      // Registered like a finished run: saved again by copy, the report offered for download.
+      const jobId = randomUUID()
+      this.outputs.keep(jobId, { kind: 'audit', files: opened.files, main: opened.result.report })
+      const downloadId = randomUUID()
+      this.downloads.set(downloadId, opened.result.report)
+      return { jobId, result: { ...opened.result, downloadId }, images: opened.images }
     },
     'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId)
   }

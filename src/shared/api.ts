@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
-import { AuditArgs } from './audit'
+import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 
@@ -200,7 +200,9 @@ const WorkspaceBase = z.object({
   images: z.array(z.string()),
   settings: CamSettings,
   /** The Few-shot view's sets, runs and results (absent in workspaces saved before it existed). */
-  fewshot: FewshotWorkspace.optional()
+  fewshot: FewshotWorkspace.optional(),
+  /** Finished audits, each saved (copied, not recomputed) into its own folder of the workspace. */
+  audits: z.array(z.object({ dir: z.string(), args: AuditArgs })).optional()
 })
 const runsOf = <T extends z.ZodTypeAny>(item: T) => z.array(CamRunRecord.extend({ items: z.array(item) }))
 
@@ -307,6 +309,19 @@ export const methods = {
   /** Audits a model on a labelled folder (job: progress phases AUDIT_PHASES, items AuditImage, result AuditResult; see src/shared/audit.ts). */
   'audit.run': { args: AuditArgs, result: JobStarted },
   /** cancelled: false with a reason when the job is not running (it ended, it was lost with a stopped engine, or no such job). */
+  /**
+   * Saves what a finished audit or few-shot adaptation wrote (its report and data, or its model and
+   * predictions) into a folder: a copy of the job's own files, nothing recomputed.
+   */
+  'outputs.save': {
+    args: z.object({ jobId: z.string().min(1), dir: OutputPath }).strict(),
+    result: z.object({ dir: z.string(), files: z.array(z.string()), main: z.string() })
+  },
+  /** Reopens a saved audit folder (audit.json beside its report) as a finished run; jobId saves it again. */
+  'audit.open': {
+    args: z.object({ dir: Path }).strict(),
+    result: z.object({ jobId: z.string(), result: AuditResult, images: z.array(AuditImage) })
+  },
   'jobs.cancel': { args: z.object({ jobId: z.string() }).strict(), result: z.object({ cancelled: z.boolean(), reason: z.string().optional() }) }
 } as const
 

@@ -118,8 +118,8 @@ export const useAuditStore = defineStore('audit', () => {
   }
 
   /**
-   * Writes report.html (with audit.json and the CSVs) into a folder on the engine's disk: the same
-   * audit again with `out`, which gives the same report for the same settings and files.
+   * Writes report.html (with audit.json and the CSVs) into a folder on the engine's disk: a copy of
+   * what the run already wrote, nothing computed again.
    */
   async function saveReport(dir: string): Promise<string | null> {
     const r = run.value
@@ -127,11 +127,7 @@ export const useAuditStore = defineStore('audit', () => {
     localStorage.setItem(OUT_KEY, dir.trim())
     saving.value = true
     try {
-      const job = await trackJob(() => api.call('audit.run', { ...r.args, out: dir.trim() }), () => {})
-      const end = await job.end
-      if (end.type === 'job.failed') throw end.error
-      if (end.type === 'job.cancelled') return null
-      saved.value = AuditResult.parse(end.result).report
+      saved.value = (await api.call('outputs.save', { jobId: r.id, dir: dir.trim() })).main
       error.value = null
       return saved.value
     } catch (err) {
@@ -187,7 +183,30 @@ export const useAuditStore = defineStore('audit', () => {
     }
   }
 
-  return { labelsPath, shard,
+  /** For a workspace save: each finished audit copied into `root`/audits/audit-N (nothing recomputed). */
+  async function keepIn(root: string): Promise<{ dir: string; args: AuditArgs }[]> {
+    const kept: { dir: string; args: AuditArgs }[] = []
+    for (const [i, r] of runs.value.entries()) {
+      if (r.status !== 'done' || !r.result) continue
+      const saved = await api.call('outputs.save', { jobId: r.id, dir: `${root.replace(/[\\/]+$/, '')}/audits/audit-${i + 1}` })
+      kept.push({ dir: saved.dir, args: r.args })
+    }
+    return kept
+  }
+
+  /** Reopens a workspace's saved audits as finished runs (read back, not recomputed). */
+  async function restore(kept: { dir: string; args: AuditArgs }[] | undefined): Promise<void> {
+    const reopened: AuditRun[] = []
+    for (const a of kept ?? []) {
+      const r = await api.call('audit.open', { dir: a.dir })
+      reopened.push({ id: r.jobId, status: 'done', args: a.args, phase: 'report', items: r.images, result: r.result, error: null })
+    }
+    runs.value = reopened
+    drill.value = null
+    saved.value = null
+  }
+
+  return { labelsPath, shard, keepIn, restore,
     imagesDir, out, saveDir, methods, metrics, baseline, steps, sanityImages, batch, runs, run, running, canRun, error, saving, saved, drill,
     start, cancel, saveReport, openWorst, openCell
   }

@@ -323,20 +323,16 @@ export const useFewshotStore = defineStore('fewshot', () => {
     }
   }
 
-  /** Writes the adapted model (model.onnx + predictions.json) into a folder: the same run, with `out`. */
+  /** Writes the adapted model (model.onnx + predictions.json) into a folder: a copy of what the run wrote. */
   async function saveModel(id: string, dir: string): Promise<string | null> {
     const r = runs.value.find((x) => x.id === id)
     if (!r) return null
     busy.value = true
     try {
-      const job = await trackJob(() => api.call('fewshot.adapt', { ...(r.args as ArgsOf<'fewshot.adapt'>), out: dir }), () => {})
-      const end = await job.end
-      if (end.type === 'job.failed') throw end.error
-      if (end.type === 'job.cancelled') return null
-      const report = AdaptReport.parse(end.result)
-      message.value = report.adaptedModel
+      const saved = await api.call('outputs.save', { jobId: r.id, dir })
+      message.value = saved.main
       error.value = null
-      return report.adaptedModel
+      return saved.main
     } catch (err) {
       error.value = asError(err)
       return null

@@ -1,8 +1,9 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { WorkspaceDraft } from '../../../shared/api'
+import type { ArgsOf } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
+import { useAuditStore } from './audit'
 import { useCamStore } from './cam'
 import { asError } from './errors'
 import { useFewshotStore } from './fewshot'
@@ -17,7 +18,8 @@ export const useWorkspaceStore = defineStore('workspace', () => {
   const busy = ref(false)
 
   /** What a save sends: results by id only (the engine holds their maps), so thousands of results stay a small request. */
-  function snapshot(): WorkspaceDraft {
+  type Draft = ArgsOf<'workspace.save'>['workspace']
+  function snapshot(audits?: Draft['audits']): Draft {
     const model = useModelStore()
     const images = useImagesStore()
     const cam = useCamStore()
@@ -29,15 +31,18 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       images: images.entries.map((e) => e.path),
       settings: { ...cam.settings },
       runs: cam.runs.map((r) => ({ ...r, items: r.items.map((i) => (i.ok ? { ok: true as const, resultId: i.resultId, imageId: i.imageId } : i)) })),
-      fewshot: useFewshotStore().snapshot()
+      fewshot: useFewshotStore().snapshot(),
+      ...(audits ? { audits } : {})
     }
   }
 
   async function save(target: string): Promise<void> {
     busy.value = true
     try {
+      // Outputs the engine already wrote are copied into the folder, never computed again.
       await useFewshotStore().keepModelsIn(target)
-      const r = await api.call('workspace.save', { dir: target, workspace: snapshot() })
+      const audits = await useAuditStore().keepIn(target)
+      const r = await api.call('workspace.save', { dir: target, workspace: snapshot(audits) })
       dir.value = r.dir
       localStorage.setItem('metascope.workspaceDir', r.dir)
       message.value = r.file
@@ -58,6 +63,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       if (ws.images.length) await useImagesStore().add(ws.images)
       useCamStore().restore(ws.runs, ws.settings)
       await useFewshotStore().restore(ws.fewshot)
+      await useAuditStore().restore(ws.audits)
       dir.value = target
       message.value = target
       error.value = null
