@@ -4,6 +4,7 @@ import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
+import { PreprocessFields } from './preprocess'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 
 /**
@@ -159,12 +160,7 @@ export type CamItemRef = z.infer<typeof CamItemRef>
 
 
 /** Preprocessing a user chose for one model, as cam.run takes it; a field left out is the model's own default. */
-export const PreprocessChoice = z.object({
-  normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
-  resize: z.enum(['stretch', 'center-crop']).optional(),
-  channelOrder: z.enum(['rgb', 'bgr']).optional(),
-  size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional()
-})
+export const PreprocessChoice = z.object(PreprocessFields)
 export type PreprocessChoice = z.infer<typeof PreprocessChoice>
 
 export const CamSettings = z.object({
@@ -252,13 +248,8 @@ export const methods = {
         /** 'top1', a class index, or a label. */
         target: z.union([z.string(), z.number().int()]).default('top1'),
         batch: z.number().int().min(1).max(256).default(8),
-        /** Omitted: the model's own preset (metadata `metascope.normalization`), else imagenet. */
-        normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
-        resize: z.enum(['stretch', 'center-crop']).optional(),
-        /** Colour channel order the model takes; omitted: metadata `metascope.channel_order`, else rgb. */
-        channelOrder: z.enum(['rgb', 'bgr']).optional(),
-        /** Input size for models with dynamic height/width; omitted: metadata, the .npy inputs' own size, else 224x224. */
-        size: z.object({ width: z.number().int().min(1).max(8192), height: z.number().int().min(1).max(8192) }).strict().optional(),
+        /** Preprocessing; a field left out is the model's own (metadata), else imagenet / stretch / rgb / 224x224. */
+        ...PreprocessFields,
         /** A view shows the results: never discard them to stay within the result budget until cam.release. */
         hold: z.boolean().default(false)
       })

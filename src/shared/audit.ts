@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
+import { PreprocessFields } from './preprocess'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 
 /**
@@ -49,9 +50,8 @@ export const AuditSettings = z
     /** Images per CAM run and perturbed inputs per forward run. */
     batch: z.number().int().min(1).max(256).default(8),
     seed: z.number().int().min(0).default(0),
-    /** Omitted: the model's own preset (metadata), else imagenet / stretch. */
-    normalization: z.enum(['imagenet', 'unit', 'symmetric']).optional(),
-    resize: z.enum(['stretch', 'center-crop']).optional()
+    /** The same preprocessing choices as cam.run's (BGR and dynamic-size models included); omitted: the model's own. */
+    ...PreprocessFields
   })
   .strict()
 export type AuditSettings = z.infer<typeof AuditSettings>
@@ -156,7 +156,9 @@ export const ModelIdentity = z.object({
     layout: z.enum(['NCHW', 'NHWC']),
     normalization: z.string(),
     resize: z.string(),
-    channels: z.number()
+    channels: z.number(),
+    /** Absent in audits written before the channel order was recorded (they were all rgb). */
+    channelOrder: z.enum(['rgb', 'bgr']).optional()
   }),
   /** The tensor `layer` resolved to. */
   layer: z.string()

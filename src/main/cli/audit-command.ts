@@ -6,11 +6,14 @@ import { mergeAuditFiles, readAuditFile } from '../engine/audit/merge'
 import { writeAudit } from '../engine/audit/report-data'
 import { planAudit, runAudit } from '../engine/audit/run-audit'
 import { positiveInt } from './cam-command'
+import { flagOf } from './flags'
+import { parseSize } from '../engine/data/preprocess'
 
 export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods ${AUDIT_CAM_METHODS.join(',')}] [--metrics ${AUDIT_METRICS.join(',')}]
       [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]
       [--sanity-images 4] [--sanity-steps 8] [--clusters 4] [--bins 15] [--worst 8] [--batch 8] [--seed 0]
-      [--boxes F.json] [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--threads N]
+      [--boxes F.json] [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop]
+      [--channel-order rgb|bgr] [--size WxH (models with dynamic height/width)] [--threads N]
             faithfulness, sanity, calibration and where-it-looks over a folder (labels = sub-folder names);
             writes report.html, audit.json and CSVs to --out; prints one JSON line (the summary's headline)
   audit merge DIR... --out DIR
@@ -58,6 +61,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
       boxes: { type: 'string' },
       normalization: { type: 'string' },
       resize: { type: 'string' },
+      'channel-order': { type: 'string' },
+      size: { type: 'string' },
       threads: { type: 'string' }
     },
     strict: true
@@ -82,12 +87,14 @@ export async function auditCommand(argv: string[]): Promise<number> {
     batch: int(v.batch, 'batch'),
     seed: int(v.seed, 'seed'),
     normalization: v.normalization,
-    resize: v.resize
+    resize: v.resize,
+    channelOrder: v['channel-order'],
+    size: v.size === undefined ? undefined : ((s: [number, number]) => ({ width: s[1], height: s[0] }))(parseSize(v.size, '--size'))
   }
   const settings = AuditSettings.safeParse(Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)))
   if (!settings.success) {
     const issue = settings.error.issues[0]
-    throw new ApiError('invalid-arguments', `--${String(issue.path[0] ?? 'settings')}: ${issue.message}.`)
+    throw new ApiError('invalid-arguments', `${issue.path.length ? flagOf(String(issue.path[0])) : 'settings'}: ${issue.message}.`)
   }
   const plan = await planAudit({
     modelPath: v.model,

@@ -8,7 +8,8 @@ const FLAG_OF: Record<string, string> = {
   supportDir: '--support',
   queryDir: '--query',
   dir: '--out',
-  modelOut: '--out'
+  modelOut: '--out',
+  roadPercentiles: '--road'
 }
 
 /** innerRate -> --inner-rate; labelsPath -> --labels. */

@@ -14,7 +14,7 @@ export function modelIdentity(model: LoadedModel, pre: Preprocess, layer: string
     inputs: model.summary.inputs,
     numClasses: model.numClasses,
     labels: Array.from({ length: model.numClasses }, (_, i) => model.labelOf(i)),
-    preprocessing: { size: pre.size, layout: pre.layout, normalization: pre.normalization, resize: pre.resize, channels: pre.channels ?? 3 },
+    preprocessing: { size: pre.size, layout: pre.layout, normalization: pre.normalization, resize: pre.resize, channels: pre.channels ?? 3, channelOrder: pre.channelOrder ?? 'rgb' },
     layer
   }
 }

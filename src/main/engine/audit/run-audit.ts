@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import type { z } from 'zod'
 import { AuditArgs, type AuditFile, type AuditImage, type AuditProgress, type ImageMethodNumbers, type SanityImage } from '../../../shared/audit'
 import { ApiError, toErrorShape } from '../../../shared/errors'
-import { modelPreprocess } from '../model/inputs'
+import { modelForInputs, modelPreprocess } from '../model/inputs'
 import type { CamMethod } from '../cam/methods'
 import { CamRunner, type CamMap } from '../cam/runner'
 import { loadImageTensor, type Preprocess } from '../data/preprocess'
@@ -44,9 +44,14 @@ export async function planAudit(raw: unknown): Promise<AuditPlan> {
   const args = parsed.data
   const shard = args.shard ? parseShard(args.shard) : null
   const labels = args.labelsPath ? await readLabelsFile(resolve(args.labelsPath)) : null
-  const model = await LoadedModel.open(resolve(args.modelPath), labels)
   const s = args.settings
-  const preprocess = modelPreprocess(model, { ...(s.normalization ? { normalization: s.normalization } : {}), ...(s.resize ? { resize: s.resize } : {}) })
+  // The same choices cam.run takes: a size for a dynamic-size model, the channel order for BGR ones.
+  const model = await modelForInputs(await LoadedModel.open(resolve(args.modelPath), labels), [], s.size ? [s.size.height, s.size.width] : undefined)
+  const preprocess = modelPreprocess(model, {
+    ...(s.normalization ? { normalization: s.normalization } : {}),
+    ...(s.resize ? { resize: s.resize } : {}),
+    ...(s.channelOrder ? { channelOrder: s.channelOrder } : {})
+  })
   const dataset = await listAuditDataset(args.imagesDir, model, s.metrics.includes('calibration'))
   const boxes = args.boxesPath ? await readBoxes(resolve(args.boxesPath)) : null
   return { args, model, preprocess, dataset, shard, inputs: shardOf(dataset.inputs, shard), boxes }

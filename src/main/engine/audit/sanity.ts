@@ -146,7 +146,8 @@ export async function runSanity(opts: {
       }
       const file = join(dir, `step${s}.onnx`)
       await writeFile(file, onnx.ModelProto.encode(proto).finish())
-      const randomModel = await LoadedModel.open(file, model.labels)
+      // At the size the audit runs (a dynamic-size model was sized for it), not the file's default.
+      const randomModel = await LoadedModel.open(file, model.labels, model.dynamicSize ? { size: [H, W] } : undefined)
       out.steps.push({ layer: layers[cut - 1].layer, layersRandomised: cut })
       for (const mk of makers) {
         const r = await mk.create(randomModel)

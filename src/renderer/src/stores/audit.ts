@@ -9,6 +9,8 @@ import { trackJob } from '../lib/track-job'
 import { asError } from './errors'
 import { useImagesStore } from './images'
 import { useModelStore } from './model'
+import { useCamStore } from './cam'
+import { modelDefaults, preprocessArgs } from '../lib/preprocess'
 
 export type AuditStatus = 'running' | 'done' | 'failed' | 'cancelled'
 
@@ -57,6 +59,11 @@ export const useAuditStore = defineStore('audit', () => {
   const running = computed(() => run.value?.status === 'running')
   const canRun = computed(() => !!useModelStore().summary && !!imagesDir.value.trim() && methods.value.length > 0 && metrics.value.length > 0 && !running.value && !saving.value)
 
+  function preprocessFor(modelPath: string) {
+    const summary = useModelStore().summary
+    return preprocessArgs(useCamStore().preprocessOf(modelPath), summary ? modelDefaults(summary).dynamicSize : false)
+  }
+
   function auditArgs(modelPath: string): AuditArgs {
     return {
       modelPath,
@@ -70,7 +77,9 @@ export const useAuditStore = defineStore('audit', () => {
         baseline: baseline.value,
         steps: steps.value,
         sanityImages: sanityImages.value,
-        batch: batch.value
+        batch: batch.value,
+        // The model panel's preprocessing, as the heatmaps use it (channel order and size included).
+        ...preprocessFor(modelPath)
       }
     }
   }
