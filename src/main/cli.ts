@@ -5,6 +5,7 @@ import { CAM_USAGE, camCommand } from './cli/cam-command'
 import { FEWSHOT_USAGE, fewshotCommand } from './cli/fewshot-command'
 import { cliErrorText } from './cli/flags'
 import { inspectCommand } from './cli/inspect-command'
+import { CHECK_USAGE, checkCommand } from './cli/check-command'
 import { Service } from './service'
 
 /**
@@ -16,6 +17,7 @@ commands:
   info      print app, library and compute-backend information as one JSON object
   inspect --model M.onnx [--labels F]
             print the model summary and layer list as JSON
+  ${CHECK_USAGE}
   ${CAM_USAGE}
             write <stem>.cam.npy, <stem>.png and results.json for each input
   bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
@@ -36,6 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return 0
     case 'inspect':
       return inspectCommand(rest)
+    case 'check':
+      return checkCommand(rest)
     case 'cam':
       return camCommand(rest)
     case 'bench':

@@ -33,6 +33,8 @@ import { writeAudit } from './engine/audit/report-data'
 import type { AuditResult } from '../shared/audit'
 import { APP_VERSION } from './version'
 import { OutputStore } from './engine/outputs'
+import { checkConversion, probeInputs } from './engine/model/conversion-check'
+import { loadImageTensor } from './engine/data/preprocess'
 import { reopenAudit } from './engine/audit/reopen'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
@@ -69,6 +71,16 @@ export class Service {
       return model.summary
     },
     'models.inspect': async ({ modelId }) => inspectModel(this.model(modelId)),
+    'models.checkConversion': async ({ modelId, imageIds }) => {
+      this.jobs.checkRoom()
+      const model = this.model(modelId)
+      const paths = imageIds?.map((id) => this.imagePath(id))
+      return this.jobs.start('conversion-check', async (ctx) => {
+        const pre = modelPreprocess(model)
+        const inputs = paths ? await Promise.all(paths.map(async (p) => (await loadImageTensor(p, pre)).data)) : probeInputs(model)
+        return checkConversion(model, inputs, paths ? 'images' : 'probe', { throwIfCancelled: ctx.throwIfCancelled, onProgress: (d, t) => ctx.progress(d, t, 'checking') })
+      })
+    },
     'cam.run': async (a) => {
       this.jobs.checkRoom()
       const idByPath = new Map<string, string>()

@@ -218,6 +218,18 @@ export type WorkspaceDraft = z.infer<typeof WorkspaceDraft>
 export const WorkspaceFile = z.union([WorkspaceBase.extend({ version: z.literal(2), runs: runsOf(StoredCamItem) }), Workspace.extend({ version: z.literal(1) })])
 export type WorkspaceFile = z.infer<typeof WorkspaceFile>
 
+/** The conversion check of a TensorFlow.js model (models.checkConversion's job result). */
+export const ConversionCheck = z.object({
+  source: z.enum(['probe', 'images']),
+  images: z.number(),
+  maxAbsDiff: z.number(),
+  maxAbs: z.number(),
+  output: z.string(),
+  backend: z.string(),
+  ms: z.number()
+})
+export type ConversionCheck = z.infer<typeof ConversionCheck>
+
 export const DemoInfo = z.object({
   available: z.boolean(),
   modelPath: z.string(),
@@ -237,6 +249,14 @@ export const methods = {
     result: ImagesAddResult
   },
   'models.inspect': { args: z.object({ modelId: z.string() }).strict(), result: ModelInspection },
+  /**
+   * A TensorFlow.js model's conversion check (a job; result ConversionCheck): the original run by
+   * TensorFlow.js itself against the converted graph, on seeded probe inputs or on added images.
+   */
+  'models.checkConversion': {
+    args: z.object({ modelId: z.string(), imageIds: z.array(z.string()).min(1).max(64).optional() }).strict(),
+    result: JobStarted
+  },
   'cam.run': {
     args: z
       .object({

@@ -6,7 +6,7 @@ import { materialiseEpisode } from '../../src/main/engine/fewshot/data/batch'
 import { readImage } from '../../src/main/engine/fewshot/data/dataset'
 import { samplePairedEpisode } from '../../src/main/engine/fewshot/data/episodes'
 import { loadFolderDataset, supportQueryFolders } from '../../src/main/engine/fewshot/data/folder'
-import { seededRandom } from '../../src/main/engine/fewshot/data/random'
+import { seededRandom } from '../../src/main/engine/data/random'
 import { rejection, tempDir } from '../helpers'
 
 type Rgb = [number, number, number]

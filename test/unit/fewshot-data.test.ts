@@ -8,7 +8,7 @@ import { makeEpisodesFile, planEpisodes } from '../../src/main/engine/fewshot/da
 import { checkEpisodeFeasible, parseClassSpec, sampleEpisode } from '../../src/main/engine/fewshot/data/episodes'
 import { fashionMnistDataset } from '../../src/main/engine/fewshot/data/fashion-mnist'
 import { fashionMnist, parseIdx, readIdxImages, readIdxLabels, readIdxPair } from '../../src/main/engine/fewshot/data/idx'
-import { seededRandom } from '../../src/main/engine/fewshot/data/random'
+import { seededRandom } from '../../src/main/engine/data/random'
 import { rot90 } from '../../src/main/engine/fewshot/data/rotate'
 import { ApiError } from '../../src/shared/errors'
 import { rejection, tempDir } from '../helpers'

@@ -30,7 +30,7 @@ export function onnxruntimeInfo(): BackendInfo['onnxruntime'] {
   const ort = requireOptional('onnxruntime-node') as typeof import('onnxruntime-node')
   const listed = ort.listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }]
   // A provider counts as available only when its binaries shipped with this install ("bundled");
-  // CUDA binaries arrive only with ONNXRUNTIME_NODE_INSTALL=cuda12 at install time.
+  // CUDA binaries arrive only with `npm run gpu:onnxruntime`.
   const available = listed.filter((b) => b.bundled).map((b) => b.name)
   const wanted = (process.env.METASCOPE_PROVIDERS ?? '').split(',').filter(Boolean)
   const inUse = (wanted.length ? wanted : PROVIDER_PREFERENCE).filter(
@@ -43,7 +43,7 @@ export function onnxruntimeInfo(): BackendInfo['onnxruntime'] {
     available,
     inUse,
     ...(missingGpu.length
-      ? { note: `not installed: ${missingGpu.join(', ')} (reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12 for CUDA)` }
+      ? { note: `not installed: ${missingGpu.join(', ')} (\`npm run gpu:onnxruntime\` installs them, for CUDA 12)` }
       : {})
   }
 }
@@ -94,8 +94,14 @@ export async function loadTfjs(): Promise<{ tf: typeof import('@tensorflow/tfjs'
   return tfjsModule ? { ...tfjsModule, info } : null
 }
 
+/**
+ * What runs where. TensorFlow.js computes nothing of the app's jobs (onnxruntime does); it is loaded
+ * only when a converted TensorFlow.js model is checked against it, so app.info does not load it:
+ * before that first check it reports the installed version and that it is not loaded.
+ */
 export async function backendInfo(): Promise<BackendInfo> {
-  return { onnxruntime: onnxruntimeInfo(), tfjs: await tfjsInfo() }
+  const tfjs = tfjsCache ?? { version: packageVersion('@tensorflow/tfjs'), backend: null, reason: 'tfjs not loaded: it runs only to check converted TensorFlow.js models' }
+  return { onnxruntime: onnxruntimeInfo(), tfjs }
 }
 
 export function libraryVersions(): Record<string, string> {

@@ -1,3 +1,5 @@
+import { seededRandom } from '../data/random'
+
 /**
  * Pixel-level operations on one preprocessed model input ([C*H*W] floats in NCHW or NHWC order):
  * the relevance orders, baselines and replacements the faithfulness metrics are built from. A
@@ -93,16 +95,10 @@ export function blurBaseline(x: Float32Array, plane: Plane, kernel = gaussianKer
   return out
 }
 
-/** Small deterministic PRNG (mulberry32): the same seed gives the same noise on every machine. */
+/** Small deterministic PRNG (mulberry32, the engine's one seeded generator): the same seed gives the same noise on every machine. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const r = seededRandom(seed)
+  return () => r.float()
 }
 
 /** Standard normal samples (Box-Muller) from a uniform source. */

@@ -2,7 +2,7 @@ import { onnx } from 'onnx-proto'
 import { GraphBuilder, valueInfo } from '../onnx/builder'
 import { DataType, f32, type ConstTensor } from '../onnx/tensor-data'
 import type { Net } from './net'
-import { seededRandom } from './data/random'
+import { seededRandom } from '../data/random'
 
 export interface Conv4Options {
   channels: number

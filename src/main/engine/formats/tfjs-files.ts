@@ -183,3 +183,31 @@ export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): P
   }
   return weights
 }
+
+/**
+ * model.json and its shards as tfjs's own loaders take them (tf.io.ModelArtifacts): the topology,
+ * the weight specs and the shards' bytes, read through the same folder rules as the converter's.
+ */
+export async function readTfjsArtifacts(modelPath: string): Promise<{ kind: 'layers' | 'graph'; artifacts: { modelTopology: unknown; format?: string; weightSpecs: WeightSpec[]; weightData: ArrayBuffer; signature?: unknown; userDefinedMetadata?: Record<string, unknown> } }> {
+  const json = await readTfjsJson(modelPath)
+  const dir = dirname(modelPath)
+  const shards: Buffer[] = []
+  for (const [g, group] of (json.weightsManifest ?? []).entries()) {
+    for (const [i, p] of group.paths.entries()) {
+      const f = await shardFile(modelPath, dir, p, `weightsManifest[${g}].paths[${i}]`)
+      shards.push(await readFile(f.path))
+    }
+  }
+  const data = Buffer.concat(shards)
+  return {
+    kind: tfjsKind(json),
+    artifacts: {
+      modelTopology: json.modelTopology,
+      format: json.format,
+      weightSpecs: (json.weightsManifest ?? []).flatMap((g) => g.weights),
+      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+      ...(json.signature ? { signature: json.signature } : {}),
+      ...(json.userDefinedMetadata ? { userDefinedMetadata: json.userDefinedMetadata } : {})
+    }
+  }
+}

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
 import { looksLikeTfjs, readTfjsJson, readTfjsWeights, tfjsKind } from './tfjs-files'
 import { convertGraphModel } from './tfjs-graph'
+import { shardFile } from './tfjs-shards'
 import { convertLayersModel } from './tfjs-layers'
 import type { ModelFormat, OpenedModel } from './types'
 
@@ -43,7 +44,10 @@ async function labelsOf(path: string, meta: Record<string, unknown> | undefined)
   const own = pick(meta)
   if (own) return own
   try {
-    return pick(JSON.parse(await readFile(join(dirname(path), 'metadata.json'), 'utf8')) as Record<string, unknown>)
+    // Beside the model, a regular file, nothing larger than a labels list needs.
+    const meta = await shardFile(path, dirname(path), 'metadata.json', 'metadata.json')
+    if (meta.size > 4 * 1024 * 1024) return null
+    return pick(JSON.parse(await readFile(meta.path, 'utf8')) as Record<string, unknown>)
   } catch {
     return null
   }

@@ -28,6 +28,14 @@ export default {
     formatTfjsLayers: 'TensorFlow.js layers',
     formatTfjsGraph: 'TensorFlow.js graph',
     uploadModel: 'Upload model files…',
+    check: {
+      heading: 'Conversion check',
+      agrees: 'The converted graph agrees with TensorFlow.js within {diff} on {n} {source} ({backend}).',
+      differs: 'The converted graph differs from TensorFlow.js by up to {diff} on {n} {source} ({backend}): heatmaps may not match what the original computes.',
+      probe: 'probe inputs',
+      images: 'of your images',
+      onImages: 'Check on my images ({n})'
+    },
     noModelFile: 'None of these files is a model: choose an .onnx file, or a TensorFlow.js model.json together with its .bin weight files.',
     missingShards: 'Choose {model} together with its weight files ({files}): a browser sends only the files you choose.',
     pre: {

@@ -29,6 +29,14 @@ const ja: typeof en = {
     formatOnnx: 'ONNX',
     formatTfjsLayers: 'TensorFlow.js（Layers）',
     formatTfjsGraph: 'TensorFlow.js（Graph）',
+    check: {
+      heading: '変換の確認',
+      agrees: '変換後のグラフは TensorFlow.js と {diff} 以内で一致しています（{source} {n} 件、{backend}）。',
+      differs: '変換後のグラフは TensorFlow.js と最大 {diff} 異なります（{source} {n} 件、{backend}）。ヒートマップが元のモデルの計算と一致しない可能性があります。',
+      probe: 'テスト入力',
+      images: '画像',
+      onImages: '自分の画像で確認（{n} 件）'
+    },
     uploadModel: 'モデルのファイルをアップロード…',
     noModelFile: 'モデルのファイルがありません。.onnx ファイル、または TensorFlow.js の model.json を重みファイル（.bin）と一緒に選んでください。',
     missingShards: '{model} は重みファイル（{files}）と一緒に選んでください。ブラウザーは選んだファイルしか送れません。',

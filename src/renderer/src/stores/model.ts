@@ -1,9 +1,10 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { DemoInfo, ModelInspection, ModelSummary } from '../../../shared/api'
+import { ConversionCheck, type DemoInfo, type ModelInspection, type ModelSummary } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { asError } from './errors'
+import { trackJob } from '../lib/track-job'
 
 const RECENT_KEY = 'metascope.recentModels'
 
@@ -14,6 +15,9 @@ export const useModelStore = defineStore('model', () => {
   const busy = ref(false)
   const demo = ref<DemoInfo | null>(null)
   const recent = ref<string[]>(JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as string[])
+  /** A TensorFlow.js model's conversion check, for the open model only. */
+  type Check = { modelId: string; jobId: string | null; status: 'running' | 'done' | 'failed' | 'cancelled'; result: ConversionCheck | null; error: ApiErrorShape | null }
+  const check = ref<Check | null>(null)
 
   const labels = computed(() => summary.value?.labels ?? null)
   /** Folder names that stand for each class (the demo's metadata), else the labels themselves. */
@@ -44,6 +48,9 @@ export const useModelStore = defineStore('model', () => {
       inspection.value = i
       error.value = null
       remember(s.path)
+      check.value = null
+      // A converted model is checked against TensorFlow.js itself at once, on probe inputs (a job: the model is usable meanwhile).
+      if (s.format !== 'onnx') void checkConversion()
       return true
     } catch (err) {
       error.value = asError(err)
@@ -58,5 +65,25 @@ export const useModelStore = defineStore('model', () => {
     return demo.value
   }
 
-  return { summary, inspection, error, busy, demo, recent, labels, labelFolders, open, loadDemo }
+  /** Runs the conversion check of the open model: on probe inputs, or on these added images. */
+  async function checkConversion(imageIds?: string[]): Promise<void> {
+    const s = summary.value
+    if (!s || s.format === 'onnx') return
+    check.value = { modelId: s.id, jobId: null, status: 'running', result: null, error: null }
+    // The reactive record (a later check replaces it; this one then stops updating the panel).
+    const c = check.value
+    try {
+      const job = await trackJob(() => api.call('models.checkConversion', { modelId: s.id, ...(imageIds?.length ? { imageIds: imageIds.slice(0, 64) } : {}) }), () => {})
+      c.jobId = job.jobId
+      const end = await job.end
+      if (check.value !== c) return
+      if (end.type === 'job.done') Object.assign(c, { status: 'done', result: ConversionCheck.parse(end.result) })
+      else if (end.type === 'job.failed') Object.assign(c, { status: 'failed', error: end.error })
+      else c.status = 'cancelled'
+    } catch (err) {
+      Object.assign(c, { status: 'failed', error: asError(err) })
+    }
+  }
+
+  return { summary, inspection, error, busy, demo, recent, labels, labelFolders, check, open, loadDemo, checkConversion }
 })

@@ -1,7 +1,7 @@
 import { ApiError } from '../../../../shared/errors'
 import { selectClasses, withRotations, type FewshotDataset, type ImageRef } from './dataset'
 import { checkEpisodeFeasible, sampleEpisode, type Episode } from './episodes'
-import { deriveSeed, seededRandom } from './random'
+import { deriveSeed, seededRandom } from '../../data/random'
 
 export interface EpisodePlanOptions {
   /** The unrotated dataset (Fashion-MNIST's training file); refs index into it. */

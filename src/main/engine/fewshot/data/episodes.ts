@@ -1,6 +1,6 @@
 import { ApiError } from '../../../../shared/errors'
 import type { ClassEntry, FewshotDataset, ImageRef } from './dataset'
-import type { Random } from './random'
+import type { Random } from '../../data/random'
 
 /**
  * One N-way episode. `classes[n]` is the dataset class with episode label n; support and query are
