@@ -6,6 +6,7 @@ import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
 import { PreprocessFields } from './preprocess'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
+import { MODEL_FORMAT_IDS } from './registry/model-formats'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -55,7 +56,7 @@ export const ModelSummary = z.object({
   id: z.string(),
   path: z.string(),
   /** The file's own format; every format is opened as the same ONNX IR. */
-  format: z.enum(['onnx', 'tfjs-layers', 'tfjs-graph']),
+  format: z.enum(MODEL_FORMAT_IDS),
   fileBytes: z.number(),
   irVersion: z.number(),
   opsets: z.record(z.string(), z.number()),

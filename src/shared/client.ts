@@ -1,5 +1,6 @@
 import type { ArgsOf, MethodName, ResultOf } from './api'
 import type { ApiEvent } from './events'
+import { MODEL_COMPANION_EXTENSIONS, MODEL_EXTENSIONS } from './registry/model-formats'
 
 /** Thumbnail edge bounds in pixels: the grid asks for THUMB_DEFAULT; anything else is clamped. */
 export const THUMB_DEFAULT = 192
@@ -21,7 +22,7 @@ export function clampThumbSize(size: unknown): number {
  */
 export const UPLOAD_EXTENSIONS: readonly string[] = [
   '.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif',
-  '.npy', '.onnx', '.json', '.bin', '.txt'
+  '.npy', ...MODEL_EXTENSIONS, ...MODEL_COMPANION_EXTENSIONS, '.txt'
 ]
 
 /** The most one uploaded file may hold (bytes). */

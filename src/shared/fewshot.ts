@@ -1,12 +1,14 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
+import { ADAPT_METHOD_IDS, FEWSHOT_METHOD_IDS } from './registry/fewshot-methods'
 
 /**
  * The few-shot part of the API contract. The method names are the registry's keys
  * (src/main/engine/fewshot/methods.ts): the CLI help, the UI labels and this enum come from one list.
  */
-export const FEWSHOT_METHOD_NAMES = ['protomaml', 'anil', 'maml', 'fomaml', 'metasgd', 'protonet', 'finetune'] as const
+/** The few-shot method ids, from the registry (src/shared/registry/fewshot-methods.ts). */
+export const FEWSHOT_METHOD_NAMES = FEWSHOT_METHOD_IDS
 export type FewshotMethod = (typeof FEWSHOT_METHOD_NAMES)[number]
 
 /** Hyper-parameters with the defaults of docs/fewshot.md. */
@@ -79,8 +81,8 @@ export const EvaluateArgs = z
   })
   .strict()
 
-/** Head-only methods an imported model adapts with (its body's embeddings are computed once). */
-export const ADAPT_METHOD_NAMES = ['protomaml', 'anil', 'finetune', 'protonet'] as const
+/** Head-only methods an imported model adapts with (its body's embeddings are computed once), from the registry. */
+export const ADAPT_METHOD_NAMES = ADAPT_METHOD_IDS
 
 /** One class of explicit few-shot sets: image files chosen one by one (the app's few-shot board). */
 export const AdaptClassSet = z

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
+import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
 import { startHarness, type Harness } from './harness'
 
 /**
@@ -26,5 +27,15 @@ describe('UI pickers follow the registries', () => {
     await h.page.getByTestId('view-audit').click()
     const boxes = await h.page.locator('[data-testid="audit-methods"] label').evaluateAll((ls) => ls.map((l) => [(l.querySelector('input') as HTMLInputElement).value, l.textContent?.trim()]))
     expect(boxes).toEqual(CAM_METHOD_CATALOGUE.map((m) => [m.id, m.name]))
+  })
+  it('few-shot methods: the adapt picker (head-only ones) and the meta-training picker (all), labelled by id', async () => {
+    await h.page.getByTestId('view-fewshot').click()
+    const values = (sel: string) => h.page.locator(`[data-testid="${sel}"] option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))
+    expect(await values('fs-method')).toEqual(FEWSHOT_METHOD_CATALOGUE.filter((m) => m.adaptsImported).map((m) => m.id))
+    await h.page.getByTestId('fs-tab-meta').click()
+    expect(await values('fm-method')).toEqual(FEWSHOT_METHOD_CATALOGUE.map((m) => m.id))
+    // Every label is a real string of the UI (not an i18n key left over).
+    const labels = await h.page.locator('[data-testid="fm-method"] option').evaluateAll((os) => os.map((o) => o.textContent ?? ''))
+    for (const l of labels) expect(l).not.toMatch(/^fewshot\.method\./)
   })
 })

@@ -178,7 +178,7 @@ describe('fewshot adapt: an imported classifier to new classes', () => {
     zero.adapted.bias.forEach((v, i) => expect(v / protonet.adapted.bias[i]).toBeCloseTo(1, 5))
     const refused = await rejection(adaptModel({ ...base, method: 'maml' }))
     expect(refused.code).toBe('unsupported')
-    expect(refused.message).toMatch(/The method maml adapts every weight.*head-only methods protomaml, anil, finetune, protonet/)
+    expect(refused.message).toMatch(/The method maml adapts every weight.*head-only methods protomaml, anil, protonet, finetune/)
     expect(refused.details).toMatchObject({ field: 'method', constraint: 'head-only' })
   })
 

@@ -8,6 +8,18 @@ import { CAM_METHOD_MODULES } from '../../src/main/engine/cam/methods'
 import { methods } from '../../src/shared/api'
 import { AuditArgs } from '../../src/shared/audit'
 import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
+import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
+import { MODEL_FORMAT_CATALOGUE } from '../../src/shared/registry/model-formats'
+import { FORMAT_MODULES, FORMATS } from '../../src/main/engine/formats'
+import { ModelSummary } from '../../src/shared/api'
+import { UPLOAD_EXTENSIONS } from '../../src/shared/client'
+import { MODEL_PICKER_ACCEPT } from '../../src/renderer/src/lib/model-files'
+import en from '../../src/renderer/src/i18n/en'
+import ja from '../../src/renderer/src/i18n/ja'
+import { AdaptArgs, MetaTrainArgs } from '../../src/shared/fewshot'
+import { METHODS } from '../../src/main/engine/fewshot/methods'
+import { FEWSHOT_USAGE } from '../../src/main/cli/fewshot-command'
+import { ADAPT_USAGE } from '../../src/main/cli/fewshot-adapt-command'
 import { ROOT, tempDir } from '../helpers'
 import { jobHarness } from '../job-harness'
 
@@ -73,4 +85,47 @@ describe('the CAM method registry', () => {
     const csv = readFileSync(join(out, 'methods.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1].replace(/"/g, ''))
     expect([...csv].sort()).toEqual([...ids].sort())
   }, 120_000)
+})
+
+describe('the few-shot method registry', () => {
+  const all = FEWSHOT_METHOD_CATALOGUE.map((m) => m.id)
+  const adapts = FEWSHOT_METHOD_CATALOGUE.filter((m) => m.adaptsImported).map((m) => m.id)
+
+  it('the engine has one module per catalogue entry', () => {
+    expect(Object.keys(METHODS)).toEqual(all)
+    for (const id of all) expect(METHODS[id].id).toBe(id)
+  })
+
+  it('the API enums are the registry (meta-training: every method; adapting an imported model: the head-only ones)', () => {
+    expect(enumAt(MetaTrainArgs, ['config', 'method'])).toEqual(all)
+    expect(enumAt(AdaptArgs, ['method'])).toEqual(adapts)
+  })
+
+  it("the CLI help lists the registry, with each method's summary", () => {
+    expect(/--method ([\w|]+)\]/.exec(FEWSHOT_USAGE)![1].split('|')).toEqual(all)
+    expect(/--method ([\w|]+)\]/.exec(ADAPT_USAGE)![1].split('|')).toEqual(adapts)
+    for (const id of all) expect(FEWSHOT_USAGE).toContain(`${id.padEnd(10)} ${METHODS[id].summary}`)
+  })
+})
+
+describe('the model format registry', () => {
+  const ids = MODEL_FORMAT_CATALOGUE.map((f) => f.id)
+
+  it('the engine has one module per format, and ONNX is tried last', () => {
+    expect(Object.keys(FORMAT_MODULES).sort()).toEqual([...ids].sort())
+    for (const id of ids) expect(FORMAT_MODULES[id].name).toBe(id)
+    expect(FORMATS.at(-1)!.name).toBe('onnx')
+    expect(FORMATS).toHaveLength(ids.length)
+  })
+
+  it('the API enum, the upload rule and the browser file picker are the registry', () => {
+    expect(enumAt(ModelSummary, ['format'])).toEqual(ids)
+    const files = MODEL_FORMAT_CATALOGUE.flatMap((f) => [...f.extensions, ...f.companions])
+    for (const e of files) expect(UPLOAD_EXTENSIONS).toContain(e)
+    expect(MODEL_PICKER_ACCEPT.split(',').sort()).toEqual([...new Set(files)].sort())
+  })
+
+  it('every format has its label in both languages (model.formatName.<id>)', () => {
+    for (const messages of [en, ja]) expect(Object.keys((messages as unknown as { model: { formatName: Record<string, string> } }).model.formatName).sort()).toEqual([...ids].sort())
+  })
 })

@@ -1,4 +1,5 @@
 import { dialog, type BrowserWindow } from 'electron'
+import { MODEL_EXTENSIONS } from '../../shared/registry/model-formats'
 
 export type PickKind = 'model' | 'images' | 'folder' | 'labels'
 
@@ -7,7 +8,7 @@ export type PickKind = 'model' | 'images' | 'folder' | 'labels'
 export async function pickPaths(win: BrowserWindow, kind: PickKind): Promise<string[]> {
   const options: Electron.OpenDialogOptions =
     kind === 'model'
-      ? { title: 'Open model', properties: ['openFile'], filters: [{ name: 'Models (*.onnx, *.json)', extensions: ['onnx', 'json'] }] }
+      ? { title: 'Open model', properties: ['openFile'], filters: [{ name: `Models (${MODEL_EXTENSIONS.map((e) => `*${e}`).join(', ')})`, extensions: MODEL_EXTENSIONS.map((e) => e.slice(1)) }] }
       : kind === 'labels'
         ? { title: 'Open labels', properties: ['openFile'], filters: [{ name: 'Text', extensions: ['txt'] }] }
         : kind === 'folder'

@@ -1,4 +1,5 @@
 import { open as openFile } from 'node:fs/promises'
+import type { ModelFormatId } from '../../../shared/registry/model-formats'
 import { fileError } from '../errors'
 import { onnxFormat } from './onnx'
 import { tfjsGraphFormat, tfjsLayersFormat } from './tfjs-format'
@@ -7,8 +8,15 @@ import { regularFile } from '../files/read'
 
 export type { ModelFormat, ModelFormatName, OpenedModel } from './types'
 
+/** One module per format of the registry (src/shared/registry/model-formats.ts); a missing one does not compile. */
+export const FORMAT_MODULES: { [K in ModelFormatId]: ModelFormat & { name: K } } = {
+  onnx: onnxFormat as ModelFormat & { name: 'onnx' },
+  'tfjs-layers': tfjsLayersFormat as ModelFormat & { name: 'tfjs-layers' },
+  'tfjs-graph': tfjsGraphFormat as ModelFormat & { name: 'tfjs-graph' }
+}
+
 /** Tried in order; the first whose `match` says yes opens the file. ONNX is last: it claims anything. */
-export const FORMATS: ModelFormat[] = [tfjsLayersFormat, tfjsGraphFormat, onnxFormat]
+export const FORMATS: ModelFormat[] = [...Object.values(FORMAT_MODULES).filter((f) => f !== onnxFormat), onnxFormat]
 
 async function readHead(path: string): Promise<Buffer> {
   let fh

@@ -1,7 +1,8 @@
+import type { ModelFormatId } from '../../../shared/registry/model-formats'
 import type { ModelProto } from '../onnx/model-file'
 
-/** The model formats Metascope opens; everything downstream sees only the ONNX IR they yield. */
-export type ModelFormatName = 'onnx' | 'tfjs-layers' | 'tfjs-graph'
+/** The model formats Metascope opens (src/shared/registry/model-formats.ts); everything downstream sees only the ONNX IR they yield. */
+export type ModelFormatName = ModelFormatId
 
 /** What a format module hands the engine: the ONNX IR, ready for onnxruntime and the VJP compiler. */
 export interface OpenedModel {

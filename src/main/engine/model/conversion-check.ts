@@ -1,5 +1,6 @@
 import type * as TF from '@tensorflow/tfjs'
 import { ApiError } from '../../../shared/errors'
+import { isConverted } from '../../../shared/registry/model-formats'
 import { loadTfjs } from '../backends'
 import { seededRandom } from '../data/random'
 import { floatTensor, OrtSession } from '../exec/ort'
@@ -48,8 +49,7 @@ export async function checkConversion(
   source: ConversionCheck['source'],
   hooks: { onProgress?: (done: number, total: number) => void; throwIfCancelled?: () => void } = {}
 ): Promise<ConversionCheck> {
-  const format = model.summary.format
-  if (format !== 'tfjs-layers' && format !== 'tfjs-graph') {
+  if (!isConverted(model.summary.format)) {
     throw new ApiError('unsupported', `${model.file} is an ONNX file: there is no conversion to check.`, model.path, { field: 'modelId', constraint: 'not-converted' })
   }
   if (!inputs.length) throw new ApiError('invalid-arguments', 'The conversion check needs at least one image.', undefined, { field: 'imageIds', constraint: 'min' })

@@ -24,9 +24,7 @@ export default {
     autoExplained: 'auto = the last spatial layer that feeds the global pooling (here {layer}), the usual Grad-CAM choice.',
     dropModel: 'Drop an .onnx file here, or a TensorFlow.js model.json with its .bin weight files.',
     format: 'Format',
-    formatOnnx: 'ONNX',
-    formatTfjsLayers: 'TensorFlow.js layers',
-    formatTfjsGraph: 'TensorFlow.js graph',
+    formatName: { onnx: 'ONNX', 'tfjs-layers': 'TensorFlow.js layers', 'tfjs-graph': 'TensorFlow.js graph' },
     uploadModel: 'Upload model files…',
     check: {
       heading: 'Conversion check',

@@ -26,9 +26,7 @@ const ja: typeof en = {
     autoExplained: '自動 = 大域プーリングに入る最後の空間的な層（ここでは {layer}）。Grad-CAM の標準的な選択です。',
     dropModel: '.onnx ファイル、または TensorFlow.js の model.json と重みファイル（.bin）をここにドロップ',
     format: '形式',
-    formatOnnx: 'ONNX',
-    formatTfjsLayers: 'TensorFlow.js（Layers）',
-    formatTfjsGraph: 'TensorFlow.js（Graph）',
+    formatName: { onnx: 'ONNX', 'tfjs-layers': 'TensorFlow.js（Layers）', 'tfjs-graph': 'TensorFlow.js（Graph）' },
     check: {
       heading: '変換の確認',
       agrees: '変換後のグラフは TensorFlow.js と {diff} 以内で一致しています（{source} {n} 件、{backend}）。',

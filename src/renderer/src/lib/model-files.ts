@@ -6,10 +6,10 @@
  * model and its shards into one batch folder, keeping their relative names, so the engine finds them.
  */
 
-/** Extensions the Model panel opens (lower case, with the dot). */
-export const MODEL_EXTENSIONS: readonly string[] = ['.onnx', '.json']
-/** What the browser-mode file picker offers: models and tfjs weight shards. */
-export const MODEL_PICKER_ACCEPT = '.onnx,.json,.bin'
+import { MODEL_COMPANION_EXTENSIONS, MODEL_EXTENSIONS } from '../../../shared/registry/model-formats'
+
+/** What the browser-mode file picker offers: every format's model files and the files that travel with them (the registry). */
+export const MODEL_PICKER_ACCEPT = [...MODEL_EXTENSIONS, ...MODEL_COMPANION_EXTENSIONS].join(',')
 
 export interface NamedFile {
   relativePath: string

@@ -4,6 +4,7 @@ import { ConversionCheck, type DemoInfo, type ModelInspection, type ModelSummary
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { asError } from './errors'
+import { isConverted } from '../../../shared/registry/model-formats'
 import { trackJob } from '../lib/track-job'
 
 const RECENT_KEY = 'metascope.recentModels'
@@ -50,7 +51,7 @@ export const useModelStore = defineStore('model', () => {
       remember(s.path)
       check.value = null
       // A converted model is checked against TensorFlow.js itself at once, on probe inputs (a job: the model is usable meanwhile).
-      if (s.format !== 'onnx') void checkConversion()
+      if (isConverted(s.format)) void checkConversion()
       return true
     } catch (err) {
       error.value = asError(err)
@@ -68,7 +69,7 @@ export const useModelStore = defineStore('model', () => {
   /** Runs the conversion check of the open model: on probe inputs, or on these added images. */
   async function checkConversion(imageIds?: string[]): Promise<void> {
     const s = summary.value
-    if (!s || s.format === 'onnx') return
+    if (!s || !isConverted(s.format)) return
     check.value = { modelId: s.id, jobId: null, status: 'running', result: null, error: null }
     // The reactive record (a later check replaces it; this one then stops updating the panel).
     const c = check.value

@@ -1,0 +1,40 @@
+import type { EpisodeGraph, EpisodeGraphSpec } from '../episode-graph'
+import type { Net } from '../net'
+import type { FewshotMethodId } from '../../../../shared/registry/fewshot-methods'
+import { buildUnrolled, type GradientOrder } from '../unroll'
+
+/**
+ * The few-shot methods as small variations over one unrolled-inner-loop graph (docs/fewshot.md):
+ * which parameters are meta-learned, which the inner loop updates, where the head starts, whether
+ * the rates are learned, and the order of the meta-gradient. One module per method (./<id>.ts), registered in
+ * ./index.ts against the ids of src/shared/registry/fewshot-methods.ts.
+ */
+export interface MethodDef {
+  id: FewshotMethodId
+  summary: string
+  /** Parameters the outer loop learns. */
+  metaParams(net: Net): string[]
+  /** Builds the episode graph: training (order from the method) or testing (order 'none'). */
+  graph(spec: MethodGraphSpec): Promise<EpisodeGraph>
+  /** Meta-SGD learns per-element inner rates alongside the parameters. */
+  learnedRates?: boolean
+  /** The method's meta-gradient order while training. */
+  order: GradientOrder
+  /** Meta-training is plain supervised training over all meta-training classes (fine-tune). */
+  supervised?: boolean
+}
+
+export interface MethodGraphSpec extends Omit<EpisodeGraphSpec, 'metaParams'> {
+  steps: number
+  alpha: number
+}
+
+export const body = (net: Net) => net.params.filter((p) => !net.headParams.includes(p))
+export const all = (net: Net) => net.params
+export const head = (net: Net) => [...net.headParams]
+
+export function unrolled(o: { meta: (n: Net) => string[]; inner: (n: Net) => string[]; headInit?: 'params' | 'proto' | 'zeros'; learnedRates?: boolean }) {
+  return (spec: MethodGraphSpec) =>
+    buildUnrolled({ ...spec, metaParams: o.meta(spec.net), inner: o.inner(spec.net), headInit: o.headInit ?? 'params', learnedRates: o.learnedRates })
+}
+
