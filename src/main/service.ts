@@ -207,6 +207,7 @@ export class Service {
           steps: a.steps,
           innerRate: a.innerRate,
           head: a.head,
+          threads: a.threads,
           throwIfCancelled: ctx.throwIfCancelled,
           onProgress: (p) => ctx.progress(p.done, p.total, p.stage)
         })

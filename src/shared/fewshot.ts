@@ -108,6 +108,8 @@ export const AdaptArgs = z
     innerRate: z.number().positive().max(10).default(0.1),
     /** The head's node or weight name, when it is not found automatically. */
     head: z.string().min(1).optional(),
+    /** onnxruntime threads per operator (benchmarks); omitted: onnxruntime's choice. */
+    threads: z.number().int().min(1).max(256).optional(),
     /** Folder for model.onnx and predictions.json; a fresh temporary folder when omitted. */
     out: OutputPath.optional()
   })

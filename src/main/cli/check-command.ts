@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { ConversionCheck, ImagesAddResult, ModelSummary } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
-import type { ApiEvent } from '../../shared/events'
-import { Service } from '../service'
+import { cliService } from './service-job'
 
 export const CHECK_USAGE = `check --model M.json [--images PATH...]
             the conversion check of a TensorFlow.js model: TensorFlow.js's own output against the converted
@@ -15,26 +14,15 @@ export const CHECK_USAGE = `check --model M.json [--images PATH...]
 export async function checkCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, images: { type: 'string', multiple: true } }, strict: true })
   if (!values.model) throw new ApiError('invalid-arguments', '--model M.json is required.')
-  let finish: (e: ApiEvent) => void = () => {}
-  const ended = new Map<string, ApiEvent>()
-  const service = new Service((e) => {
-    if (e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.cancelled') {
-      ended.set(e.jobId, e)
-      finish(e)
-    }
-  })
-  const model = (await service.call('models.open', { path: values.model })) as ModelSummary
+  const { call, job } = cliService()
+  const model = (await call('models.open', { path: values.model })) as ModelSummary
   let imageIds: string[] | undefined
   if (values.images?.length) {
-    const added = (await service.call('images.add', { paths: values.images })) as ImagesAddResult
+    const added = (await call('images.add', { paths: values.images })) as ImagesAddResult
     for (const f of added.failed) process.stderr.write(`skipped ${f.file}: ${f.error.message}\n`)
     imageIds = added.added.slice(0, 64).map((a) => a.id)
   }
-  const { jobId } = (await service.call('models.checkConversion', { modelId: model.id, ...(imageIds?.length ? { imageIds } : {}) })) as { jobId: string }
-  const end = ended.get(jobId) ?? (await new Promise<ApiEvent>((r) => (finish = (e) => 'jobId' in e && e.jobId === jobId && r(e))))
-  if (end.type === 'job.failed') throw ApiError.from(end.error)
-  if (end.type !== 'job.done') return 1
-  const r = end.result as ConversionCheck
+  const r = (await job('models.checkConversion', { modelId: model.id, ...(imageIds?.length ? { imageIds } : {}) })) as ConversionCheck
   const agrees = r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs)
   process.stdout.write(JSON.stringify({ model: model.path, format: model.format, agrees, ...r }) + '\n')
   return agrees ? 0 : 1

@@ -1,12 +1,9 @@
-import { join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
-import { writeFileAtomic } from '../engine/files/safe-write'
-import { prepareOutputDir } from '../engine/files/output-dir'
-import { ADAPT_METHODS, adaptModel, DEFAULT_INNER_RATE, DEFAULT_STEPS, type AdaptMethod } from '../engine/fewshot/adapt/adapt'
-import { predictionsJson } from '../engine/fewshot/adapt/report'
-import { writeAdaptedModel } from '../engine/fewshot/adapt/write'
-import { positiveInt } from './cam-command'
+import type { AdaptReport } from '../../shared/fewshot'
+import { ADAPT_METHODS, DEFAULT_INNER_RATE, DEFAULT_STEPS } from '../engine/fewshot/adapt/adapt'
+import { cliService } from './service-job'
 
 export const ADAPT_USAGE = `fewshot adapt --model M.onnx --support DIR --query DIR --out DIR [--method ${ADAPT_METHODS.join('|')}]
       [--steps ${DEFAULT_STEPS}] [--inner-rate ${DEFAULT_INNER_RATE}] [--head NODE] [--threads N]
@@ -14,9 +11,13 @@ export const ADAPT_USAGE = `fewshot adapt --model M.onnx --support DIR --query D
             same in --support and --query); writes DIR/model.onnx and DIR/predictions.json and prints
             one JSON line: method, classes, accuracy before/after, ms, backend`
 
+/** A number flag as the API takes it: the schema (not the CLI) decides what is valid, and says so by field; text that is no number goes as text. */
+const num = (s: string | undefined) => (s === undefined ? undefined : s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s)
+
 /**
- * `fewshot adapt ...`: returns the exit code; prints one JSON summary line on stdout, progress and
- * warnings on stderr. Errors are thrown as ApiError for the caller to print.
+ * `fewshot adapt ...`: the app's own fewshot.adapt call, in-process (the same checks, the same files
+ * written); prints one JSON summary line on stdout, progress and warnings on stderr. Errors are thrown
+ * as ApiError naming the field; the caller prints them with the flag.
  */
 export async function adaptCommand(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
@@ -37,34 +38,22 @@ export async function adaptCommand(argv: string[]): Promise<number> {
   for (const flag of ['model', 'support', 'query', 'out'] as const) {
     if (!v[flag]) throw new ApiError('invalid-arguments', `--${flag} is required.\nusage: ${ADAPT_USAGE}`)
   }
-  let steps = DEFAULT_STEPS
-  if (v.steps !== undefined) {
-    steps = Number(v.steps)
-    if (!Number.isInteger(steps) || steps < 0) throw new ApiError('invalid-arguments', `--steps must be a whole number, 0 or more (got "${v.steps}").`)
-  }
-  let innerRate = DEFAULT_INNER_RATE
-  if (v['inner-rate'] !== undefined) {
-    innerRate = Number(v['inner-rate'])
-    if (!Number.isFinite(innerRate) || innerRate <= 0) throw new ApiError('invalid-arguments', `--inner-rate must be a positive number (got "${v['inner-rate']}").`)
-  }
-  const out = await prepareOutputDir(v.out!, '--out')
-  const result = await adaptModel({
-    modelPath: resolve(v.model!),
-    supportDir: resolve(v.support!),
-    queryDir: resolve(v.query!),
-    method: (v.method ?? 'protomaml') as AdaptMethod,
-    steps,
-    innerRate,
-    head: v.head,
-    threads: v.threads ? positiveInt(v.threads, 'threads', 1) : undefined,
-    onProgress: (p) => {
-      if (p.stage === 'embeddings') process.stderr.write(`embedding ${p.done}/${p.total} images\n`)
-    }
+  const { job } = cliService((e) => {
+    if (e.type === 'job.progress' && e.phase === 'embeddings') process.stderr.write(`embedding ${e.done}/${e.total} images\n`)
   })
+  const args = {
+    modelPath: v.model,
+    supportDir: v.support,
+    queryDir: v.query,
+    out: v.out,
+    ...(v.method !== undefined ? { method: v.method } : {}),
+    ...(v.steps !== undefined ? { steps: num(v.steps) } : {}),
+    ...(v['inner-rate'] !== undefined ? { innerRate: num(v['inner-rate']) } : {}),
+    ...(v.head !== undefined ? { head: v.head } : {}),
+    ...(v.threads !== undefined ? { threads: num(v.threads) } : {})
+  }
+  const result = (await job('fewshot.adapt', args)) as AdaptReport
   for (const w of result.warnings) process.stderr.write(`warning: ${w.message}\n`)
-  const modelOut = join(out, 'model.onnx')
-  await writeAdaptedModel(modelOut, result)
-  await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(predictionsJson(result, modelOut), null, 2) + '\n')
   const summary = {
     method: result.method,
     steps: result.steps,
@@ -77,8 +66,8 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     embeddings: result.embeddings,
     backend: 'onnxruntime',
     provider: result.provider,
-    model: modelOut,
-    predictions: join(out, 'predictions.json')
+    model: result.adaptedModel,
+    predictions: join(dirname(result.adaptedModel), 'predictions.json')
   }
   process.stdout.write(JSON.stringify(summary) + '\n')
   return 0

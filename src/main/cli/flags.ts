@@ -24,5 +24,12 @@ export function flagOf(field: string): string {
 export function cliErrorText(e: ApiErrorShape): string {
   const field = e.details?.field
   if (typeof field !== 'string' || !field || field.startsWith('--')) return e.message
-  return `${flagOf(field.split('.')[0])}: ${e.message}`
+  const flag = flagOf(field.split('.')[0])
+  // A schema error: its first issue, without the API's field name (the flag says which).
+  const issues = e.details?.issues
+  if (Array.isArray(issues) && typeof issues[0] === 'string') {
+    const value = e.details?.value
+    return `${flag}: ${issues[0].replace(/^[^:]+: /, '')}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}.`
+  }
+  return `${flag}: ${e.message}`
 }
