@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
 import { ApiError } from '../src/shared/errors'
 
-export { ROOT, FIXTURES, fixture, tempDir } from './paths'
+export { ROOT, FIXTURES, fixture, tempDir, demoClasses } from './paths'
 
 /** The ApiError a promise rejects with; fails the test if it resolves or throws anything else. */
 export async function rejection(p: Promise<unknown>): Promise<ApiError> {

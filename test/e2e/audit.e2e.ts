@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditFile } from '../../src/shared/audit'
 import { maxOf } from '../../src/shared/stats'
 import { ROOT, tempDir } from '../helpers'
-import { SCREENSHOTS, startHarness, type Harness } from './harness'
+import { SCREENSHOTS, startWithDemo, type Harness } from './harness'
 
 /**
  * The Audit view in browser mode (issue #11, acceptance 4 and 5): real server, real engine process,
@@ -53,10 +53,7 @@ const METHODS = ['gradcam', 'gradcam++', 'xgradcam', 'hirescam', 'layercam', 'ei
 const METRICS = ['deletion', 'insertion', 'road', 'confidence', 'sanity', 'calibration', 'where'] as const
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('open-demo').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithDemo()
 })
 
 afterAll(async () => {

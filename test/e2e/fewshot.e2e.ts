@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFi
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, tempDir } from '../helpers'
-import { dropFiles, SCREENSHOTS, startFrames, startHarness, stopFrames, type Harness } from './harness'
+import { dropFiles, SCREENSHOTS, startFrames, startWithDemo, stopFrames, type Harness } from './harness'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 
 /**
@@ -26,10 +26,7 @@ async function apiCall(method: string, args: unknown): Promise<{ ok: boolean; va
 }
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('open-demo').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithDemo()
 })
 
 afterAll(async () => {

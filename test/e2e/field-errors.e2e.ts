@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, tempDir } from '../helpers'
-import { startHarness, type Harness } from './harness'
+import { startWithDemo, type Harness } from './harness'
 
 /**
  * Errors about one setting read in the UI's own words, in English and Japanese (issue #20): the engine
@@ -30,10 +30,7 @@ const dismissAll = async () => {
 }
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('open-demo').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithDemo()
 })
 
 afterAll(async () => {

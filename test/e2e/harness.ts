@@ -92,6 +92,15 @@ export async function startHarness(o: { chromiumPath?: string } = {}): Promise<H
   }
 }
 
+/** The harness with the app open on the demo model: what most end-to-end files start from. */
+export async function startWithDemo(): Promise<Harness> {
+  const h = await startHarness()
+  await h.page.goto(h.url)
+  await h.page.getByTestId('open-demo').click()
+  await h.page.getByTestId('model-summary').waitFor()
+  return h
+}
+
 /** Drops files (name and bytes) onto the element matching `selector`, as a real drag from the desktop would. */
 export async function dropFiles(page: Page, selector: string, files: { name: string; bytes: Buffer }[]): Promise<void> {
   await page.evaluate(

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
 import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
-import { startHarness, type Harness } from './harness'
+import { startWithDemo, type Harness } from './harness'
 
 /**
  * The UI's pickers list what the registries list (issue #20): read from the real page, compared with
@@ -10,10 +10,7 @@ import { startHarness, type Harness } from './harness'
 let h: Harness
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('open-demo').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithDemo()
 })
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { AuditResult } from '../../src/shared/audit'
 import type { ApiEvent } from '../../src/shared/events'
-import { ROOT, tempDir } from '../helpers'
+import { demoClasses, ROOT, tempDir } from '../helpers'
 import { jobHarness } from '../job-harness'
 
 /**
@@ -12,17 +12,8 @@ import { jobHarness } from '../job-harness'
  * event at all); a saved audit folder reopens as a finished run.
  */
 const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')
-const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
 const h = jobHarness()
 
-function twoClasses(): string {
-  const root = tempDir()
-  for (const c of ['Bag', 'Coat']) {
-    mkdirSync(join(root, c))
-    for (const f of readdirSync(join(DEMO_IMAGES, c)).sort().slice(0, 2)) copyFileSync(join(DEMO_IMAGES, c, f), join(root, c, f))
-  }
-  return root
-}
 
 async function finished(method: string, args: unknown): Promise<{ jobId: string; result: Record<string, unknown> }> {
   const { jobId } = (await h.service.call(method, args)) as { jobId: string }
@@ -43,7 +34,7 @@ let audit: { jobId: string; result: AuditResult }
 let adapt: { jobId: string; result: Record<string, unknown> }
 
 beforeAll(async () => {
-  const images = twoClasses()
+  const images = demoClasses()
   const a = await finished('audit.run', { modelPath: DEMO_MODEL, imagesDir: images, settings: { methods: ['gradcam'], metrics: ['deletion', 'confidence', 'calibration'], steps: 2, worst: 1 } })
   audit = { jobId: a.jobId, result: a.result as unknown as AuditResult }
   adapt = await finished('fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: images, queryDir: images })

@@ -1,11 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { launchChildEngine } from '../../src/main/host/child-launcher'
 import type { EngineClient } from '../../src/main/host/engine-client'
 import type { ApiEvent } from '../../src/shared/events'
-import { ROOT, tempDir } from '../helpers'
+import { demoClasses, ROOT } from '../helpers'
 
 /**
  * Safety round 2, item 10: what the engine creates in the temp folder (an adapted model and its
@@ -15,14 +15,6 @@ import { ROOT, tempDir } from '../helpers'
 const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')
 const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
 
-function supportSet(): string {
-  const root = tempDir()
-  for (const c of ['Bag', 'Coat']) {
-    mkdirSync(join(root, c))
-    for (const f of readdirSync(join(DEMO_IMAGES, c)).sort().slice(0, 2)) copyFileSync(join(DEMO_IMAGES, c, f), join(root, c, f))
-  }
-  return root
-}
 
 async function runJob(engine: EngineClient, method: string, args: unknown): Promise<Record<string, unknown>> {
   const events: ApiEvent[] = []
@@ -54,7 +46,7 @@ describe('temporary folders', () => {
     let adaptedDir: string
     let auditDir: string
     try {
-      const support = supportSet()
+      const support = demoClasses()
       const adapted = await runJob(engine, 'fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: support, queryDir: support })
       adaptedDir = dirname(adapted.adaptedModel as string)
       expect(basename(adaptedDir)).toMatch(new RegExp(`^metascope-adapted-${pid}-`))
@@ -76,7 +68,7 @@ describe('temporary folders', () => {
     try {
       await engine.ready
       const first = engine.pid!
-      const support = supportSet()
+      const support = demoClasses()
       const adapted = await runJob(engine, 'fewshot.adapt', { modelPath: DEMO_MODEL, supportDir: support, queryDir: support })
       const dir = dirname(adapted.adaptedModel as string)
       process.kill(first, 'SIGKILL')

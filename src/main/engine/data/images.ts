@@ -90,6 +90,8 @@ export class ImageLibrary {
     const { files, failed } = await expandImagePaths(paths)
     const added: ImageEntry[] = new Array(files.length)
     const ok: boolean[] = new Array(files.length).fill(false)
+    // Failures by position, so they are reported in the order the files were given, whichever probe ends first.
+    const errors: (ImagesAddResult['failed'][number] | undefined)[] = new Array(files.length)
     let next = 0
     const worker = async () => {
       while (next < files.length) {
@@ -98,11 +100,12 @@ export class ImageLibrary {
           added[i] = await probeImage(files[i])
           ok[i] = true
         } catch (err) {
-          failed.push({ file: files[i], error: toErrorShape(err) })
+          errors[i] = { file: files[i], error: toErrorShape(err) }
         }
       }
     }
     await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker))
+    for (const e of errors) if (e) failed.push(e)
     const result = added.filter((_, i) => ok[i])
     for (const e of result) this.entries.set(e.id, e)
     return { added: result, failed }
