@@ -35,7 +35,7 @@ import { APP_VERSION } from './version'
 import { OutputStore } from './engine/outputs'
 import { checkConversion, probeInputs } from './engine/model/conversion-check'
 import { loadImageTensor } from './engine/data/preprocess'
-import { reopenAudit } from './engine/audit/reopen'
+import { reopenAudit, viewImage } from './engine/audit/reopen'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
 const MAX_OPEN_MODELS = 4
@@ -220,10 +220,7 @@ export class Service {
         const report = predictionsJson(result, modelOut)
         await writeFileAtomic(join(out, 'predictions.json'), JSON.stringify(report, null, 2) + '\n')
         this.outputs.keep(ctx.jobId, { kind: 'fewshot.adapt', files: [modelOut, join(out, 'predictions.json')], main: modelOut })
-        // Browser mode cannot see the engine's disk: the model is offered for download under a random id.
-        const downloadId = randomUUID()
-        this.downloads.set(downloadId, modelOut)
-        return { ...report, downloadId }
+        return { ...report, downloadId: this.offerDownload(modelOut) }
       })
     },
     'audit.run': async (a) => {
@@ -235,16 +232,13 @@ export class Service {
         const file = await runAudit(plan, {
           throwIfCancelled: ctx.throwIfCancelled,
           onProgress: (p) => ctx.progress(p.done, p.total, p.phase, p.message),
-          onImage: (image) => ctx.item({ ...image, methods: image.methods && Object.fromEntries(Object.entries(image.methods).map(([m, n]) => [m, { ...n, small: undefined }])) })
+          onImage: (image) => ctx.item(viewImage(image))
         })
         const out = chosenOut ?? scratchDir('audit')
         const written = await writeAudit(file, out)
         this.outputs.keep(ctx.jobId, { kind: 'audit', files: [written.json, ...written.csv, written.report], main: written.report })
         ctx.progress(1, 1, 'report')
-        // Browser mode cannot see the engine's disk: the report is offered for download under a random id.
-        const downloadId = randomUUID()
-        this.downloads.set(downloadId, written.report)
-        return { ...written, model: file.model, dataset: file.dataset, shard: file.shard, summary: file.summary, downloadId } satisfies AuditResult
+        return { ...written, model: file.model, dataset: file.dataset, shard: file.shard, summary: file.summary, downloadId: this.offerDownload(written.report) } satisfies AuditResult
       })
     },
     'outputs.save': async ({ jobId, dir }) => this.outputs.save(jobId, dir),
@@ -253,9 +247,7 @@ export class Service {
       // Registered like a finished run: saved again by copy, the report offered for download.
       const jobId = randomUUID()
       this.outputs.keep(jobId, { kind: 'audit', files: opened.files, main: opened.result.report })
-      const downloadId = randomUUID()
-      this.downloads.set(downloadId, opened.result.report)
-      return { jobId, result: { ...opened.result, downloadId }, images: opened.images }
+      return { jobId, result: { ...opened.result, downloadId: this.offerDownload(opened.result.report) }, images: opened.images }
     },
     'jobs.cancel': async ({ jobId }) => this.jobs.cancel(jobId)
   }
@@ -289,6 +281,13 @@ export class Service {
   /** Files the engine wrote for the user to download (browser mode), by an unguessable id. */
   private readonly downloads = new Map<string, string>()
 
+  /** Browser mode cannot see the engine's disk: a file a job wrote is offered under a random id. */
+  private offerDownload(path: string): string {
+    const downloadId = randomUUID()
+    this.downloads.set(downloadId, path)
+    return downloadId
+  }
+
   /** For the download route: only files registered by a job resolve. */
   downloadPath(id: string): string {
     const path = this.downloads.get(id)
@@ -296,18 +295,16 @@ export class Service {
     return path
   }
 
-  /** The path of an added image (only images the user added resolve). */
-  imagePath(id: string): string {
-    const entry = this.images.get(id)
-    if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
-    return entry.path
-  }
-
-  /** For the file-serving routes of both transports: the file and the format it decoded as when added. */
+  /** For the file-serving routes of both transports: the file and the format it decoded as when added (only images the user added resolve). */
   imageFile(id: string): { path: string; format: string } {
     const entry = this.images.get(id)
     if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
     return { path: entry.path, format: entry.format }
+  }
+
+  /** The path of an added image. */
+  imagePath(id: string): string {
+    return this.imageFile(id).path
   }
 
   /** For the thumbnail routes: a small WebP of an added image (unknown ids are 'not-found'). */

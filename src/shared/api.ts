@@ -231,6 +231,11 @@ export const ConversionCheck = z.object({
 })
 export type ConversionCheck = z.infer<typeof ConversionCheck>
 
+/** The converted graph agrees with TensorFlow.js: within 1e-4 of the output's scale (absolute below 1). */
+export function conversionAgrees(c: ConversionCheck): boolean {
+  return c.maxAbsDiff <= 1e-4 * Math.max(1, c.maxAbs)
+}
+
 export const DemoInfo = z.object({
   available: z.boolean(),
   modelPath: z.string(),

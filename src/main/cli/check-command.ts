@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import type { ConversionCheck, ImagesAddResult, ModelSummary } from '../../shared/api'
+import { conversionAgrees, type ConversionCheck, type ImagesAddResult, type ModelSummary } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
 import { cliService } from './service-job'
 
@@ -23,7 +23,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     imageIds = added.added.slice(0, 64).map((a) => a.id)
   }
   const r = (await job('models.checkConversion', { modelId: model.id, ...(imageIds?.length ? { imageIds } : {}) })) as ConversionCheck
-  const agrees = r.maxAbsDiff <= 1e-4 * Math.max(1, r.maxAbs)
+  const agrees = conversionAgrees(r)
   process.stdout.write(JSON.stringify({ model: model.path, format: model.format, agrees, ...r }) + '\n')
   return agrees ? 0 : 1
 }

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { pathToFileURL } from 'node:url'
-import { clampThumbSize, THUMB_MIME } from '../../shared/client'
+import { clampThumbSize } from '../../shared/client'
 import type { EngineClient } from '../host/engine-client'
 import { imageFileHeaders, thumbnailHeaders } from '../host/served-file'
 import { routeAppRequest } from './app-routes'
@@ -37,7 +37,7 @@ export function handleAppScheme(rendererDir: string, engine: EngineClient): void
         }
         case 'thumb': {
           const bytes = await engine.thumbnail(route.imageId, clampThumbSize(route.size))
-          return new Response(new Uint8Array(bytes), { headers: { ...thumbnailHeaders('thumbnail.webp', THUMB_MIME), 'cache-control': 'private, max-age=3600' } })
+          return new Response(new Uint8Array(bytes), { headers: { ...thumbnailHeaders(), 'cache-control': 'private, max-age=3600' } })
         }
         case 'asset':
           return await net.fetch(pathToFileURL(route.path).toString())

@@ -3,13 +3,12 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { EngineClient, engineEnv } from './engine-client'
 import type { EngineToHost } from './protocol'
-import type { RestartPolicy } from './restart-policy'
 
 /**
  * Starts the engine in a Node child process (browser mode). From sources (tsx) it forks the .ts entry
  * with tsx's loader; from a build it forks the bundled engine-process.js beside this file.
  */
-export function launchChildEngine(policy?: RestartPolicy): EngineClient {
+export function launchChildEngine(): EngineClient {
   const fromSource = __filename.endsWith('.ts')
   const entry = fromSource ? join(__dirname, 'engine-process.ts') : join(__dirname, 'engine-process.js')
   if (!existsSync(entry)) throw new Error(`engine entry not found: ${entry}`)
@@ -39,5 +38,5 @@ export function launchChildEngine(policy?: RestartPolicy): EngineClient {
       kill: () => void child.kill(),
       pid: child.pid
     }
-  }, policy)
+  })
 }

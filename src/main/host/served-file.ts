@@ -1,4 +1,5 @@
 import { basename } from 'node:path'
+import { THUMB_MIME } from '../../shared/client'
 import { rasterType } from '../engine/data/raster'
 
 /**
@@ -35,12 +36,12 @@ export function imageFileHeaders(path: string, format: string): Record<string, s
   return type ? inert(type, contentDisposition('inline', path)) : null
 }
 
-/** A thumbnail (bytes the engine encoded, of `type`) of an added image. */
-export function thumbnailHeaders(name: string, type: string): Record<string, string> {
-  return inert(type, contentDisposition('inline', name))
+/** A thumbnail of an added image (WebP bytes the engine encoded). */
+export function thumbnailHeaders(): Record<string, string> {
+  return inert(THUMB_MIME, contentDisposition('inline', 'thumbnail.webp'))
 }
 
-/** A file a job wrote for the user (an adapted model, a report): always saved, never shown. */
-export function downloadHeaders(path: string, name = basename(path)): Record<string, string> {
+/** A file a job wrote for the user (an adapted model, a report), under the name it is saved as: always saved, never shown. */
+export function downloadHeaders(name: string): Record<string, string> {
   return inert('application/octet-stream', contentDisposition('attachment', name))
 }

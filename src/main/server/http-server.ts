@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { basename } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { clampThumbSize, THUMB_MIME } from '../../shared/client'
+import { clampThumbSize } from '../../shared/client'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
 import { validateCall } from '../../shared/validate'
 import { MAX_UPLOAD_BYTES, UploadStore } from '../engine/data/uploads'
@@ -62,6 +62,11 @@ function fail(res: ServerResponse, status: number, error: ApiErrorShape): void {
   const retryAfterMs = error.details?.retryAfterMs
   if ((status === 429 || status === 503) && !res.headersSent) res.setHeader('retry-after', String(Math.max(1, Math.ceil((typeof retryAfterMs === 'number' ? retryAfterMs : 1000) / 1000))))
   json(res, status, { ok: false, error })
+}
+
+/** The file routes answer 404 for anything unknown, but a restarting engine is a retryable 503. */
+function engineDown(err: unknown): err is ApiError {
+  return err instanceof ApiError && err.code === 'engine-unavailable'
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {
@@ -123,11 +128,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       bytes = await opts.engine.thumbnail(decoded, clampThumbSize(url.searchParams.get('size')))
     } catch (err) {
       // Unknown id or unreadable image alike: 404, revealing nothing about the disk.
-      if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
+      if (engineDown(err)) return fail(res, 503, err.toJSON())
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })
     }
     res.writeHead(200, {
-      ...thumbnailHeaders('thumbnail.webp', THUMB_MIME),
+      ...thumbnailHeaders(),
       'content-length': bytes.byteLength,
       'cache-control': 'private, max-age=3600'
     })
@@ -179,9 +184,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       try {
         const path = await opts.engine.downloadPath(route.slice('/downloads/'.length))
         const name = basename(path) === 'model.onnx' ? 'adapted-model.onnx' : basename(path)
-        if (await sendFile(res, path, undefined, downloadHeaders(path, name))) return
+        if (await sendFile(res, path, undefined, downloadHeaders(name))) return
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
+        if (engineDown(err)) return fail(res, 503, err.toJSON())
         // unknown id: 404 like any missing file
       }
       return fail(res, 404, { code: 'not-found', message: 'No such download.' })
@@ -192,7 +197,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         const headers = imageFileHeaders(path, format)
         if (headers && (await sendFile(res, path, undefined, headers))) return
       } catch (err) {
-        if (err instanceof ApiError && err.code === 'engine-unavailable') return fail(res, 503, err.toJSON())
+        if (engineDown(err)) return fail(res, 503, err.toJSON())
         // fall through to 404: the id was never added, so nothing is revealed about the disk
       }
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })

@@ -142,14 +142,13 @@ function byteSize(spec: WeightSpec, modelPath: string): number {
 }
 
 /**
- * Reads every shard the weightsManifest lists (paths relative to model.json, whatever model.json is
- * called) and decodes the weights, dequantizing uint8/uint16 (value * scale + min) and float16.
- * A missing shard, or shards holding more or fewer bytes than the manifest describes, is an error
- * naming the shard file.
+ * The bytes of each weight group (its shards concatenated), read from the files the manifest lists
+ * (paths relative to model.json, whatever model.json is called). A missing shard, or shards holding
+ * more or fewer bytes than the manifest describes, is an error naming the shard file.
  */
-export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): Promise<Map<string, Weight>> {
+async function readWeightGroups(modelPath: string, json: TfjsModelJson): Promise<Buffer[]> {
   const dir = dirname(modelPath)
-  const weights = new Map<string, Weight>()
+  const groups: Buffer[] = []
   for (const [g, group] of (json.weightsManifest ?? []).entries()) {
     // Every shard is found and measured before any is read: a manifest naming a device, a folder or a
     // file of another size is refused without reading a byte of it.
@@ -173,11 +172,20 @@ export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): P
       if (bytes.byteLength !== f.size) throw new ApiError('bad-file', `The weight file ${basename(f.path)} changed while it was read.`, f.path)
       shards.push(bytes)
     }
-    const data = Buffer.concat(shards)
+    groups.push(Buffer.concat(shards))
+  }
+  return groups
+}
+
+/** Reads the weights and decodes them, dequantizing uint8/uint16 (value * scale + min) and float16. */
+export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): Promise<Map<string, Weight>> {
+  const weights = new Map<string, Weight>()
+  const groups = await readWeightGroups(modelPath, json)
+  for (const [g, group] of (json.weightsManifest ?? []).entries()) {
     let offset = 0
     for (const spec of group.weights) {
       const size = byteSize(spec, modelPath)
-      weights.set(spec.name, decodeOne(spec, data.subarray(offset, offset + size), modelPath))
+      weights.set(spec.name, decodeOne(spec, groups[g].subarray(offset, offset + size), modelPath))
       offset += size
     }
   }
@@ -190,15 +198,7 @@ export async function readTfjsWeights(modelPath: string, json: TfjsModelJson): P
  */
 export async function readTfjsArtifacts(modelPath: string): Promise<{ kind: 'layers' | 'graph'; artifacts: { modelTopology: unknown; format?: string; weightSpecs: WeightSpec[]; weightData: ArrayBuffer; signature?: unknown; userDefinedMetadata?: Record<string, unknown> } }> {
   const json = await readTfjsJson(modelPath)
-  const dir = dirname(modelPath)
-  const shards: Buffer[] = []
-  for (const [g, group] of (json.weightsManifest ?? []).entries()) {
-    for (const [i, p] of group.paths.entries()) {
-      const f = await shardFile(modelPath, dir, p, `weightsManifest[${g}].paths[${i}]`)
-      shards.push(await readFile(f.path))
-    }
-  }
-  const data = Buffer.concat(shards)
+  const data = Buffer.concat(await readWeightGroups(modelPath, json))
   return {
     kind: tfjsKind(json),
     artifacts: {

@@ -70,6 +70,22 @@ export function elementwiseSum(a: Float32Array, g: Float32Array, k: number, area
   return Float32Array.from(cam)
 }
 
+/**
+ * cam = sum_k w_k A_k with w_k = sum_p term(G[k, p], A[k, p], sum_p A[k, p]): the weighted CAMs whose
+ * channel weight sums a per-pixel term (Grad-CAM++, XGrad-CAM).
+ */
+export function pixelWeightedCam(a: Float32Array, g: Float32Array, k: number, area: number, term: (g: number, a: number, sumA: number) => number): Float32Array {
+  const w = new Float64Array(k)
+  for (let c = 0; c < k; c++) {
+    const off = c * area
+    const sumA = channelSum(a, c, area)
+    let s = 0
+    for (let p = 0; p < area; p++) s += term(g[off + p], a[off + p], sumA)
+    w[c] = s
+  }
+  return weightedSum(a, w, area)
+}
+
 /** sum_p A[c, p] for one channel. */
 export function channelSum(a: Float32Array, c: number, area: number): number {
   let s = 0

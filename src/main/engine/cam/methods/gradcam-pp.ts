@@ -1,26 +1,15 @@
-import { channelSum, weightedSum, type GradientCamModule } from './base'
+import { pixelWeightedCam, type GradientCamModule } from './base'
 
 /** Grad-CAM++: w_k = sum_p relu(G) * alpha, alpha = G^2 / (2 G^2 + sum_p(A) G^3) (0 where G = 0). */
 export const gradcamPlusPlus: GradientCamModule = {
   id: 'gradcam++',
   kind: 'gradient',
-  reference: (a, g, k, area) => {
-    const w = new Float64Array(k)
-    for (let c = 0; c < k; c++) {
-      const off = c * area
-      const sumA = channelSum(a, c, area)
-      let s = 0
-      for (let p = 0; p < area; p++) {
-        const gv = g[off + p]
-        if (gv === 0) continue
-        const g2 = gv * gv
-        const alpha = g2 / (2 * g2 + sumA * g2 * gv + 1e-6)
-        s += Math.max(gv, 0) * alpha
-      }
-      w[c] = s
-    }
-    return weightedSum(a, w, area)
-  },
+  reference: (a, g, k, area) =>
+    pixelWeightedCam(a, g, k, area, (gv, _av, sumA) => {
+      if (gv === 0) return 0
+      const g2 = gv * gv
+      return Math.max(gv, 0) * (g2 / (2 * g2 + sumA * g2 * gv + 1e-6))
+    }),
   emit: (b, a, g) => {
     const spatial = [2, 3]
     const g2 = b.op('Mul', [g, g])
