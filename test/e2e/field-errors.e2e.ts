@@ -91,7 +91,9 @@ describe('errors about a setting, in the UI\'s words', () => {
     expect(en).toMatch(/mini_resnet\.onnx does not name its classes.*Choose a labels file.*0 to 9/)
     expect(ja).toMatch(/mini_resnet\.onnx はクラス名を持たないため.*ラベルファイル/)
     for (const text of [en, ja]) expect(text).not.toMatch(/--labels/)
+    await h.page.setViewportSize({ width: 1280, height: 720 })
     await h.screenshot('field-error-labels')
+    await h.page.setViewportSize({ width: 1280, height: 800 })
     await dismissAll()
     // Browser mode: the labels file is chosen (uploaded) in place, and the audit then starts.
     const labels = join(work, 'classes.txt')
