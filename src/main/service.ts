@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { extname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { AppInfo, MethodName, ParsedArgsOf, ResultOf } from '../shared/api'
 import { ApiError } from '../shared/errors'
 import { validateCall } from '../shared/validate'
@@ -9,32 +9,34 @@ import { makeThumbnail } from './engine/data/thumbnails'
 import { JobManager, type Emit } from './engine/jobs/jobs'
 import { readLabelsFile } from './engine/onnx/summary'
 import { LoadedModel } from './engine/model/loaded-model'
+import { planCam } from './engine/cam/plan'
 import { runCamBatches } from './engine/cam/batch-job'
-import { collectInputs, modelForInputs, modelPreprocess } from './engine/model/inputs'
+import { collectInputs, modelPreprocess } from './engine/model/inputs'
 import { inspectModel } from './engine/model/inspect'
 import { openWorkspace, saveWorkspace } from './engine/workspace'
 import { demoInfo } from './engine/demo'
 import { toRecord } from './engine/cam/record'
 import { CamResultStore } from './engine/cam/result-store'
-import { CamRunner } from './engine/cam/runner'
 import type { CamItem } from '../shared/api'
 import type { AdaptItem, MetaTrainItem } from '../shared/fewshot'
 import { parseClassSpec } from './engine/fewshot/data/episodes'
 import { openFewshotDataset } from './engine/fewshot/data/open'
-import { adaptModel, explicitSetFiles } from './engine/fewshot/adapt/adapt'
+import { adaptModel } from './engine/fewshot/adapt/adapt'
+import { explicitSetFiles } from './engine/fewshot/adapt/sets'
 import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
 import { writeFileAtomic } from './engine/files/safe-write'
 import { prepareOutputDir, prepareOutputFile } from './engine/files/output-dir'
 import { scratchDir, sweepStaleScratch } from './engine/scratch-dir'
 import { checkMetaTrainSetup, evaluateCheckpoint, runMetaTraining } from './engine/fewshot/meta-train'
-import { planAudit, runAudit } from './engine/audit/run-audit'
+import { planAudit } from './engine/audit/plan'
+import { runAudit } from './engine/audit/run-audit'
 import { writeAudit } from './engine/audit/report-data'
 import type { AuditResult } from '../shared/audit'
 import { APP_VERSION } from './version'
 import { OutputStore } from './engine/outputs'
 import { checkConversion, probeInputs } from './engine/model/conversion-check'
-import { loadImageTensor } from './engine/data/preprocess'
+import { loadImageTensor } from './engine/data/image-tensor'
 import { reopenAudit, viewImage } from './engine/audit/reopen'
 
 /** Models kept open: the UI runs on the one it opened last; older runs keep their results without the model. */
@@ -90,17 +92,8 @@ export class Service {
         idByPath.set(p, id)
         paths.push(p)
       }
-      // A model with dynamic height/width runs at the size asked for, else at its .npy inputs' size.
-      const tensors = paths.filter((p) => extname(p).toLowerCase() === '.npy').map((p) => ({ path: p, kind: 'tensor' as const }))
-      const model = await modelForInputs(this.model(a.modelId), tensors, a.size ? [a.size.height, a.size.width] : undefined)
-      // Validate what can be validated before the job starts, so mistakes come back as call errors.
-      const target = model.resolveTarget(a.target)
-      const runner = await CamRunner.create(model, { method: a.method, layer: a.layer })
-      const preprocess = modelPreprocess(model, {
-        ...(a.normalization ? { normalization: a.normalization } : {}),
-        ...(a.resize ? { resize: a.resize } : {}),
-        ...(a.channelOrder ? { channelOrder: a.channelOrder } : {})
-      })
+      // Mistakes (layer, target, size) come back as call errors, before the job starts.
+      const { target, runner, preprocess } = await planCam(this.model(a.modelId), paths, a)
       return this.jobs.start('cam', async (ctx) => {
         try {
           const { inputs, failed } = await collectInputs(paths)
@@ -159,7 +152,8 @@ export class Service {
         checkpointEvery: a.checkpointEvery,
         resume: a.resume,
         modelOut: a.modelOut ? await prepareOutputFile(a.modelOut, 'modelOut') : undefined,
-        evalEpisodes: a.evalEpisodes
+        evalEpisodes: a.evalEpisodes,
+        threads: a.threads
       }
       // Mistakes in the setup come back as call errors, before any job starts.
       checkMetaTrainSetup(setup)
@@ -186,6 +180,7 @@ export class Service {
           checkpointPath: resolve(a.checkpoint),
           testClasses,
           episodes: a.episodes,
+          threads: a.threads,
           throwIfCancelled: ctx.throwIfCancelled,
           onEpisode: (done, total) => ctx.progress(done, total, 'evaluating')
         })

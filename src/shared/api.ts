@@ -4,7 +4,7 @@ import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
-import { PreprocessFields } from './preprocess'
+import { ModelPreprocess, PreprocessFields } from './preprocess'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 import { MODEL_FORMAT_IDS } from './registry/model-formats'
 
@@ -68,6 +68,8 @@ export const ModelSummary = z.object({
   opTypes: z.record(z.string(), z.number()),
   metadata: z.record(z.string(), z.string()),
   labels: z.array(z.string()).nullable(),
+  /** What a run uses when nothing is chosen, computed by the engine so the UI never re-derives it. */
+  preprocess: ModelPreprocess,
   /** Problems that did not stop the model from opening (e.g. labels metadata that does not fit; class numbers are shown). */
   warnings: z.array(z.string()).optional()
 })
@@ -244,6 +246,19 @@ export const DemoInfo = z.object({
 })
 export type DemoInfo = z.infer<typeof DemoInfo>
 
+/** What a CAM run computes, apart from the model and the images: cam.run's settings, and the CLI `cam` flags. */
+export const CamRunSettings = z.object({
+  method: z.enum(CAM_METHOD_NAMES).default('gradcam'),
+  layer: z.string().default('auto'),
+  /** 'top1', a class index, or a label. */
+  target: z.union([z.string(), z.number().int()]).default('top1'),
+  batch: z.number().int().min(1).max(256).default(8),
+  /** Preprocessing; a field left out is the model's own (metadata), else imagenet / stretch / rgb / 224x224. */
+  ...PreprocessFields,
+  /** onnxruntime threads per operator (benchmarks, the CLI); omitted: onnxruntime's choice. */
+  threads: z.number().int().min(1).max(256).optional()
+})
+
 export const methods = {
   'app.info': { args: z.object({}).strict(), result: AppInfo },
   'models.open': {
@@ -264,21 +279,13 @@ export const methods = {
     result: JobStarted
   },
   'cam.run': {
-    args: z
-      .object({
-        modelId: z.string(),
-        imageIds: z.array(z.string()).optional(),
-        paths: z.array(Path).optional(),
-        method: z.enum(CAM_METHOD_NAMES).default('gradcam'),
-        layer: z.string().default('auto'),
-        /** 'top1', a class index, or a label. */
-        target: z.union([z.string(), z.number().int()]).default('top1'),
-        batch: z.number().int().min(1).max(256).default(8),
-        /** Preprocessing; a field left out is the model's own (metadata), else imagenet / stretch / rgb / 224x224. */
-        ...PreprocessFields,
-        /** A view shows the results: never discard them to stay within the result budget until cam.release. */
-        hold: z.boolean().default(false)
-      })
+    args: CamRunSettings.extend({
+      modelId: z.string(),
+      imageIds: z.array(z.string()).optional(),
+      paths: z.array(Path).optional(),
+      /** A view shows the results: never discard them to stay within the result budget until cam.release. */
+      hold: z.boolean().default(false)
+    })
       .strict()
       .refine((a) => (a.imageIds?.length ?? 0) + (a.paths?.length ?? 0) > 0, 'give imageIds or paths'),
     result: JobStarted

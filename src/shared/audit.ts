@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
 import { PreprocessFields } from './preprocess'
+import { AUDIT_METRIC_IDS, AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS, type AuditMetricId, type AuditNumberKey, type AuditVerdictKey } from './registry/audit-metrics'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 
 /**
@@ -14,21 +15,16 @@ import { CAM_METHOD_IDS } from './registry/cam-methods'
 export const AUDIT_CAM_METHODS = CAM_METHOD_IDS
 export type AuditCamMethod = (typeof AUDIT_CAM_METHODS)[number]
 
-/**
- * deletion / insertion: Petsiuk et al. 2018 (RISE) curves and areas; road: Rong et al. 2022 (ROAD);
- * confidence: probability change when the image is multiplied by its map; sanity: Adebayo et al. 2018
- * cascading randomisation; calibration: accuracy, confusion, reliability, ECE (needs labels);
- * where: per-class mean maps, border and off-centre mass, clusters of similar maps.
- */
-export const AUDIT_METRICS = ['deletion', 'insertion', 'road', 'confidence', 'sanity', 'calibration', 'where'] as const
-export type AuditMetric = (typeof AUDIT_METRICS)[number]
+/** The audit metrics: the registry's ids (src/shared/registry/audit-metrics.ts says what each measures). */
+export const AUDIT_METRICS = AUDIT_METRIC_IDS
+export type AuditMetric = AuditMetricId
 
 export const AuditSettings = z
   .object({
     methods: z.array(z.enum(AUDIT_CAM_METHODS)).min(1, 'give at least one CAM method').default(['gradcam']),
     /** `auto`, a tensor name or an exporter module scope (as cam.run). */
     layer: z.string().min(1).default('auto'),
-    metrics: z.array(z.enum(AUDIT_METRICS)).min(1, 'give at least one metric').default(['deletion', 'insertion', 'road', 'confidence', 'sanity', 'calibration', 'where']),
+    metrics: z.array(z.enum(AUDIT_METRICS)).min(1, 'give at least one metric').default([...AUDIT_METRIC_IDS]),
     /** What removed pixels become (deletion) and what insertion starts from. */
     baseline: z.enum(['blur', 'mean']).default('blur'),
     /** Deletion/insertion curve points = steps + 1. */
@@ -177,20 +173,19 @@ export const DatasetIdentity = z.object({
 })
 export type DatasetIdentity = z.infer<typeof DatasetIdentity>
 
+/** The ranking's columns, one per registry column: a mean per method, or a pass/flag verdict. */
+const numberColumns = Object.fromEntries(AUDIT_NUMBER_KEYS.map((k) => [k, z.number().nullable()])) as Record<AuditNumberKey, z.ZodNullable<z.ZodNumber>>
+const verdictColumns = Object.fromEntries(AUDIT_VERDICT_KEYS.map((k) => [k, z.boolean().nullable()])) as Record<AuditVerdictKey, z.ZodNullable<z.ZodBoolean>>
+
 export const MethodRow = z.object({
   method: z.string(),
   images: z.number(),
-  deletion: z.number().nullable(),
-  insertion: z.number().nullable(),
-  roadMorf: z.number().nullable(),
-  roadLerf: z.number().nullable(),
-  /** mean LeRF - mean MoRF (higher is more faithful). */
-  roadGap: z.number().nullable(),
-  confidenceChange: z.number().nullable(),
-  /** 1 = best, by insertion - deletion (then ROAD gap). */
+  ...numberColumns,
+  /** 1 = best, by insertion - deletion (then the ROAD gap, then the confidence change). */
   rank: z.number(),
-  sanityFlagged: z.boolean().nullable()
+  ...verdictColumns
 })
+export type MethodRow = z.infer<typeof MethodRow>
 
 export const ReliabilityBin = z.object({ lo: z.number(), hi: z.number(), count: z.number(), accuracy: z.number().nullable(), confidence: z.number().nullable() })
 export type ReliabilityBin = z.infer<typeof ReliabilityBin>

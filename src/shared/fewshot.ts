@@ -58,7 +58,9 @@ export const MetaTrainArgs = z
     checkpointEvery: z.number().int().min(1).default(50),
     resume: z.boolean().default(false),
     modelOut: OutputPath.optional(),
-    evalEpisodes: z.number().int().min(0).max(10_000).default(100)
+    evalEpisodes: z.number().int().min(0).max(10_000).default(100),
+    /** onnxruntime threads per operator (benchmarks, the CLI); omitted: onnxruntime's choice. */
+    threads: z.number().int().min(1).max(256).optional()
   })
   .strict()
 
@@ -77,7 +79,8 @@ export const EvaluateArgs = z
     dataset: FewshotDatasetSpec,
     checkpoint: Path,
     testClasses: z.string().min(1),
-    episodes: z.number().int().min(1).max(10_000).default(600)
+    episodes: z.number().int().min(1).max(10_000).default(600),
+    threads: z.number().int().min(1).max(256).optional()
   })
   .strict()
 

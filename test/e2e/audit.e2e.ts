@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { AuditFile } from '../../src/shared/audit'
+import { AUDIT_COLUMNS } from '../../src/shared/registry/audit-metrics'
 import { maxOf } from '../../src/shared/stats'
 import { ROOT, tempDir } from '../helpers'
 import { SCREENSHOTS, startWithDemo, type Harness } from './harness'
@@ -119,6 +120,9 @@ describe('the Audit view', () => {
     expect(await h.page.getByTestId('method-row').count()).toBe(2)
     const ranked = await h.page.$$eval('[data-testid="method-row"]', (rows) => rows.map((r) => [r.getAttribute('data-method'), Number(r.getAttribute('data-rank'))]))
     expect(ranked).toEqual([...summary.methods].sort((a, b) => a.rank - b.rank).map((m) => [m.method, m.rank]))
+    // The ranking's columns are the registry's, in its order.
+    const cols = await h.page.locator('[data-testid="method-row"]').first().locator('[data-col]').evaluateAll((tds) => tds.map((td) => td.getAttribute('data-col')))
+    expect(cols).toEqual(AUDIT_COLUMNS.map((c) => c.key))
     const firstDeletion = await h.page.locator('[data-testid="method-row"]').first().locator('[data-col="deletion"]').textContent()
     expect(Number(firstDeletion)).toBeCloseTo([...summary.methods].sort((a, b) => a.rank - b.rank)[0].deletion!, 3)
     // Accuracy: the per-class table adds up to the images whose prediction is their folder's class.

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AUDIT_METRIC_CATALOGUE } from '../../src/shared/registry/audit-metrics'
 import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
 import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
 import { startWithDemo, type Harness } from './harness'
@@ -24,6 +25,12 @@ describe('UI pickers follow the registries', () => {
     await h.page.getByTestId('view-audit').click()
     const boxes = await h.page.locator('[data-testid="audit-methods"] label').evaluateAll((ls) => ls.map((l) => [(l.querySelector('input') as HTMLInputElement).value, l.textContent?.trim()]))
     expect(boxes).toEqual(CAM_METHOD_CATALOGUE.map((m) => [m.id, m.name]))
+  })
+  it('audit metrics: the audit checkboxes, each labelled in words (audit.metric.<id>)', async () => {
+    await h.page.getByTestId('view-audit').click()
+    const boxes = await h.page.locator('[data-testid="audit-metrics"] label').evaluateAll((ls) => ls.map((l) => [(l.querySelector('input') as HTMLInputElement).value, l.textContent?.trim() ?? '']))
+    expect(boxes.map((b) => b[0])).toEqual(AUDIT_METRIC_CATALOGUE.map((m) => m.id))
+    for (const [, label] of boxes) expect(label).not.toMatch(/^audit\.metric\./)
   })
   it('few-shot methods: the adapt picker (head-only ones) and the meta-training picker (all), labelled by id', async () => {
     await h.page.getByTestId('view-fewshot').click()

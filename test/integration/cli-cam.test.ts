@@ -22,7 +22,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 describe('cli cam (the file contract)', () => {
-  it('writes <stem>.cam.npy, <stem>.png and results.json; exit 1 with the failure reported', async () => {
+  it('writes <stem>.<method>.cam.npy, .png and results.json (named as an export from the app); exit 1 with the failure reported', async () => {
     const dir = tempDir()
     const imgs = join(dir, 'in')
     mkdirSync(imgs)
@@ -43,10 +43,11 @@ describe('cli cam (the file contract)', () => {
       expect(typeof (g.target as { index: number }).index).toBe('number')
       expect(g.ms).toBeGreaterThan(0)
       const stem = g.stem as string
-      const map = decodeNpy(readFileSync(join(out, `${stem}.cam.npy`)))
+      const map = decodeNpy(readFileSync(join(out, `${stem}.gradcampp.cam.npy`)))
+      expect((g.outputs as { npy: string }).npy).toBe(join(out, `${stem}.gradcampp.cam.npy`))
       expect(map.shape).toEqual([64, 64])
       expect(maxOf(map.data)).toBeGreaterThan(0.99)
-      expect(readFileSync(join(out, `${stem}.png`)).subarray(1, 4).toString()).toBe('PNG')
+      expect(readFileSync(join(out, `${stem}.gradcampp.png`)).subarray(1, 4).toString()).toBe('PNG')
     }
     expect(results.find((x) => !x.ok)).toMatchObject({ file: join(imgs, 'zero.jpg'), error: { code: 'bad-file' } })
   })
@@ -55,10 +56,10 @@ describe('cli cam (the file contract)', () => {
     const out = tempDir()
     const r = await cli(['cam', '--model', fixture('models', 'mini_resnet.onnx'), '--images', fixture('cam', 'mini_resnet', 'input_1.npy'), '--out', out, '--layer', 'layer3'])
     expect(r.code).toBe(0)
-    const ours = decodeNpy(readFileSync(join(out, 'input_1.cam.npy')))
+    const ours = decodeNpy(readFileSync(join(out, 'input_1.gradcam.cam.npy')))
     const ref = decodeNpy(readFileSync(fixture('cam', 'mini_resnet', 'gradcam_layer3.npy')))
     expect(pearson(ours.data, ref.data.subarray(64 * 64, 2 * 64 * 64))).toBeGreaterThan(0.999)
-    expect(existsSync(join(out, 'input_1.png'))).toBe(true)
+    expect(existsSync(join(out, 'input_1.gradcam.png'))).toBe(true)
   })
 
   it('rejects an out-of-range target and an unknown method with exit 2 and a message', async () => {

@@ -5,12 +5,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { adaptCommand } from '../../src/main/cli/fewshot-adapt-command'
 import { modelPreprocess } from '../../src/main/engine/model/inputs'
 import { CamRunner } from '../../src/main/engine/cam/runner'
-import { loadImageTensor } from '../../src/main/engine/data/preprocess'
+import { loadImageTensor } from '../../src/main/engine/data/image-tensor'
 import { floatTensor, OrtSession } from '../../src/main/engine/exec/ort'
 import { adaptModel, type AdaptResult } from '../../src/main/engine/fewshot/adapt/adapt'
-import { clearEmbeddingCache, embeddingCacheStats, softmax } from '../../src/main/engine/fewshot/adapt/embed'
+import { clearEmbeddingCache, embeddingCacheStats } from '../../src/main/engine/fewshot/adapt/embed'
 import { writeAdaptedModel } from '../../src/main/engine/fewshot/adapt/write'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
+import { probabilitiesFrom } from '../../src/main/engine/model/scores'
 import { GraphBuilder } from '../../src/main/engine/onnx/builder'
 import { DataType, f32 } from '../../src/main/engine/onnx/tensor-data'
 import { onnx } from 'onnx-proto'
@@ -68,7 +69,7 @@ async function photoTree(root: string): Promise<{ support: string; query: string
 }
 
 /** The written model's own probabilities for each query image, through its metadata's preprocessing. */
-async function predictWith(path: string, files: string[]): Promise<{ model: LoadedModel; probs: Float32Array[] }> {
+async function predictWith(path: string, files: string[]): Promise<{ model: LoadedModel; probs: Float64Array[] }> {
   const model = await LoadedModel.open(path)
   const pre = modelPreprocess(model)
   const session = await OrtSession.create(model.bytes, path)
@@ -79,7 +80,7 @@ async function predictWith(path: string, files: string[]): Promise<{ model: Load
     const out = await session.run({ [model.inputName]: floatTensor(data, model.inputDims(files.length)) })
     const logits = out[model.logitsName].data as Float32Array
     const n = model.numClasses
-    return { model, probs: files.map((_, i) => softmax(logits.subarray(i * n, (i + 1) * n))) }
+    return { model, probs: files.map((_, i) => probabilitiesFrom(logits.subarray(i * n, (i + 1) * n), model.score.activation)) }
   } finally {
     await session.release()
   }

@@ -74,7 +74,7 @@ describe('cli audit: bad input', () => {
   })
 
   it('exits 2 for unknown methods or metrics', () => {
-    expect(cli('--model', DEMO_MODEL, '--images', DEMO_IMAGES, '--out', tempDir(), '--methods', 'gradcam,magic').stderr).toMatch(/--methods takes a comma-separated list of gradcam/)
+    expect(cli('--model', DEMO_MODEL, '--images', DEMO_IMAGES, '--out', tempDir(), '--methods', 'gradcam,magic').stderr).toMatch(/--methods must be one of gradcam/)
     expect(cli('--model', DEMO_MODEL, '--images', DEMO_IMAGES, '--out', tempDir(), '--metrics', 'vibes').status).toBe(2)
   })
 

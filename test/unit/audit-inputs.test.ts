@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { planAudit } from '../../src/main/engine/audit/run-audit'
+import { planAudit } from '../../src/main/engine/audit/plan'
 import { ROOT, fixture, rejection, tempDir } from '../helpers'
 
 const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')

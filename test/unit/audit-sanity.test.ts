@@ -4,7 +4,7 @@ import { cascadeCuts, cascadeLayers, camMaker, runSanity, sanityVerdict, type Ma
 import { modelPreprocess } from '../../src/main/engine/model/inputs'
 import { resolveLayer } from '../../src/main/engine/model/layers'
 import { expandImagePaths } from '../../src/main/engine/data/images'
-import { loadImageTensor } from '../../src/main/engine/data/preprocess'
+import { loadImageTensor } from '../../src/main/engine/data/image-tensor'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { fixture, ROOT } from '../helpers'
 

@@ -2,7 +2,8 @@ import { onnx } from 'onnx-proto'
 import { describe, expect, it } from 'vitest'
 import { rng } from '../oracles/vjp-check'
 import { emitRawCam } from '../../src/main/engine/cam/graph-maps'
-import { CAM_METHODS, GRADIENT_CAMS, type CamMethod } from '../../src/main/engine/cam/methods'
+import { GRADIENT_CAMS, type CamMethod } from '../../src/main/engine/cam/methods'
+import { CAM_METHOD_IDS as CAM_METHODS } from '../../src/shared/registry/cam-methods'
 
 /** Every method of the registry that has a gradient (graph) form. */
 const GRADIENT_METHODS = CAM_METHODS.filter((m): m is CamMethod => m in GRADIENT_CAMS)

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { modelForInputs, modelPreprocess, type CamInput } from '../../src/main/engine/model/inputs'
 import { CamRunner } from '../../src/main/engine/cam/runner'
 import { decodeNpy, encodeNpy } from '../../src/main/engine/data/npy'
-import { loadImageTensor, parseSize } from '../../src/main/engine/data/preprocess'
+import { loadImageTensor } from '../../src/main/engine/data/image-tensor'
+import { parseSize } from '../../src/main/engine/data/preprocess-spec'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { pearson } from '../cam-reference'
 import { fixture, ROOT, rejection, tempDir } from '../helpers'
@@ -120,7 +121,7 @@ describe('the cam command', () => {
     const out = join(dir, 'out-npy')
     const r = await cli(['cam', '--model', dynamic('cli.onnx'), '--images', npy, '--out', out])
     expect(r.code, r.stderr).toBe(0)
-    expect(decodeNpy(readFileSync(join(out, 'strip.cam.npy'))).shape).toEqual([48, 192])
+    expect(decodeNpy(readFileSync(join(out, 'strip.gradcam.cam.npy'))).shape).toEqual([48, 192])
   })
 
   it('runs images at --size WxH with --channel-order, and results.json names the score tensor', async () => {
@@ -129,7 +130,7 @@ describe('the cam command', () => {
     const out = join(dir, 'out-size')
     const r = await cli(['cam', '--model', dynamic('cli2.onnx'), '--images', img, '--out', out, '--size', '80x32', '--channel-order', 'bgr'])
     expect(r.code, r.stderr).toBe(0)
-    expect(decodeNpy(readFileSync(join(out, 'photo.cam.npy'))).shape).toEqual([32, 80])
+    expect(decodeNpy(readFileSync(join(out, 'photo.gradcam.cam.npy'))).shape).toEqual([32, 80])
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { scoreTensor?: string }[]
     expect(results[0].scoreTensor).toBe('logits')
   })
@@ -165,7 +166,7 @@ describe('channel order', () => {
   it('BGR models get blue first, each colour normalised with its own ImageNet statistics', async () => {
     const path = join(dir, 'orange.png')
     await sharp({ create: { width: 3, height: 2, channels: 3, background: { r: 255, g: 128, b: 0 } } }).png().toFile(path)
-    // torchvision Normalize(mean, std)(ToTensor()(img)) for this colour, R, G, B (see preprocess.test.ts).
+    // torchvision Normalize(mean, std)(ToTensor()(img)) for this colour, R, G, B (see image-tensor.test.ts).
     const rgbValues = [2.248908281326294, 0.20518219470977783, -1.804444432258606]
     const base = { size: [2, 3] as [number, number], normalization: 'imagenet' as const, resize: 'stretch' as const }
     const nchw = await loadImageTensor(path, { ...base, layout: 'NCHW', channelOrder: 'bgr' })

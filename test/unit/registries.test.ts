@@ -7,6 +7,8 @@ import { CAM_USAGE } from '../../src/main/cli/cam-command'
 import { CAM_METHOD_MODULES } from '../../src/main/engine/cam/methods'
 import { methods } from '../../src/shared/api'
 import { AuditArgs } from '../../src/shared/audit'
+import { AUDIT_COLUMNS, AUDIT_METRIC_CATALOGUE } from '../../src/shared/registry/audit-metrics'
+import { AUDIT_METRIC_MODULES } from '../../src/main/engine/audit/metrics'
 import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
 import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
 import { MODEL_FORMAT_CATALOGUE } from '../../src/shared/registry/model-formats'
@@ -85,6 +87,49 @@ describe('the CAM method registry', () => {
     const csv = readFileSync(join(out, 'methods.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1].replace(/"/g, ''))
     expect([...csv].sort()).toEqual([...ids].sort())
   }, 120_000)
+})
+
+describe('the audit metric registry', () => {
+  const metricIds = AUDIT_METRIC_CATALOGUE.map((m) => m.id)
+
+  it('the engine has one module per catalogue entry, each under its own id', () => {
+    expect(Object.keys(AUDIT_METRIC_MODULES)).toEqual(metricIds)
+    for (const [id, m] of Object.entries(AUDIT_METRIC_MODULES)) expect(m.id).toBe(id)
+  })
+
+  it('the API enum and the CLI help are the registry', () => {
+    expect(enumAt(AuditArgs, ['settings', 'metrics'])).toEqual(metricIds)
+    expect(/--metrics ([\w,]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(metricIds)
+  })
+
+  it("the report has a part per chosen metric, the ranking's columns are the registry's, in the table and in methods.csv", async () => {
+    const images = tempDir()
+    const demo = join(ROOT, 'resources', 'demo', 'images')
+    for (const c of ['Bag', 'Coat']) {
+      mkdirSync(join(images, c))
+      for (const f of readdirSync(join(demo, c)).sort().slice(0, 2)) copyFileSync(join(demo, c, f), join(images, c, f))
+    }
+    const { service, until } = jobHarness()
+    const run = async (metrics: string[]) => {
+      const out = tempDir()
+      const settings = { methods: ['gradcam'], metrics, steps: 2, worst: 1, sanityImages: 1, sanitySteps: 1 }
+      const { jobId } = (await service.call('audit.run', { modelPath: join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'), imagesDir: images, out, settings })) as { jobId: string }
+      const end = await until((e) => 'jobId' in e && e.jobId === jobId && (e.type === 'job.done' || e.type === 'job.failed'))
+      expect(end.type).toBe('job.done')
+      const html = readFileSync(join(out, 'report.html'), 'utf8')
+      return { out, html, parts: [...new Set([...html.matchAll(/data-metric="([^"]+)"/g)].map((m) => m[1]))] }
+    }
+    const all = await run(metricIds)
+    expect(all.parts).toEqual(metricIds)
+    const table = [...all.html.matchAll(/<table>[\s\S]*?<\/table>/g)].map((m) => m[0]).find((t) => t.includes('<th>method</th>'))!
+    const headers = [...table.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]).slice(3)
+    expect(headers.map((h) => h.replace(/ [↑↓]$/, ''))).toEqual(AUDIT_COLUMNS.map((c) => c.report))
+    const csvHeader = readFileSync(join(all.out, 'methods.csv'), 'utf8').split('\n')[0].split(',')
+    expect(csvHeader).toEqual(['rank', 'method', 'images', ...AUDIT_COLUMNS.map((c) => c.csv)])
+    // Only the chosen metrics have a part, whatever order they were given in.
+    const some = await run(['where', 'deletion'])
+    expect(some.parts).toEqual(['deletion', 'where'])
+  }, 180_000)
 })
 
 describe('the few-shot method registry', () => {

@@ -1,13 +1,15 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { AUDIT_CAM_METHODS, AUDIT_METRICS, AuditSettings } from '../../shared/audit'
+import { CamRunSettings } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
+import { parseWith } from '../../shared/validate'
 import { mergeAuditFiles, readAuditFile } from '../engine/audit/merge'
 import { writeAudit } from '../engine/audit/report-data'
-import { planAudit, runAudit } from '../engine/audit/run-audit'
-import { positiveInt } from './cam-command'
-import { flagOf } from './flags'
-import { parseSize } from '../engine/data/preprocess'
+import { planAudit } from '../engine/audit/plan'
+import { runAudit } from '../engine/audit/run-audit'
+import { sizeFlag } from './cam-command'
+import { given, listOf, num } from './flags'
 
 export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods ${AUDIT_CAM_METHODS.join(',')}] [--metrics ${AUDIT_METRICS.join(',')}]
       [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]
@@ -18,21 +20,6 @@ export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--metho
             writes report.html, audit.json and CSVs to --out; prints one JSON line (the summary's headline)
   audit merge DIR... --out DIR
             merge the output folders of all K/N shards into one report`
-
-function list(value: string | undefined, allowed: readonly string[], flag: string): string[] | undefined {
-  if (value === undefined) return undefined
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean)
-  const bad = items.filter((i) => !allowed.includes(i))
-  if (bad.length || !items.length) throw new ApiError('invalid-arguments', `--${flag} takes a comma-separated list of ${allowed.join(', ')} (got "${value}").`)
-  return items
-}
-
-function numbers(value: string | undefined, flag: string): number[] | undefined {
-  if (value === undefined) return undefined
-  const items = value.split(',').map((s) => Number(s.trim()))
-  if (!items.length || items.some((n) => !Number.isFinite(n))) throw new ApiError('invalid-arguments', `--${flag} takes comma-separated numbers (got "${value}").`)
-  return items
-}
 
 export async function auditCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'merge') return mergeCommand(argv.slice(1))
@@ -70,42 +57,42 @@ export async function auditCommand(argv: string[]): Promise<number> {
   if (!v.model) throw new ApiError('invalid-arguments', '--model M.onnx is required.')
   if (!v.images) throw new ApiError('invalid-arguments', '--images DIR is required (a folder; one sub-folder per class for labels).')
   if (!v.out) throw new ApiError('invalid-arguments', '--out DIR is required.')
-  const int = (x: string | undefined, flag: string) => (x === undefined ? undefined : x === '0' && flag === 'seed' ? 0 : positiveInt(x, flag, 1))
-  const raw = {
-    methods: list(v.methods, AUDIT_CAM_METHODS, 'methods'),
-    metrics: list(v.metrics, AUDIT_METRICS, 'metrics'),
-    layer: v.layer,
-    baseline: v.baseline,
-    steps: int(v.steps, 'steps'),
-    roadPercentiles: numbers(v.road, 'road'),
-    roadNoise: v['road-noise'] === undefined ? undefined : Number(v['road-noise']),
-    sanityImages: int(v['sanity-images'], 'sanity-images'),
-    sanitySteps: int(v['sanity-steps'], 'sanity-steps'),
-    clusters: int(v.clusters, 'clusters'),
-    bins: int(v.bins, 'bins'),
-    worst: int(v.worst, 'worst'),
-    batch: int(v.batch, 'batch'),
-    seed: int(v.seed, 'seed'),
-    normalization: v.normalization,
-    resize: v.resize,
-    channelOrder: v['channel-order'],
-    size: v.size === undefined ? undefined : ((s: [number, number]) => ({ width: s[1], height: s[0] }))(parseSize(v.size, '--size'))
-  }
-  const settings = AuditSettings.safeParse(Object.fromEntries(Object.entries(raw).filter(([, x]) => x !== undefined)))
-  if (!settings.success) {
-    const issue = settings.error.issues[0]
-    throw new ApiError('invalid-arguments', `${issue.path.length ? flagOf(String(issue.path[0])) : 'settings'}: ${issue.message}.`)
-  }
+  // Flags go to the API's schema as given (numbers as numbers): it decides what is valid and names the field.
+  const settings = parseWith(
+    AuditSettings,
+    given({
+      methods: listOf(v.methods),
+      metrics: listOf(v.metrics),
+      layer: v.layer,
+      baseline: v.baseline,
+      steps: num(v.steps),
+      roadPercentiles: listOf(v.road)?.map(num),
+      roadNoise: num(v['road-noise']),
+      sanityImages: num(v['sanity-images']),
+      sanitySteps: num(v['sanity-steps']),
+      clusters: num(v.clusters),
+      bins: num(v.bins),
+      worst: num(v.worst),
+      batch: num(v.batch),
+      seed: num(v.seed),
+      normalization: v.normalization,
+      resize: v.resize,
+      channelOrder: v['channel-order'],
+      size: sizeFlag(v.size)
+    }),
+    'audit settings'
+  )
   const plan = await planAudit({
     modelPath: v.model,
     labelsPath: v.labels,
     imagesDir: v.images,
     out: v.out,
-    settings: settings.data,
+    settings,
     shard: v.shard,
     boxesPath: v.boxes
   })
-  const threads = v.threads ? positiveInt(v.threads, 'threads', 1) : undefined
+  // onnxruntime's threads, as cam.run takes them (the audit's job runs in this process).
+  const { threads } = parseWith(CamRunSettings.pick({ threads: true }), given({ threads: num(v.threads) }), 'threads')
   const tty = process.stderr.isTTY
   const file = await runAudit(plan, {
     threads,

@@ -2,9 +2,15 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
 import { OrtSession, floatTensor } from '../engine/exec/ort'
-import { CAM_METHODS, type CamMethod } from '../engine/cam/methods'
-import { CamRunner } from '../engine/cam/runner'
-import { openModel, oneOf, positiveInt } from './cam-command'
+import { z } from 'zod'
+import { CamRunSettings } from '../../shared/api'
+import { parseWith } from '../../shared/validate'
+import { planCam } from '../engine/cam/plan'
+import { openModel } from './cam-command'
+import { given, num } from './flags'
+
+/** cam.run's settings a benchmark varies, plus its own: timed batches after two warm-up ones. */
+const BenchSettings = CamRunSettings.pick({ method: true, layer: true, batch: true, threads: true, target: true }).extend({ iters: z.number().int().min(1).max(10_000).default(10) })
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -18,30 +24,27 @@ function median(xs: number[]): number {
 export async function benchCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv
   if (what !== 'cam') throw new ApiError('invalid-arguments', `unknown benchmark "${what ?? ''}"; try: bench cam --model M.onnx`)
-  const { values } = parseArgs({
+  const { values: v } = parseArgs({
     args: rest,
     options: {
       model: { type: 'string' },
       method: { type: 'string' },
-      layer: { type: 'string', default: 'auto' },
+      layer: { type: 'string' },
       batch: { type: 'string' },
       iters: { type: 'string' },
       threads: { type: 'string' }
     },
     strict: true
   })
-  const method = oneOf<CamMethod>(values.method, CAM_METHODS, 'method', 'gradcam')
-  const batch = positiveInt(values.batch, 'batch', 8)
-  const iters = positiveInt(values.iters, 'iters', 10)
-  const threads = values.threads ? positiveInt(values.threads, 'threads', 1) : undefined
-  const model = await openModel(values.model, undefined)
+  const settings = parseWith(BenchSettings, given({ method: v.method, layer: v.layer, batch: num(v.batch), threads: num(v.threads), iters: num(v.iters) }), 'bench settings')
+  const { method, iters, threads } = settings
+  // The runner is set up as cam.run sets it up (planCam); the forward pass is the plain model, for comparison.
+  const { model, runner } = await planCam(await openModel(v.model, undefined), [], settings)
   const [c, h, w] = model.inputChw
-  const n = model.dynamicBatch ? batch : model.fixedBatch
+  const n = model.dynamicBatch ? settings.batch : model.fixedBatch
   const inputs = Array.from({ length: n }, (_, i) => Float32Array.from({ length: c * h * w }, (_, j) => Math.sin((j + 1) * 0.0137 * (i + 1))))
   const targets = inputs.map(() => -1)
-
   const forward = await OrtSession.create(model.bytes, model.path, { intraOpThreads: threads })
-  const runner = await CamRunner.create(model, { method, layer: values.layer ?? 'auto', threads })
   // Both timings start from the same assembled batch buffer.
   const stacked = runner.stack(inputs)
   const feed = { [model.inputName]: floatTensor(stacked, model.inputDims(n)) }

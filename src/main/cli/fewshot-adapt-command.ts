@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
 import type { AdaptReport } from '../../shared/fewshot'
-import { ADAPT_METHODS, DEFAULT_INNER_RATE, DEFAULT_STEPS } from '../engine/fewshot/adapt/adapt'
+import { ADAPT_METHODS, DEFAULT_INNER_RATE, DEFAULT_STEPS } from '../engine/fewshot/adapt/settings'
 import { cliService } from './service-job'
 
 export const ADAPT_USAGE = `fewshot adapt --model M.onnx --support DIR --query DIR --out DIR [--method ${ADAPT_METHODS.join('|')}]

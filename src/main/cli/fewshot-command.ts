@@ -1,15 +1,17 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ApiError } from '../../shared/errors'
-import { FEWSHOT_METHOD_NAMES, FewshotConfig, type FewshotMethod } from '../../shared/fewshot'
+import { z } from 'zod'
+import type { JobEvent } from '../../shared/events'
+import { AdaptArgs, EvaluateArgs, FEWSHOT_METHOD_NAMES, FewshotConfig, FewshotDatasetSpec, MetaTrainArgs, type MetaTrainItem } from '../../shared/fewshot'
+import { parseWith } from '../../shared/validate'
 import { runFewshotBench } from '../engine/fewshot/bench'
-import type { FewshotDataset } from '../engine/fewshot/data/dataset'
 import { openFewshotDataset } from '../engine/fewshot/data/open'
 import type { IterationResult } from '../engine/fewshot/learner'
-import { evaluateCheckpoint, runMetaTraining } from '../engine/fewshot/meta-train'
 import { parseClassSpec } from '../engine/fewshot/data/episodes'
 import { METHODS } from '../engine/fewshot/methods'
-import { oneOf, positiveInt } from './cam-command'
+import { given, num } from './flags'
+import { cliService } from './service-job'
 import { ADAPT_USAGE, adaptCommand } from './fewshot-adapt-command'
 
 export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-classes 0-4 --test-classes 5-9 [--ways 5] [--shots K]
@@ -29,15 +31,6 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
             score a checkpoint on test episodes; prints one JSON line: accuracy, ci95, episodes
   ${ADAPT_USAGE}
 methods: ${FEWSHOT_METHOD_NAMES.map((m) => `\n  ${m.padEnd(10)} ${METHODS[m].summary}`).join('')}`
-
-const nonNegativeInt = (v: string | undefined, flag: string, fallback: number) => (v === '0' ? 0 : positiveInt(v, flag, fallback))
-
-function positiveNumber(value: string | undefined, flag: string, fallback: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isFinite(n) || n <= 0) throw new ApiError('invalid-arguments', `--${flag} must be a positive number (got "${value}").`)
-  return n
-}
 
 export async function fewshotCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv
@@ -63,20 +56,32 @@ const CONFIG_OPTIONS = {
   threads: { type: 'string' }
 } as const
 
-function parseConfig(v: Partial<Record<keyof typeof CONFIG_OPTIONS, string>>, fallbackMethod: FewshotMethod): FewshotConfig {
-  return FewshotConfig.parse({
-    method: oneOf<FewshotMethod>(v.method, FEWSHOT_METHOD_NAMES, 'method', fallbackMethod),
-    ways: positiveInt(v.ways, 'ways', 5),
-    shots: positiveInt(v.shots, 'shots', 1),
-    queries: positiveInt(v.queries, 'queries', 15),
-    trainSteps: nonNegativeInt(v['train-steps'], 'train-steps', 5),
-    testSteps: nonNegativeInt(v['test-steps'], 'test-steps', 10),
-    innerRate: positiveNumber(v['inner-rate'], 'inner-rate', 0.1),
-    metaBatch: positiveInt(v['meta-batch'], 'meta-batch', 4),
-    metaRate: positiveNumber(v['meta-rate'], 'meta-rate', 1e-3),
-    seed: nonNegativeInt(v.seed, 'seed', 0)
+/** The hyper-parameter flags as FewshotConfig takes them; its schema holds the defaults (docs/fewshot.md). */
+function configFlags(v: Partial<Record<keyof typeof CONFIG_OPTIONS, string>>, method = v.method) {
+  return given({
+    method,
+    ways: num(v.ways),
+    shots: num(v.shots),
+    queries: num(v.queries),
+    trainSteps: num(v['train-steps']),
+    testSteps: num(v['test-steps']),
+    innerRate: num(v['inner-rate']),
+    metaBatch: num(v['meta-batch']),
+    metaRate: num(v['meta-rate']),
+    seed: num(v.seed)
   })
 }
+
+/** The CLI's own options: how often a progress line is printed. */
+const LogEvery = z.object({ logEvery: z.number().int().min(1).default(50) })
+
+/** `fewshot bench`: meta-training's rotations, evaluation's episodes (as the API takes them); 0 iterations scores the initialisation. */
+const BenchOptions = LogEvery.extend({
+  rotations: MetaTrainArgs.shape.rotations,
+  iterations: z.number().int().min(0).max(1_000_000).default(1000),
+  episodes: EvaluateArgs.shape.episodes,
+  threads: AdaptArgs.shape.threads
+})
 
 const DATASET_OPTIONS = {
   dataset: { type: 'string', default: 'fashion-mnist' },
@@ -98,22 +103,28 @@ const RUN_OPTIONS = {
   'log-every': { type: 'string' }
 } as const
 
-async function parseDataset(v: { dataset?: string; folder?: string; size?: string; channels?: string; 'idx-images'?: string; 'idx-labels'?: string }): Promise<FewshotDataset> {
+/** The data set flags as FewshotDatasetSpec (the schema checks sizes and channels). */
+function datasetSpec(v: { dataset?: string; folder?: string; size?: string; channels?: string; 'idx-images'?: string; 'idx-labels'?: string }): FewshotDatasetSpec {
   if (v['idx-images'] || v['idx-labels']) {
     if (!v['idx-images'] || !v['idx-labels']) throw new ApiError('invalid-arguments', '--idx-images and --idx-labels go together (an idx image file and its label file).')
-    return openFewshotDataset({ kind: 'idx', images: resolve(v['idx-images']), labels: resolve(v['idx-labels']) })
+    return { kind: 'idx', images: resolve(v['idx-images']), labels: resolve(v['idx-labels']) }
   }
-  if (v.folder) {
-    const channels = positiveInt(v.channels, 'channels', 3)
-    if (channels !== 1 && channels !== 3) throw new ApiError('invalid-arguments', `--channels must be 1 or 3 (got ${channels}).`)
-    return openFewshotDataset({ kind: 'folder', dir: resolve(v.folder), size: positiveInt(v.size, 'size', 84), channels })
-  }
+  if (v.folder) return parseWith(FewshotDatasetSpec, given({ kind: 'folder', dir: resolve(v.folder), size: num(v.size), channels: num(v.channels) }), 'data set')
   if (v.dataset !== 'fashion-mnist') throw new ApiError('invalid-arguments', `--dataset must be fashion-mnist, or give --folder DIR (got "${v.dataset}").`)
-  return openFewshotDataset({ kind: 'fashion-mnist' })
+  return { kind: 'fashion-mnist' }
 }
 
-const threadsOf = (v: { threads?: string }) => (v.threads ? positiveInt(v.threads, 'threads', 2) : undefined)
+/** fewshot.metaTrain's items, printed as iterations go. */
+function printIterations(total: () => number, every: number): (e: JobEvent) => void {
+  let print: ((r: MetaTrainItem) => void) | null = null
+  return (e) => {
+    if (e.type !== 'job.item') return
+    print ??= progressPrinter(total(), every)
+    print(e.item as MetaTrainItem)
+  }
+}
 
+/** `fewshot metatrain`: the app's fewshot.metaTrain, in-process (the same checks, checkpoints and files). */
 async function metatrainCommand(args: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args,
@@ -128,30 +139,32 @@ async function metatrainCommand(args: string[]): Promise<number> {
     strict: true
   })
   if (!v.checkpoint) throw new ApiError('invalid-arguments', '--checkpoint FILE is required (where the run is saved, and resumed from).')
-  // Argument mistakes first, before the dataset loads.
-  const logEvery = positiveInt(v['log-every'], 'log-every', 50)
-  const dataset = await parseDataset(v)
-  const iterations = positiveInt(v.iterations, 'iterations', 1000)
-  const result = await runMetaTraining({
-    dataset,
-    trainClasses: parseClassSpec(v['train-classes']!, dataset.classes.length),
-    testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
-    rotations: positiveInt(v['train-rotations'], 'train-rotations', 1),
-    config: parseConfig(v, 'protomaml'),
-    iterations,
-    checkpointPath: resolve(v.checkpoint),
-    checkpointEvery: positiveInt(v['checkpoint-every'], 'checkpoint-every', 50),
-    resume: v.resume,
-    modelOut: v.out ? resolve(v.out) : undefined,
-    evalEpisodes: nonNegativeInt(v['eval-episodes'], 'eval-episodes', 100),
-    threads: threadsOf(v),
-    onIteration: progressPrinter(iterations, logEvery)
-  })
-  const { history, ...rest } = result
-  process.stdout.write(JSON.stringify({ ...rest, lastLoss: history.at(-1)?.loss ?? null, backend: `onnxruntime-node (${result.provider})` }) + '\n')
+  const { logEvery } = parseWith(LogEvery, given({ logEvery: num(v['log-every']) }), 'log interval')
+  const call = parseWith(
+    MetaTrainArgs,
+    given({
+      dataset: datasetSpec(v),
+      trainClasses: v['train-classes'],
+      testClasses: v['test-classes'],
+      rotations: num(v['train-rotations']),
+      config: configFlags(v),
+      iterations: num(v.iterations),
+      checkpoint: v.checkpoint,
+      checkpointEvery: num(v['checkpoint-every']),
+      resume: v.resume,
+      modelOut: v.out,
+      evalEpisodes: num(v['eval-episodes']),
+      threads: num(v.threads)
+    }),
+    'meta-training settings'
+  )
+  const { job } = cliService(printIterations(() => call.iterations, logEvery))
+  const { history, ...rest } = (await job('fewshot.metaTrain', call)) as { history: { loss: number }[] }
+  process.stdout.write(JSON.stringify({ ...rest, lastLoss: history.at(-1)?.loss ?? null }) + '\n')
   return 0
 }
 
+/** `fewshot evaluate`: the app's fewshot.evaluate, in-process. */
 async function evaluateCommand(args: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args,
@@ -159,22 +172,16 @@ async function evaluateCommand(args: string[]): Promise<number> {
     strict: true
   })
   if (!v.checkpoint) throw new ApiError('invalid-arguments', '--checkpoint FILE is required.')
-  const dataset = await parseDataset(v)
-  const { accuracies: _, ...result } = await evaluateCheckpoint({
-    dataset,
-    checkpointPath: resolve(v.checkpoint),
-    testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
-    episodes: positiveInt(v.episodes, 'episodes', 600),
-    threads: threadsOf(v)
-  })
-  process.stdout.write(JSON.stringify({ ...result, backend: `onnxruntime-node (${result.provider})` }) + '\n')
+  const { job } = cliService()
+  const result = await job('fewshot.evaluate', given({ dataset: datasetSpec(v), checkpoint: v.checkpoint, testClasses: v['test-classes'], episodes: num(v.episodes), threads: num(v.threads) }))
+  process.stdout.write(JSON.stringify(result) + '\n')
   return 0
 }
 
 // Every `every` iterations and the last, the mean loss and accuracy of the iterations since the last line
 // (as the PyTorch reference logs, so the two logs compare); `--log-every 1` gives the whole loss curve
 // (bench/fewshot-parity.ts compares it with the PyTorch reference's, iteration by iteration).
-function progressPrinter(total: number, every: number): (r: IterationResult) => void {
+function progressPrinter(total: number, every: number): (r: Pick<IterationResult, 'iteration' | 'loss' | 'accuracy'>) => void {
   const started = Date.now()
   let [loss, accuracy, n] = [0, 0, 0]
   return (r) => {
@@ -197,23 +204,27 @@ async function benchCommand(args: string[]): Promise<number> {
     },
     strict: true
   })
-  // Argument mistakes first, before the dataset loads.
-  const logEvery = positiveInt(v['log-every'], 'log-every', 50)
-  const dataset = await parseDataset(v)
-  const iterations = nonNegativeInt(v.iterations, 'iterations', 1000)
+  // Argument mistakes first, before the data set loads. Without --method the benchmark runs ProtoNet (its reference numbers' method).
+  const config = parseWith(FewshotConfig, configFlags(v, v.method ?? 'protonet'), 'few-shot settings')
+  const o = parseWith(
+    BenchOptions,
+    given({ logEvery: num(v['log-every']), rotations: num(v['train-rotations']), iterations: num(v.iterations), episodes: num(v.episodes), threads: num(v.threads) }),
+    'benchmark settings'
+  )
+  const dataset = await openFewshotDataset(datasetSpec(v))
   const result = await runFewshotBench({
     dataset,
-    config: parseConfig(v, 'protonet'),
+    config,
     trainClasses: parseClassSpec(v['train-classes']!, dataset.classes.length),
     testClasses: parseClassSpec(v['test-classes']!, dataset.classes.length),
-    rotations: positiveInt(v['train-rotations'], 'train-rotations', 1),
-    iterations,
-    episodes: positiveInt(v.episodes, 'episodes', 600),
-    threads: threadsOf(v),
+    rotations: o.rotations,
+    iterations: o.iterations,
+    episodes: o.episodes,
+    threads: o.threads,
     baseline: v.baseline,
     episodesOut: v['episodes-out'] ? resolve(v['episodes-out']) : undefined,
     initOut: v['init-out'] ? resolve(v['init-out']) : undefined,
-    onIteration: progressPrinter(iterations, logEvery)
+    onIteration: progressPrinter(o.iterations, o.logEvery)
   })
   process.stdout.write(JSON.stringify(result) + '\n')
   return 0

@@ -9,13 +9,30 @@ const FLAG_OF: Record<string, string> = {
   queryDir: '--query',
   dir: '--out',
   modelOut: '--out',
-  roadPercentiles: '--road'
+  roadPercentiles: '--road',
+  rotations: '--train-rotations',
+  paths: '--images',
+  // A meta-training data set, by where its parts come from.
+  'dataset.dir': '--folder',
+  'dataset.images': '--idx-images',
+  'dataset.labels': '--idx-labels'
 }
 
-/** innerRate -> --inner-rate; labelsPath -> --labels. */
+/** innerRate -> --inner-rate; labelsPath -> --labels; config.trainSteps -> --train-steps (nested settings are flat flags). */
 export function flagOf(field: string): string {
-  return FLAG_OF[field] ?? `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
+  if (FLAG_OF[field]) return FLAG_OF[field]
+  const leaf = field.split('.').filter((p) => !/^\d+$/.test(p)).at(-1) ?? field
+  return FLAG_OF[leaf] ?? `--${leaf.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`
 }
+
+/** A number flag as the API takes it: the schema (not the CLI) decides what is valid, and says so by field; text that is no number goes as text. */
+export const num = (s: string | undefined) => (s === undefined ? undefined : s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s)
+
+/** A comma-separated list flag (`--metrics a,b`), items as given: the schema checks them. */
+export const listOf = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()))
+
+/** The object without its undefined fields: a flag left out leaves the schema's default. */
+export const given = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>
 
 /**
  * An error as the CLI says it: the engine names the argument (details.field) in plain words; the CLI
@@ -24,12 +41,15 @@ export function flagOf(field: string): string {
 export function cliErrorText(e: ApiErrorShape): string {
   const field = e.details?.field
   if (typeof field !== 'string' || !field || field.startsWith('--')) return e.message
-  const flag = flagOf(field.split('.')[0])
+  const flag = flagOf(field)
   // A schema error: its first issue, without the API's field name (the flag says which).
+  const value = e.details?.value
+  const got = value !== undefined ? ` (got ${JSON.stringify(value)})` : ''
+  const allowed = e.details?.allowed
+  if (e.details?.constraint === 'enum' && Array.isArray(allowed)) return `${flag} must be one of ${allowed.join(', ')}${got}.`
   const issues = e.details?.issues
   if (Array.isArray(issues) && typeof issues[0] === 'string') {
-    const value = e.details?.value
-    return `${flag}: ${issues[0].replace(/^[^:]+: /, '')}${value !== undefined ? ` (got ${JSON.stringify(value)})` : ''}.`
+    return `${flag}: ${issues[0].replace(/^[^:]+: /, '')}${got}.`
   }
   return `${flag}: ${e.message}`
 }

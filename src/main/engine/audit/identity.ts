@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { AuditFile, ModelIdentity } from '../../../shared/audit'
 import { libraryVersions } from '../backends'
-import type { Preprocess } from '../data/preprocess'
+import type { Preprocess } from '../data/preprocess-spec'
 import type { LoadedModel } from '../model/loaded-model'
 import { APP_VERSION } from '../../version'
 

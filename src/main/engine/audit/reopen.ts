@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import type { AuditImage, AuditResult } from '../../../shared/audit'
 import { regularFile } from '../files/read'
 import { readAuditFile } from './merge'
-import { auditCsvs } from './report-data'
+import { auditCsvs } from './audit-csvs'
 
 /** An image record as the Audit view takes it (streamed by the job, or read back): without the small maps the report holds. */
 export function viewImage(i: AuditImage): AuditImage {

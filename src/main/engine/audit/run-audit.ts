@@ -1,85 +1,18 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import type { z } from 'zod'
-import { AuditArgs, type AuditFile, type AuditImage, type AuditProgress, type ImageMethodNumbers, type SanityImage } from '../../../shared/audit'
-import { ApiError, toErrorShape } from '../../../shared/errors'
-import { modelForInputs, modelPreprocess } from '../model/inputs'
+import { type AuditFile, type AuditImage, type ImageMethodNumbers } from '../../../shared/audit'
+import { toErrorShape } from '../../../shared/errors'
 import type { CamMethod } from '../cam/methods'
 import { CamRunner, type CamMap } from '../cam/runner'
-import { loadImageTensor, type Preprocess } from '../data/preprocess'
-import { LoadedModel } from '../model/loaded-model'
-import { readLabelsFile } from '../onnx/summary'
-import { listAuditDataset, type AuditDataset, type AuditInput } from './dataset'
-import { faithfulnessTasks } from './faithfulness'
+import { loadImageTensor } from '../data/image-tensor'
+import type { AuditInput } from './dataset'
+import { faithfulnessTasks, perturbs } from './faithfulness'
 import { modelIdentity, software } from './identity'
+import { chosenMetrics } from './metrics'
 import { blurBaseline, meanBaseline, type Plane } from './pixels'
-import { camMaker, runSanity } from './sanity'
+import type { AuditHooks, AuditPlan, ParsedAuditArgs } from './plan'
 import { ForwardScorer, type ScoreTask } from './scorer'
-import { parseShard, shardOf, type Shard } from './shard'
 import { summarize } from './summary'
 import { worstThumbs } from './thumbs'
-import { boxScores, encodeSmall, massShares, smallMap } from './where-it-looks'
-import { faithList, MISTAKES, UNSURE, WorstKeeper } from './worst'
-
-export type ParsedAuditArgs = z.output<typeof AuditArgs>
-type Box = [number, number, number, number]
-
-/** Everything checked before any computing starts, so mistakes come back at once (a call error, a CLI usage error). */
-export interface AuditPlan {
-  args: ParsedAuditArgs
-  model: LoadedModel
-  preprocess: Preprocess
-  dataset: AuditDataset
-  shard: Shard | null
-  inputs: AuditInput[]
-  boxes: Map<string, Box> | null
-}
-
-export async function planAudit(raw: unknown): Promise<AuditPlan> {
-  const parsed = AuditArgs.safeParse(raw)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    throw new ApiError('invalid-arguments', `Audit settings: ${issue.path.join('.') || 'arguments'} ${issue.message}.`)
-  }
-  const args = parsed.data
-  const shard = args.shard ? parseShard(args.shard) : null
-  const labels = args.labelsPath ? await readLabelsFile(resolve(args.labelsPath)) : null
-  const s = args.settings
-  // The same choices cam.run takes: a size for a dynamic-size model, the channel order for BGR ones.
-  const model = await modelForInputs(await LoadedModel.open(resolve(args.modelPath), labels), [], s.size ? [s.size.height, s.size.width] : undefined)
-  const preprocess = modelPreprocess(model, {
-    ...(s.normalization ? { normalization: s.normalization } : {}),
-    ...(s.resize ? { resize: s.resize } : {}),
-    ...(s.channelOrder ? { channelOrder: s.channelOrder } : {})
-  })
-  const dataset = await listAuditDataset(args.imagesDir, model, s.metrics.includes('calibration'))
-  const boxes = args.boxesPath ? await readBoxes(resolve(args.boxesPath)) : null
-  return { args, model, preprocess, dataset, shard, inputs: shardOf(dataset.inputs, shard), boxes }
-}
-
-async function readBoxes(file: string): Promise<Map<string, Box>> {
-  let raw: unknown
-  try {
-    raw = JSON.parse(await readFile(file, 'utf8'))
-  } catch (err) {
-    throw new ApiError('bad-file', `The boxes file ${file} is not readable JSON: ${(err as Error).message}`, file)
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new ApiError('bad-file', `The boxes file ${file} must be a JSON object: { "class/image.png": [x0, y0, x1, y1], ... }.`, file)
-  const out = new Map<string, Box>()
-  for (const [path, box] of Object.entries(raw)) {
-    const ok = Array.isArray(box) && box.length === 4 && box.every((v) => typeof v === 'number' && v >= 0 && v <= 1) && box[0] < box[2] && box[1] < box[3]
-    if (!ok) throw new ApiError('bad-file', `The boxes file ${file}: the box for "${path}" must be [x0, y0, x1, y1] with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1 (fractions of the image).`, file)
-    out.set(path, box as Box)
-  }
-  return out
-}
-
-export interface AuditHooks {
-  onProgress?: (p: AuditProgress) => void
-  onImage?: (image: AuditImage) => void
-  throwIfCancelled?: () => void
-  threads?: number
-}
+import { faithList, WorstKeeper } from './worst'
 
 /**
  * Runs the audit over the plan's images in batches: one CAM run per method per batch, then every
@@ -90,7 +23,7 @@ export interface AuditHooks {
 export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise<AuditFile> {
   const { model, preprocess, args, inputs } = plan
   const s = args.settings
-  const want = new Set(s.metrics)
+  const metrics = chosenMetrics(s.metrics)
   const methods = s.methods as CamMethod[]
   const check = () => hooks.throwIfCancelled?.()
   const runners: CamRunner[] = []
@@ -102,7 +35,7 @@ export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise
     const plane: Plane = { channels: C, height: H, width: W, layout: model.layout }
     const worst = new WorstKeeper(s.worst)
     const images: AuditImage[] = []
-    const perturbs = want.has('deletion') || want.has('insertion') || want.has('road') || want.has('confidence')
+    const scores = perturbs(s.metrics)
     const camBatch = model.dynamicBatch ? s.batch : model.fixedBatch
     // The folder was listed (and labels matched) while planning; say what it found.
     const found = plan.shard ? `${inputs.length} of ${plan.dataset.identity.count} images (shard ${plan.shard.index}/${plan.shard.count})` : `${inputs.length} images`
@@ -142,27 +75,19 @@ export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise
         methods.forEach((m, mi) => {
           const cm = maps[mi][gi]
           const n: ImageMethodNumbers = { target: cm.target.index }
-          if (want.has('where')) {
-            Object.assign(n, massShares(cm.map, H, W))
-            n.small = encodeSmall(smallMap(cm.map, H, W))
-            const box = plan.boxes?.get(g.input.path)
-            if (box) Object.assign(n, boxScores(cm.map, H, W, box))
-          }
+          const box = plan.boxes?.get(g.input.path)
+          for (const metric of metrics) metric.fromMap?.({ map: cm.map, height: H, width: W, ...(box ? { box } : {}) }, n)
           rec.methods[m] = n
         })
         return rec
       })
-      if (perturbs || plan.dataset.identity.labelled) {
+      if (scores || plan.dataset.identity.labelled) {
         const tasks = perturbationTasks({ good, maps, records, methods, settings: s, plane })
         await scorer.score(tasks, hooks.throwIfCancelled)
       }
       // Worst cases: thumbnails only for images that enter a list.
       for (const [gi, rec] of records.entries()) {
-        const offers: [string, number][] = []
-        if (want.has('calibration') && rec.label !== null) {
-          if (rec.predicted === rec.label) offers.push([UNSURE, 1 - rec.confidence!])
-          else offers.push([MISTAKES, rec.confidence!])
-        }
+        const offers: [string, number][] = metrics.flatMap((m) => m.offers?.(rec) ?? [])
         for (const m of methods) {
           const n = rec.methods[m]
           if (n.deletion !== undefined || n.insertion !== undefined) offers.push([faithList(m), (n.deletion ?? 0) - (n.insertion ?? 0)])
@@ -183,7 +108,9 @@ export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise
       hooks.onProgress?.({ phase: 'computing', done: Math.min(inputs.length, start + chunk.length), total: inputs.length, message: chunk[chunk.length - 1].path })
     }
 
-    const sanity = want.has('sanity') ? await sanityPart(plan, images, runners[0].layer, hooks) : null
+    const after: Pick<AuditFile, 'sanity'> = { sanity: null }
+    for (const m of metrics) Object.assign(after, await m.afterImages?.({ plan, hooks, images, layer: runners[0].layer }))
+    const sanity = after.sanity
     hooks.onProgress?.({ phase: 'report', done: 0, total: 1 })
     const labels = Array.from({ length: model.numClasses }, (_, i) => model.labelOf(i))
     const worstLists = worst.toJSON()
@@ -234,39 +161,4 @@ function* perturbationTasks(a: {
       )
     }
   }
-}
-
-/** Positions in the whole sorted set of the sanity sample: spread evenly, so a class-sorted set gives several classes. */
-export function sanitySample(count: number, wanted: number): number[] {
-  const n = Math.min(count, wanted)
-  return Array.from({ length: n }, (_, i) => Math.floor((i * count) / n))
-}
-
-/**
- * The randomisation check on `sanityImages` images spread over the whole sorted set (each shard
- * computes those that fall in it), for every method, at the layer `auto` resolved to.
- */
-async function sanityPart(plan: AuditPlan, images: AuditImage[], layer: string, hooks: AuditHooks): Promise<AuditFile['sanity']> {
-  const s = plan.args.settings
-  const sample = new Set(sanitySample(plan.dataset.inputs.length, s.sanityImages).map((i) => plan.dataset.inputs[i].path))
-  const mine = images.filter((i) => sample.has(i.path) && !i.error && i.predicted !== undefined)
-  if (!mine.length) return null
-  const files = new Map(plan.inputs.map((i) => [i.path, i.file]))
-  const xs = await Promise.all(mine.map(async (i) => (await loadImageTensor(files.get(i.path)!, plan.preprocess)).data))
-  hooks.onProgress?.({ phase: 'sanity', done: 0, total: s.sanitySteps })
-  const out = await runSanity({
-    model: plan.model,
-    inputs: xs,
-    targets: mine.map((i) => i.predicted!),
-    makers: s.methods.map((m) => camMaker(m as CamMethod, layer)),
-    steps: s.sanitySteps,
-    seed: s.seed,
-    throwIfCancelled: hooks.throwIfCancelled,
-    onStep: (done, total, name) => hooks.onProgress?.({ phase: 'sanity', done, total, message: name })
-  })
-  const sanityImages: SanityImage[] = mine.map((img, i) => ({
-    path: img.path,
-    methods: Object.fromEntries(s.methods.map((m) => [m, { spearman: out.spearman[m].map((step) => step[i]), ssim: out.ssim[m].map((step) => step[i]) }]))
-  }))
-  return { steps: out.steps, images: sanityImages }
 }

@@ -1,6 +1,6 @@
 import { floatTensor, OrtSession } from '../exec/ort'
 import type { LoadedModel } from '../model/loaded-model'
-import type { ScoreActivation } from '../model/scores'
+import { probabilitiesFrom } from '../model/scores'
 
 /** One perturbed input to score: written into the batch buffer only when its batch runs. */
 export interface ScoreTask {
@@ -48,7 +48,7 @@ export class ForwardScorer {
       const out = await this.session.run({ [m.inputName]: floatTensor(buffer.subarray(0, runN * per), m.inputDims(runN)) }, [m.logitsName])
       const logits = out[m.logitsName].data as Float32Array
       const k = m.numClasses
-      for (let i = 0; i < n; i++) pending[i].done(probabilityAt(logits.subarray(i * k, (i + 1) * k), m.score.activation, pending[i].target))
+      for (let i = 0; i < n; i++) pending[i].done(probabilitiesFrom(logits.subarray(i * k, (i + 1) * k), m.score.activation)[pending[i].target])
       this.scored += n
       this.runs++
       pending = []
@@ -64,18 +64,4 @@ export class ForwardScorer {
   async release(): Promise<void> {
     await this.session.release()
   }
-}
-
-/**
- * p(class i) from the model's own output, as the CAM runner reads it: plain scores are soft-maxed
- * (stably), a Softmax/Sigmoid output is already probabilities, a LogSoftmax output their logarithm.
- */
-export function probabilityAt(output: ArrayLike<number>, activation: ScoreActivation, i: number): number {
-  if (activation === 'softmax' || activation === 'sigmoid') return output[i]
-  if (activation === 'logsoftmax') return Math.exp(output[i])
-  let max = -Infinity
-  for (let j = 0; j < output.length; j++) if (output[j] > max) max = output[j]
-  let total = 0
-  for (let j = 0; j < output.length; j++) total += Math.exp(output[j] - max)
-  return Math.exp(output[i] - max) / total
 }

@@ -2,7 +2,8 @@ import sharp from 'sharp'
 import type { WorstCase } from '../../../shared/audit'
 import { applyColormap } from '../../../shared/colormap'
 import { overlay } from '../cam/overlay'
-import { loadDisplayImage, type Preprocess } from '../data/preprocess'
+import { loadDisplayImage } from '../data/decode-image'
+import type { Preprocess } from '../data/preprocess-spec'
 import { decodeSmall, SMALL } from './where-it-looks'
 
 /** Longest side of report thumbnails: larger model inputs are shrunk; small ones stay as they are (the report enlarges them with pixelated rendering). */

@@ -1,5 +1,5 @@
 import type { ApiErrorShape } from '../../../shared/errors'
-import type { Preprocess } from '../data/preprocess'
+import type { Preprocess } from '../data/preprocess-spec'
 import { inputError, loadInput, type CamInput } from '../model/inputs'
 import type { CamMap, CamRunner } from './runner'
 

@@ -6,17 +6,16 @@ import type { CamItem, StoredCamItem } from '../../../shared/api'
 import sharp from 'sharp'
 import { ApiError } from '../../../shared/errors'
 import { readNpy, writeNpy } from '../data/npy'
-import type { Preprocess } from '../data/preprocess'
+import type { Preprocess } from '../data/preprocess-spec'
 import type { CamOutcome } from './batch-job'
 import type { ColormapName } from './colormap'
 import { recordsToCsv, type CamRecord } from './record'
-import { renderCamPng } from './writer'
+import { camFileBase, camFiles, renderCamPng } from './writer'
 import { uniqueNamer } from '../files/names'
 import { prepareOutputDir } from '../files/output-dir'
 import { copyFileAtomic, writeFileAtomic } from '../files/safe-write'
 import { scratchDir } from '../scratch-dir'
 import { maxOf, minOf } from '../../../shared/stats'
-import { camMethodSlug } from '../../../shared/registry/cam-methods'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -203,12 +202,10 @@ export class CamResultStore {
     const records: CamRecord[] = []
     const unique = uniqueNamer()
     for (const s of chosen) {
-      const stem = unique(`${s.record.stem}.${camMethodSlug(s.record.method)}`)
+      // The stem is unique among the chosen results (two runs of one image and method may be exported together).
+      const { png: pngPath, npy: npyPath, rawNpy: rawPath } = camFiles(dir, unique(camFileBase(s.record.stem, s.record.method)))
       const map = (await readNpy(s.mapPath)).data
       const png = await renderCamPng({ path: s.record.file, kind: s.kind }, map, s.size, s.resize, colormap, alpha)
-      const pngPath = join(dir, `${stem}.png`)
-      const npyPath = join(dir, `${stem}.cam.npy`)
-      const rawPath = join(dir, `${stem}.raw.npy`)
       await writeFileAtomic(pngPath, png)
       await copyFileAtomic(s.mapPath, npyPath)
       await copyFileAtomic(s.rawPath, rawPath)

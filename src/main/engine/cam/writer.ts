@@ -1,6 +1,8 @@
 import { join } from 'node:path'
+import { camMethodSlug } from '../../../shared/registry/cam-methods'
 import { writeNpy } from '../data/npy'
-import { loadDisplayImage, type Preprocess } from '../data/preprocess'
+import { loadDisplayImage } from '../data/decode-image'
+import type { Preprocess } from '../data/preprocess-spec'
 import type { ColormapName } from './colormap'
 import { encodePng, heatmapPng, overlay } from './overlay'
 import type { CamOutcome } from './batch-job'
@@ -8,25 +10,33 @@ import { writeFileAtomic } from '../files/safe-write'
 
 export interface WriteOptions {
   dir: string
+  method: string
   colormap: ColormapName
   alpha: number
   preprocess: Preprocess
 }
 
 /**
- * Writes one input's files as soon as its map exists: <stem>.cam.npy (normalised map at the input
- * size), <stem>.raw.npy (raw map at layer resolution) and <stem>.png (overlay on the image as the
- * model saw it; the map alone for tensor inputs).
+ * The files of one map, named the same by the CLI and by an export from the app: <stem>.<method>.png
+ * (overlay on the image as the model saw it; the map alone for tensor inputs), .cam.npy (normalised
+ * map at the input size) and .raw.npy (raw map at layer resolution). The method's slug keeps several
+ * methods' maps of one image apart in one folder.
  */
+export function camFiles(dir: string, base: string): { png: string; npy: string; rawNpy: string } {
+  const path = join(dir, base)
+  return { png: `${path}.png`, npy: `${path}.cam.npy`, rawNpy: `${path}.raw.npy` }
+}
+
+export const camFileBase = (stem: string, method: string) => `${stem}.${camMethodSlug(method)}`
+
+/** Writes one input's files as soon as its map exists. */
 export async function writeCamFiles(o: Extract<CamOutcome, { ok: true }>, opts: WriteOptions): Promise<{ npy: string; png: string; rawNpy: string }> {
   const [H, W] = opts.preprocess.size
-  const npy = join(opts.dir, `${o.input.stem}.cam.npy`)
-  const rawNpy = join(opts.dir, `${o.input.stem}.raw.npy`)
-  const png = join(opts.dir, `${o.input.stem}.png`)
-  await writeNpy(npy, [H, W], o.result.map)
-  await writeNpy(rawNpy, o.result.rawShape, o.result.raw)
-  await writeFileAtomic(png, await renderCamPng(o.input, o.result.map, [H, W], opts.preprocess.resize, opts.colormap, opts.alpha))
-  return { npy, png, rawNpy }
+  const files = camFiles(opts.dir, camFileBase(o.input.stem, opts.method))
+  await writeNpy(files.npy, [H, W], o.result.map)
+  await writeNpy(files.rawNpy, o.result.rawShape, o.result.raw)
+  await writeFileAtomic(files.png, await renderCamPng(o.input, o.result.map, [H, W], opts.preprocess.resize, opts.colormap, opts.alpha))
+  return files
 }
 
 /** The PNG for one map: overlaid on the image as the model saw it, or the map alone for a tensor input. */

@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import { onnx } from 'onnx-proto'
-import { inferPreprocess, sizeFromMetadata } from '../data/preprocess'
+import { sizeFromMetadata } from '../data/preprocess-metadata'
+import { inferPreprocess } from '../data/preprocess-spec'
 import { floatTensor } from '../exec/ort'
 import { probeAll } from '../exec/probe'
 import { foldConstants, type FoldProbe } from '../exec/fold'

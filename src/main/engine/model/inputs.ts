@@ -3,7 +3,9 @@ import { ApiError, toErrorShape, type ApiErrorShape } from '../../../shared/erro
 import { expandImagePaths } from '../data/images'
 import { uniqueNamer } from '../files/names'
 import { readNpy } from '../data/npy'
-import { inferPreprocess, loadImageTensor, type Preprocess } from '../data/preprocess'
+import { loadImageTensor } from '../data/image-tensor'
+import { presetsFromMetadata } from '../data/preprocess-metadata'
+import { inferPreprocess, type Preprocess } from '../data/preprocess-spec'
 import type { LoadedModel } from './loaded-model'
 
 export interface CamInput {
@@ -32,20 +34,13 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
 
 /**
  * The model's preprocessing: its input shape and the size it was opened at, then what its metadata
- * says (`metascope.normalization`, `metascope.resize`, `metascope.channel_order`, as our demo and
- * fixture scripts write them), then the caller's overrides. The size is the model's own: to run at
- * another size, open the model at it (LoadedModel.atSize).
+ * says, then the caller's overrides; with no overrides it is what the model summary's `preprocess`
+ * describes. The size is the model's own: to run at another size, open the model at it
+ * (LoadedModel.atSize).
  */
 export function modelPreprocess(model: LoadedModel, overrides: Partial<Omit<Preprocess, 'size'>> = {}): Preprocess {
-  const meta = model.summary.metadata
-  const fromMeta: Partial<Preprocess> = {}
-  if (meta['metascope.normalization'] === 'imagenet' || meta['metascope.normalization'] === 'unit' || meta['metascope.normalization'] === 'symmetric') {
-    fromMeta.normalization = meta['metascope.normalization']
-  }
-  if (meta['metascope.resize'] === 'stretch' || meta['metascope.resize'] === 'center-crop') fromMeta.resize = meta['metascope.resize']
-  const order = meta['metascope.channel_order']?.toLowerCase()
-  if (order === 'rgb' || order === 'bgr') fromMeta.channelOrder = order
-  return inferPreprocess(model.summary.inputs[0].shape, { ...fromMeta, ...overrides, size: model.size })
+  const stated = presetsFromMetadata(model.summary.metadata)
+  return inferPreprocess(model.summary.inputs[0].shape, { ...stated, ...overrides, size: model.size })
 }
 
 /** The [C, H, W] of a .npy input for a model laid out NCHW or NHWC, or null when it is not one image. */

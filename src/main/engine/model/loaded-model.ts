@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import type { ModelSummary } from '../../../shared/api'
+import type { ModelPreprocess } from '../../../shared/preprocess'
 import { ApiError } from '../../../shared/errors'
 import { probeShapes } from '../exec/probe'
 import { inferElemTypes } from '../onnx/elem-types'
@@ -9,7 +10,9 @@ import { onnx } from 'onnx-proto'
 import { openModelFile } from '../formats'
 import { foldConstants } from '../exec/fold'
 import { chooseLabels, summarize } from '../onnx/summary'
-import { hasDynamicSize, inferPreprocess, sizeFromMetadata, type Preprocess } from '../data/preprocess'
+import { hasDynamicSize, inferPreprocess, type Preprocess } from '../data/preprocess-spec'
+import { sizeFromMetadata } from '../data/preprocess-metadata'
+import { describePreprocess } from '../data/preprocess-summary'
 import { findScoreTensor, type ScoreTensor } from './scores'
 
 export function inputDims(layout: 'NCHW' | 'NHWC', n: number, [c, h, w]: [number, number, number]): number[] {
@@ -63,11 +66,11 @@ export class LoadedModel {
     const opened = await openModelFile(path)
     let { model, bytes } = opened
     // The summary reads the converted IR; the file's own format is the converter's to say.
-    const summary = { ...summarize(model, path, bytes.byteLength, labels), format: opened.format }
+    const base = { ...summarize(model, path, bytes.byteLength, labels), format: opened.format }
     let index = new GraphIndex(model)
     let openWarnings = opened.warnings
     const file = basename(path)
-    const input = summary.inputs[0]
+    const input = base.inputs[0]
     if (!input || input.shape.length !== 4 || input.elemType !== 'float') {
       throw new ApiError(
         'unsupported',
@@ -75,8 +78,8 @@ export class LoadedModel {
         path
       )
     }
-    if (summary.inputs.length > 1) {
-      throw new ApiError('unsupported', `${file} has ${summary.inputs.length} inputs; only single-input image classifiers are supported.`, path)
+    if (base.inputs.length > 1) {
+      throw new ApiError('unsupported', `${file} has ${base.inputs.length} inputs; only single-input image classifiers are supported.`, path)
     }
     let pre: Preprocess
     try {
@@ -85,15 +88,18 @@ export class LoadedModel {
       throw new ApiError('unsupported', `${file}: ${(err as Error).message}`, path)
     }
     const dynamicSize = hasDynamicSize(input.shape, pre.layout)
+    let sizeSource: ModelPreprocess['source']['size'] = dynamicSize ? 'default' : 'shape'
     if (dynamicSize) {
       let fromMeta: [number, number] | null
       try {
-        fromMeta = sizeFromMetadata(summary.metadata)
+        fromMeta = sizeFromMetadata(base.metadata)
       } catch (err) {
         throw new ApiError('bad-file', `${file}: ${(err as Error).message}`, path)
       }
       const size = opts.size ?? fromMeta
       if (size) pre = inferPreprocess(input.shape, { size })
+      if (opts.size) sizeSource = 'chosen'
+      else if (fromMeta) sizeSource = 'metadata'
     } else if (opts.size && (opts.size[0] !== pre.size[0] || opts.size[1] !== pre.size[1])) {
       throw new ApiError(
         'invalid-arguments',
@@ -101,6 +107,7 @@ export class LoadedModel {
         path
       )
     }
+    const summary: ModelSummary = { ...base, preprocess: describePreprocess(input.shape, base.metadata, pre.size, sizeSource) }
     const n = input.shape[0]
     const dynamicBatch = typeof n !== 'number' || n <= 0
     const fixedBatch = dynamicBatch ? 0 : (n as number)

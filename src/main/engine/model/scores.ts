@@ -60,9 +60,10 @@ function softmax(scores: ArrayLike<number>): Float64Array {
 }
 
 /**
- * The probabilities to show for one image, from the model's own output: a Softmax or Sigmoid output
- * is already probabilities (shown as they are, not soft-maxed again), a LogSoftmax output is their
- * logarithm, and plain logits are soft-maxed.
+ * The probabilities for one image, from the model's own output: a Softmax or Sigmoid output is
+ * already probabilities (shown as they are, not soft-maxed again), a LogSoftmax output is their
+ * logarithm, and plain logits are soft-maxed (stably). The one reading of a model's output, so that
+ * CAM, the audit and few-shot adaptation report the same probability for the same image.
  */
 export function probabilitiesFrom(output: ArrayLike<number>, activation: ScoreActivation): Float64Array {
   if (activation === 'softmax' || activation === 'sigmoid') return Float64Array.from(output)

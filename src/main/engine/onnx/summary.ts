@@ -96,7 +96,7 @@ export async function readLabelsFile(path: string): Promise<string[]> {
   return text.split(/\r?\n/).map((s) => s.trim()).filter(Boolean)
 }
 
-export function summarize(model: ModelProto, path: string, fileBytes: number, labels: string[] | null): ModelSummary {
+export function summarize(model: ModelProto, path: string, fileBytes: number, labels: string[] | null): Omit<ModelSummary, 'preprocess'> {
   const g = graphOf(model)
   const initNames = new Set(g.initializer.map((t) => t.name))
   const opTypes: Record<string, number> = {}

@@ -251,7 +251,7 @@ export default {
       roadLerf: 'ROAD LeRF',
       roadGap: 'ROAD gap',
       confidenceChange: 'Confidence change',
-      sanity: 'Sanity check',
+      sanityFlagged: 'Sanity check',
       class: 'Class',
       images: 'Images',
       correct: 'Correct',

@@ -253,7 +253,7 @@ const ja: typeof en = {
       roadLerf: 'ROAD LeRF',
       roadGap: 'ROAD の差',
       confidenceChange: '確信度の変化',
-      sanity: '健全性チェック',
+      sanityFlagged: '健全性チェック',
       class: 'クラス',
       images: '画像数',
       correct: '正解',

@@ -1,10 +1,11 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, reactive, ref } from 'vue'
 import { AUDIT_METRICS, AuditImage, AuditResult, type AuditArgs, type AuditCamMethod, type AuditMetric, type AuditProgress, type WorstCase } from '../../../shared/audit'
 import type { CamItem } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { cellImages } from '../components/audit/plot-math'
+import { runJob, type JobStatus } from '../lib/job-runner'
 import { trackJob } from '../lib/track-job'
 import { asError } from './errors'
 import { useImagesStore } from './images'
@@ -12,11 +13,9 @@ import { useModelStore } from './model'
 import { useCamStore } from './cam'
 import { modelDefaults, preprocessArgs } from '../lib/preprocess'
 
-export type AuditStatus = 'running' | 'done' | 'failed' | 'cancelled'
-
 export interface AuditRun {
   id: string
-  status: AuditStatus
+  status: JobStatus
   /** What was sent: "Save report" sends it again with `out` (the same settings and files give the same report). */
   args: AuditArgs
   phase: AuditProgress['phase'] | null
@@ -90,28 +89,23 @@ export const useAuditStore = defineStore('audit', () => {
     if (!model.summary) return null
     localStorage.setItem(DIR_KEY, imagesDir.value.trim())
     const args = auditArgs(model.summary.path)
-    runs.value.push({ id: '', status: 'running', args, phase: null, items: [], result: null, error: null })
-    // The reactive record: trackJob may replay events that overtook the reply before it returns.
-    const r = runs.value.at(-1)!
+    const r = reactive<AuditRun>({ id: '', status: 'running', args, phase: null, items: [], result: null, error: null })
+    runs.value.push(r)
     saved.value = null
     drill.value = null
     try {
-      const job = await trackJob(
-        () => api.call('audit.run', args),
-        (e) => {
-          if (e.type === 'job.progress') r.phase = e.phase as AuditProgress['phase']
-          else if (e.type === 'job.item') {
-            const item = AuditImage.safeParse(e.item)
-            if (item.success) r.items.push(item.data)
-          } else if (e.type === 'job.done') {
-            const result = AuditResult.safeParse(e.result)
-            r.result = result.success ? result.data : null
-            r.status = result.success ? 'done' : 'failed'
-            if (!result.success) r.error = { code: 'internal', message: `The engine's audit result was not understood: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message ?? ''}` }
-          } else if (e.type === 'job.failed') Object.assign(r, { status: 'failed', error: e.error })
-          else if (e.type === 'job.cancelled') r.status = 'cancelled'
+      const job = await runJob(r, () => api.call('audit.run', args), {
+        progress: (e) => (r.phase = e.phase as AuditProgress['phase']),
+        item: (x) => {
+          const item = AuditImage.safeParse(x)
+          if (item.success) r.items.push(item.data)
+        },
+        done: (x) => {
+          const result = AuditResult.safeParse(x)
+          r.result = result.success ? result.data : null
+          if (!result.success) return { code: 'internal', message: `The engine's audit result was not understood: ${result.error.issues[0]?.path.join('.')} ${result.error.issues[0]?.message ?? ''}` }
         }
-      )
+      })
       r.id = job.jobId
       error.value = null
       return job.jobId
@@ -120,10 +114,6 @@ export const useAuditStore = defineStore('audit', () => {
       error.value = asError(err)
       return null
     }
-  }
-
-  async function cancel(): Promise<void> {
-    if (run.value?.id) await api.call('jobs.cancel', { jobId: run.value.id })
   }
 
   /**
@@ -217,6 +207,6 @@ export const useAuditStore = defineStore('audit', () => {
 
   return { labelsPath, shard, keepIn, restore,
     imagesDir, out, saveDir, methods, metrics, baseline, steps, sanityImages, batch, runs, run, running, canRun, error, saving, saved, drill,
-    start, cancel, saveReport, openWorst, openCell
+    start, saveReport, openWorst, openCell
   }
 })

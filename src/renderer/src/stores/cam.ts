@@ -1,10 +1,10 @@
 import { defineStore } from 'pinia'
 import { computed, markRaw, reactive, ref } from 'vue'
-import type { CamItem, CamRunRecord, CamSettings, PreprocessChoice } from '../../../shared/api'
+import type { ArgsOf, CamItem, CamRunRecord, CamSettings, PreprocessChoice } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
-import type { JobEvent } from '../../../shared/events'
 import { api } from '../api'
 import { i18n } from '../i18n'
+import { runJob, type JobRecord, type JobStatus } from '../lib/job-runner'
 import { checkSizeText, MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
 import { asError } from './errors'
 import { useModelStore } from './model'
@@ -24,15 +24,12 @@ export const useCamStore = defineStore('cam', () => {
   const activeRunId = ref<string | null>(null)
   const compareRunId = ref<string | null>(null)
   const error = ref<ApiErrorShape | null>(null)
-  // Events can overtake the reply that carries the job id (WebSocket vs HTTP): park them.
-  const early = new Map<string, JobEvent[]>()
 
   const activeRun = computed(() => runs.value.find((r) => r.id === activeRunId.value) ?? null)
   const compareRun = computed(() => runs.value.find((r) => r.id === compareRunId.value) ?? null)
 
   // A run may be several jobs (one per target class): their ids point at the run's id.
   const alias = new Map<string, string>()
-  const jobsLeft = new Map<string, number>()
 
   /**
    * Runs start with `hold`, so the engine's result budget never discards a heatmap shown here; runs
@@ -45,33 +42,11 @@ export const useCamStore = defineStore('cam', () => {
     if (jobIds.length) api.call('cam.release', { jobIds }).catch(() => undefined)
   }
 
-  function apply(run: CamRunRecord, e: JobEvent): void {
-    if (e.type === 'job.item') run.items.push(e.item as CamItem)
-    else if (e.type === 'job.done') {
-      const left = (jobsLeft.get(run.id) ?? 1) - 1
-      if (left > 0) jobsLeft.set(run.id, left)
-      else {
-        jobsLeft.delete(run.id)
-        if (run.status === 'running') run.status = 'done'
-      }
-    } else if (e.type === 'job.failed') {
-      run.status = 'failed'
-      error.value = e.error
-    } else if (e.type === 'job.cancelled') run.status = 'cancelled'
+  /** Starts one cam.run job of `run`, into `part` (the run itself, or its share of a run of several jobs). */
+  function runCam(run: CamRunRecord, part: JobRecord, args: ArgsOf<'cam.run'>, end?: (status: JobStatus) => void) {
+    // A failure says why in the run panel; the run record keeps no error of its own.
+    return runJob(part, () => api.call('cam.run', args), { item: (item) => run.items.push(item as CamItem), failed: (e) => (error.value = e), end })
   }
-
-  api.onEvent((e) => {
-    if (e.type === 'engine.restarted') {
-      // The engine that ran these jobs is gone: they will not finish.
-      for (const r of runs.value) if (r.status === 'running') r.status = 'failed'
-      return
-    }
-    if (e.kind !== 'cam') return
-    const runId = alias.get(e.jobId) ?? e.jobId
-    const run = runs.value.find((r) => r.id === runId)
-    if (run) apply(run, e)
-    else early.set(e.jobId, [...(early.get(e.jobId) ?? []), e])
-  })
 
   /** The preprocessing chosen for a model (by path); empty: every field the model's default. */
   function preprocessOf(modelPath: string): PreprocessChoice {
@@ -117,8 +92,20 @@ export const useCamStore = defineStore('cam', () => {
       error.value = { code: 'invalid-arguments', message: i18n.global.t('model.pre.sizeNotRun', { problem: i18n.global.t(`model.pre.${problem}`, { max: MAX_SIDE }) }) }
       return null
     }
+    // Shown once the call answers; events that overtook the answer land in it first.
+    const run = reactive<CamRunRecord>({
+      id: '',
+      modelId: model.summary.id,
+      modelPath: model.summary.path,
+      method: settings.method,
+      layer: settings.layer,
+      target: settings.target,
+      createdAt: new Date().toISOString(),
+      status: 'running',
+      items: []
+    })
     try {
-      const { jobId } = await api.call('cam.run', {
+      const { jobId } = await runCam(run, run, {
         modelId: model.summary.id,
         imageIds,
         method: settings.method,
@@ -127,20 +114,8 @@ export const useCamStore = defineStore('cam', () => {
         hold: true,
         ...preprocessArgs(preprocessOf(model.summary.path), dynamicSize)
       })
-      runs.value.push({
-        id: jobId,
-        modelId: model.summary.id,
-        modelPath: model.summary.path,
-        method: settings.method,
-        layer: settings.layer,
-        target: settings.target,
-        createdAt: new Date().toISOString(),
-        status: 'running',
-        items: []
-      })
-      const run = runs.value.at(-1)!
-      for (const e of early.get(jobId) ?? []) apply(run, e)
-      early.delete(jobId)
+      run.id = jobId
+      runs.value.push(run)
       if (activeRunId.value && activeRunId.value !== jobId) compareRunId.value = activeRunId.value
       activeRunId.value = jobId
       error.value = null
@@ -157,26 +132,24 @@ export const useCamStore = defineStore('cam', () => {
    */
   async function startGroups(spec: { modelId: string; modelPath: string; target: string | number; groups: { imageIds: string[]; target: string | number }[] }): Promise<string> {
     const groups = spec.groups.filter((g) => g.imageIds.length)
-    let runId: string | null = null
+    if (!groups.length) throw new Error('no images to run on')
     // Only what was chosen for this model's file: a size needs a dynamic-size model, which the summary alone tells.
     const pre = preprocessArgs({ ...preprocessOf(spec.modelPath), size: undefined }, false)
-    for (const g of groups) {
-      const { jobId } = await api.call('cam.run', { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, hold: true, ...pre })
-      if (runId === null) {
-        runId = jobId
-        jobsLeft.set(runId, groups.length)
-        runs.value.push({ id: jobId, modelId: spec.modelId, modelPath: spec.modelPath, method: settings.method, layer: settings.layer, target: spec.target, createdAt: new Date().toISOString(), status: 'running', items: [] })
-      } else alias.set(jobId, runId)
-      const run = runs.value.find((r) => r.id === runId)!
-      for (const e of early.get(jobId) ?? []) apply(run, e)
-      early.delete(jobId)
+    const run = reactive<CamRunRecord>({ id: '', modelId: spec.modelId, modelPath: spec.modelPath, method: settings.method, layer: settings.layer, target: spec.target, createdAt: new Date().toISOString(), status: 'running', items: [] })
+    const parts: JobRecord[] = groups.map(() => ({ status: 'running' }))
+    // The run ends as the last of its jobs that failed or was cancelled, or done once all of them are.
+    const settle = (status: JobStatus) => {
+      if (status !== 'done') run.status = status
+      else if (run.status === 'running' && parts.every((p) => p.status === 'done')) run.status = 'done'
     }
-    if (runId === null) throw new Error('no images to run on')
-    return runId
-  }
-
-  async function cancel(runId: string): Promise<void> {
-    await api.call('jobs.cancel', { jobId: runId })
+    for (const [i, g] of groups.entries()) {
+      const { jobId } = await runCam(run, parts[i], { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, hold: true, ...pre }, settle)
+      if (i === 0) {
+        run.id = jobId
+        runs.value.push(run)
+      } else alias.set(jobId, run.id)
+    }
+    return run.id
   }
 
   /** Largest raw value over a run's maps: the common denominator of the shared scale. */
@@ -198,5 +171,5 @@ export const useCamStore = defineStore('cam', () => {
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, cancel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
+  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
 })

@@ -3,6 +3,7 @@ import { reactive } from 'vue'
 import type { ApiErrorShape } from '../../../shared/errors'
 import type { ApiEvent } from '../../../shared/events'
 import { api } from '../api'
+import { cancelJob } from '../lib/job-runner'
 
 export interface JobState {
   jobId: string
@@ -43,9 +44,5 @@ export const useJobsStore = defineStore('jobs', () => {
 
   api.onEvent(apply)
 
-  async function cancel(jobId: string): Promise<boolean> {
-    return (await api.call('jobs.cancel', { jobId })).cancelled
-  }
-
-  return { jobs, apply, cancel }
+  return { jobs, apply, cancel: cancelJob }
 })

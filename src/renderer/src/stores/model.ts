@@ -5,7 +5,7 @@ import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { asError } from './errors'
 import { isConverted } from '../../../shared/registry/model-formats'
-import { trackJob } from '../lib/track-job'
+import { runJob } from '../lib/job-runner'
 
 const RECENT_KEY = 'metascope.recentModels'
 
@@ -71,16 +71,21 @@ export const useModelStore = defineStore('model', () => {
     const s = summary.value
     if (!s || !isConverted(s.format)) return
     check.value = { modelId: s.id, jobId: null, status: 'running', result: null, error: null }
-    // The reactive record (a later check replaces it; this one then stops updating the panel).
+    // The reactive record (a later check replaces it; this one then no longer shows).
     const c = check.value
     try {
-      const job = await trackJob(() => api.call('models.checkConversion', { modelId: s.id, ...(imageIds?.length ? { imageIds: imageIds.slice(0, 64) } : {}) }), () => {})
+      const job = await runJob(c, () => api.call('models.checkConversion', { modelId: s.id, ...(imageIds?.length ? { imageIds: imageIds.slice(0, 64) } : {}) }), {
+        done: (result) => {
+          try {
+            c.result = ConversionCheck.parse(result)
+          } catch (err) {
+            return asError(err)
+          }
+        }
+      })
       c.jobId = job.jobId
-      const end = await job.end
-      if (check.value !== c) return
-      if (end.type === 'job.done') Object.assign(c, { status: 'done', result: ConversionCheck.parse(end.result) })
-      else if (end.type === 'job.failed') Object.assign(c, { status: 'failed', error: end.error })
-      else c.status = 'cancelled'
+      // Callers may wait for the verdict.
+      await job.end
     } catch (err) {
       Object.assign(c, { status: 'failed', error: asError(err) })
     }

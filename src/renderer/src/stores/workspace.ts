@@ -6,7 +6,8 @@ import { api } from '../api'
 import { useAuditStore } from './audit'
 import { useCamStore } from './cam'
 import { asError } from './errors'
-import { useFewshotStore } from './fewshot'
+import { keepAdaptedModelsIn } from './fewshot-save'
+import { fewshotSnapshot, restoreFewshot } from './fewshot-workspace'
 import { useImagesStore } from './images'
 import { useModelStore } from './model'
 
@@ -31,7 +32,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       images: images.entries.map((e) => e.path),
       settings: { ...cam.settings },
       runs: cam.runs.map((r) => ({ ...r, items: r.items.map((i) => (i.ok ? { ok: true as const, resultId: i.resultId, imageId: i.imageId } : i)) })),
-      fewshot: useFewshotStore().snapshot(),
+      fewshot: fewshotSnapshot(),
       ...(audits ? { audits } : {})
     }
   }
@@ -40,7 +41,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
     busy.value = true
     try {
       // Outputs the engine already wrote are copied into the folder, never computed again.
-      await useFewshotStore().keepModelsIn(target)
+      await keepAdaptedModelsIn(target)
       const audits = await useAuditStore().keepIn(target)
       const r = await api.call('workspace.save', { dir: target, workspace: snapshot(audits) })
       dir.value = r.dir
@@ -62,7 +63,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       if (ws.model) await model.open(ws.model.path)
       if (ws.images.length) await useImagesStore().add(ws.images)
       useCamStore().restore(ws.runs, ws.settings)
-      await useFewshotStore().restore(ws.fewshot)
+      await restoreFewshot(ws.fewshot)
       await useAuditStore().restore(ws.audits)
       dir.value = target
       message.value = target

@@ -1,5 +1,4 @@
 import type { CamMethodId } from '../../../../shared/registry/cam-methods'
-import { CAM_METHOD_IDS } from '../../../../shared/registry/cam-methods'
 import type { CamMethodModule, GradientCam, GradientCamModule } from './base'
 import { eigencamMethod } from './eigencam'
 import { gradcam } from './gradcam'
@@ -25,7 +24,6 @@ export const CAM_METHOD_MODULES: { [K in CamMethodId]: CamMethodModule & { id: K
 }
 
 export type CamMethod = CamMethodId
-export const CAM_METHODS = CAM_METHOD_IDS
 
 export function camMethod(id: CamMethod): CamMethodModule {
   return CAM_METHOD_MODULES[id]

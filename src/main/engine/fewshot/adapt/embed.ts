@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { ApiError } from '../../../../shared/errors'
 import { modelPreprocess } from '../../model/inputs'
-import { loadImageTensor, type Preprocess } from '../../data/preprocess'
+import { loadImageTensor } from '../../data/image-tensor'
+import type { Preprocess } from '../../data/preprocess-spec'
 import { floatTensor, OrtSession } from '../../exec/ort'
 import { GraphBuilder } from '../../onnx/builder'
 import type { LoadedModel } from '../../model/loaded-model'
+import { probabilitiesFrom } from '../../model/scores'
 import type { ClassifierHead } from './head'
 
 /** What the original model makes of one image: its features and its own top-1 prediction. */
@@ -43,20 +45,6 @@ export function modelSha256(model: LoadedModel): string {
     hashes.set(model, h)
   }
   return h
-}
-
-function probabilities(scores: Float32Array, activation: ClassifierHead['activation']): Float32Array {
-  if (activation === 'softmax' || activation === 'sigmoid') return scores.slice()
-  if (activation === 'logsoftmax') return scores.map((v) => Math.exp(v))
-  return softmax(scores)
-}
-
-export function softmax(scores: ArrayLike<number>): Float32Array {
-  let max = -Infinity
-  for (let i = 0; i < scores.length; i++) max = Math.max(max, scores[i])
-  const e = Float64Array.from(scores, (v) => Math.exp(v - max))
-  const total = e.reduce((p, v) => p + v, 0)
-  return Float32Array.from(e, (v) => v / total)
 }
 
 export interface EmbedOptions {
@@ -121,7 +109,7 @@ async function runBody(model: LoadedModel, head: ClassifierHead, pre: Preprocess
       const scores = res[model.logitsName].data as Float32Array
       if (feats.length !== n * f) throw new ApiError('internal', `The features ${head.features} of ${model.file} have ${feats.length / n} values per image, expected ${f}.`, model.path)
       chunk.forEach((_, i) => {
-        const probs = probabilities(scores.subarray(i * k, (i + 1) * k), head.activation)
+        const probs = Float32Array.from(probabilitiesFrom(scores.subarray(i * k, (i + 1) * k), head.activation))
         let top1 = 0
         for (let c = 1; c < k; c++) if (probs[c] > probs[top1]) top1 = c
         result.push({ features: feats.slice(i * f, (i + 1) * f), top1, probability: probs[top1], probabilities: probs })

@@ -1,6 +1,7 @@
 import { ApiError } from '../../../../shared/errors'
 import type { IrNode } from '../../onnx/ir'
 import type { LoadedModel } from '../../model/loaded-model'
+import type { ScoreActivation } from '../../model/scores'
 
 /**
  * The linear classifier at the end of an imported model: logits = features . W^T + b (Gemm), or
@@ -27,12 +28,12 @@ export interface ClassifierHead {
   /** The scores before any Softmax / LogSoftmax / Sigmoid: the logits a new head replaces. */
   logits: string
   /** What the model does to the logits before its output: the model's own probabilities follow from it. */
-  activation: 'none' | 'softmax' | 'logsoftmax' | 'sigmoid'
+  activation: ScoreActivation
 }
 
 /** Ops passed over between the model's output and the head: they only reshape or squash the scores. */
 const PASS_THROUGH = new Set(['Identity', 'Softmax', 'LogSoftmax', 'Sigmoid', 'Flatten', 'Reshape', 'Squeeze'])
-const ACTIVATION: Record<string, ClassifierHead['activation']> = { Softmax: 'softmax', LogSoftmax: 'logsoftmax', Sigmoid: 'sigmoid' }
+const ACTIVATION: Record<string, ScoreActivation> = { Softmax: 'softmax', LogSoftmax: 'logsoftmax', Sigmoid: 'sigmoid' }
 
 const LOOKED_FOR =
   'a final Gemm or MatMul (+ Add bias) with constant weights producing the class scores, looking back from the output through Identity, Softmax, LogSoftmax, Sigmoid, Flatten, Reshape and Squeeze'
@@ -43,7 +44,7 @@ const LOOKED_FOR =
  */
 export function findHead(model: LoadedModel, name?: string): ClassifierHead {
   const index = model.index
-  let activation: ClassifierHead['activation'] = 'none'
+  let activation: ScoreActivation = 'none'
   if (name !== undefined && name !== '') {
     const node =
       index.nodes.find((n) => n.name === name) ??
@@ -95,9 +96,9 @@ function describeProducer(model: LoadedModel, t: string): string {
 }
 
 /** The activation between a named head and the model output, when the output is reached through pass-through ops. */
-function activationAfter(model: LoadedModel, node: IrNode): ClassifierHead['activation'] {
+function activationAfter(model: LoadedModel, node: IrNode): ScoreActivation {
   let t = model.logitsName
-  let act: ClassifierHead['activation'] = 'none'
+  let act: ScoreActivation = 'none'
   for (let guard = 0; guard < 64; guard++) {
     const p = model.index.producer.get(t)
     if (!p) return 'none'
@@ -110,7 +111,7 @@ function activationAfter(model: LoadedModel, node: IrNode): ClassifierHead['acti
   return 'none'
 }
 
-function describe(model: LoadedModel, node: IrNode, activation: ClassifierHead['activation'], named?: string): ClassifierHead {
+function describe(model: LoadedModel, node: IrNode, activation: ScoreActivation, named?: string): ClassifierHead {
   const index = model.index
   const where = named ? `the head ${named}` : `the head ${node.name}`
   const bad = (why: string) => new ApiError('unsupported', `${model.file}: ${where} (${node.opType}) cannot be adapted: ${why}.`, model.path)

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { basename, extname, join, relative, resolve } from 'node:path'
 import { ApiError } from '../../../../shared/errors'
 import { expandImagePaths, IMAGE_EXTENSIONS } from '../../data/images'
-import { loadDisplayImage } from '../../data/preprocess'
+import { loadDisplayImage } from '../../data/decode-image'
 import { byteDataset, type ClassEntry, type FewshotDataset } from './dataset'
 import { checkClassSizes, checkEpisodeClasses, checkEpisodeFeasible } from './episodes'
 

@@ -2,6 +2,7 @@ import type { EpisodeGraph, EpisodeGraphSpec } from '../episode-graph'
 import type { Net } from '../net'
 import type { FewshotMethodId } from '../../../../shared/registry/fewshot-methods'
 import { buildUnrolled, type GradientOrder } from '../unroll'
+import type { HeadPlanner } from './head-plan'
 
 /**
  * The few-shot methods as small variations over one unrolled-inner-loop graph (docs/fewshot.md):
@@ -22,6 +23,8 @@ export interface MethodDef {
   order: GradientOrder
   /** Meta-training is plain supervised training over all meta-training classes (fine-tune). */
   supervised?: boolean
+  /** How the method adapts an imported model's head on its embeddings (the catalogue's `adaptsImported` methods; ./index.ts requires it of them). */
+  headPlan?: HeadPlanner
 }
 
 export interface MethodGraphSpec extends Omit<EpisodeGraphSpec, 'metaParams'> {

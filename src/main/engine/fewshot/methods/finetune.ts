@@ -1,6 +1,7 @@
+import { zeroHead } from '../adapt/head-init'
 import { all, body, head, unrolled, type MethodDef } from './base'
 
-export const finetune: MethodDef = {
+export const finetune = {
   id: 'finetune',
   summary: 'fine-tune baseline: supervised pretraining, then a fresh head trained on the support set',
   metaParams: all,
@@ -9,5 +10,6 @@ export const finetune: MethodDef = {
   graph: (spec) =>
     spec.order === 'none' ? unrolled({ meta: body, inner: head, headInit: 'zeros' })(spec) : unrolled({ meta: all, inner: () => [] })(spec),
   order: 'first',
-  supervised: true
-}
+  supervised: true,
+  headPlan: (s) => ({ kind: 'steps', graph: 'finetune', init: zeroHead(s.classes.length, s.head.featureDim) })
+} satisfies MethodDef

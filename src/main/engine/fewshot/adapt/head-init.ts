@@ -1,0 +1,59 @@
+import { seededRandom } from '../../data/random'
+import { folderSafe } from '../../model/labels'
+import type { LoadedModel } from '../../model/loaded-model'
+import { headValues, type ClassifierHead } from './head'
+import type { HeadWeights } from './head-net'
+
+/** How many support examples each of `ways` classes has. */
+export function classCounts(labels: Int32Array, ways: number): Int32Array {
+  const counts = new Int32Array(ways)
+  labels.forEach((y) => counts[y]++)
+  return counts
+}
+
+/** An N-way head of zeros (for graphs that set their own starting head). */
+export function zeroHead(ways: number, f: number): HeadWeights {
+  return { weight: new Float32Array(ways * f), bias: new Float32Array(ways) }
+}
+
+/** Class means of the support features, c_n, and the prototype head W_n = 2 c_n, b_n = -|c_n|^2. */
+export function prototypeHead(support: Float32Array[], labels: Int32Array, ways: number, f: number): HeadWeights {
+  const sums = new Float64Array(ways * f)
+  const counts = new Float64Array(ways)
+  support.forEach((x, i) => {
+    counts[labels[i]]++
+    for (let j = 0; j < f; j++) sums[labels[i] * f + j] += x[j]
+  })
+  const weight = new Float32Array(ways * f)
+  const bias = new Float32Array(ways)
+  for (let n = 0; n < ways; n++) {
+    let sq = 0
+    for (let j = 0; j < f; j++) {
+      const c = sums[n * f + j] / counts[n]
+      weight[n * f + j] = 2 * c
+      sq += c * c
+    }
+    bias[n] = -sq
+  }
+  return { weight, bias }
+}
+
+/**
+ * The original head's row for a class whose name is one of the model's labels, otherwise PyTorch's
+ * default initialisation (uniform in +-1/sqrt(F)) from a fixed seed.
+ */
+export function labelRowsHead(model: LoadedModel, head: ClassifierHead, classes: string[]): HeadWeights {
+  const f = head.featureDim
+  const original = headValues(model, head)
+  const labels = model.labels ?? []
+  const random = seededRandom(0)
+  const bound = 1 / Math.sqrt(f)
+  const weight = new Float32Array(classes.length * f)
+  const bias = new Float32Array(classes.length)
+  classes.forEach((c, n) => {
+    const i = labels.findIndex((l) => l === c || folderSafe(l) === c)
+    for (let j = 0; j < f; j++) weight[n * f + j] = i >= 0 ? original.weight[i * f + j] : (random.float() * 2 - 1) * bound
+    bias[n] = i >= 0 ? original.bias[i] : (random.float() * 2 - 1) * bound
+  })
+  return { weight, bias }
+}
