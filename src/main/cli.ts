@@ -6,6 +6,7 @@ import { FEWSHOT_USAGE, fewshotCommand } from './cli/fewshot-command'
 import { cliErrorText } from './cli/flags'
 import { inspectCommand } from './cli/inspect-command'
 import { CHECK_USAGE, checkCommand } from './cli/check-command'
+import { SUGGEST_USAGE, suggestCommand } from './cli/suggest-command'
 import { Service } from './service'
 
 /**
@@ -18,6 +19,7 @@ commands:
   inspect --model M.onnx [--labels F]
             print the model summary and layer list as JSON
   ${CHECK_USAGE}
+  ${SUGGEST_USAGE}
   ${CAM_USAGE}
             write <stem>.cam.npy, <stem>.png and results.json for each input
   bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
@@ -40,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return inspectCommand(rest)
     case 'check':
       return checkCommand(rest)
+    case 'suggest':
+      return suggestCommand(rest)
     case 'cam':
       return camCommand(rest)
     case 'bench':

@@ -11,7 +11,9 @@ import { readLabelsFile } from './engine/onnx/summary'
 import { LoadedModel } from './engine/model/loaded-model'
 import { planCam } from './engine/cam/plan'
 import { runCamBatches } from './engine/cam/batch-job'
-import { collectInputs, modelPreprocess } from './engine/model/inputs'
+import { collectInputs, modelForInputs, modelPreprocess } from './engine/model/inputs'
+import { classOfFolder } from './engine/model/labels'
+import { suggestNormalization } from './engine/audit/suggest-normalization'
 import { inspectModel } from './engine/model/inspect'
 import { openWorkspace, saveWorkspace } from './engine/workspace'
 import { demoInfo } from './engine/demo'
@@ -55,7 +57,7 @@ export class Service {
   private readonly camResults = new CamResultStore()
   private readonly outputs = new OutputStore()
 
-  constructor(emit: Emit) {
+  constructor(private readonly emit: Emit) {
     this.jobs = new JobManager(emit)
     // Whatever an engine that was killed left in the temp folder (adapted models, audits, maps) goes now.
     sweepStaleScratch('*')
@@ -63,9 +65,9 @@ export class Service {
 
   private readonly handlers: Handlers = {
     'app.info': async () => this.info(),
-    'models.open': async ({ path, labelsPath }) => {
+    'models.open': async ({ path, labelsPath, progressId }) => {
       const labels = labelsPath ? await readLabelsFile(resolve(labelsPath)) : null
-      const model = await LoadedModel.open(resolve(path), labels)
+      const model = await LoadedModel.open(resolve(path), labels, { onPhase: this.callProgress(progressId) })
       // Keep the few most recently opened: each holds its weights twice (bytes and decoded graph).
       this.models.delete(model.summary.id)
       this.models.set(model.summary.id, model)
@@ -82,6 +84,23 @@ export class Service {
         const inputs = paths ? await Promise.all(paths.map(async (p) => (await loadImageTensor(p, pre)).data)) : probeInputs(model)
         return checkConversion(model, inputs, paths ? 'images' : 'probe', { throwIfCancelled: ctx.throwIfCancelled, onProgress: (d, t) => ctx.progress(d, t, 'checking') })
       })
+    },
+    'models.suggestPreprocess': async ({ modelId, imageIds, resize, channelOrder, size }) => {
+      this.jobs.checkRoom()
+      // A size only for a model that takes any size, as cam.run: a fixed one refuses another size here, before the job.
+      const model = await modelForInputs(this.model(modelId), [], size ? [size.height, size.width] : undefined)
+      const inputs = imageIds.map((id) => {
+        const entry = this.images.get(id)
+        if (!entry) throw new ApiError('not-found', `No image with id ${id} was added.`)
+        const label = classOfFolder(model, entry.folderLabel)
+        return { path: entry.path, label: label >= 0 ? label : null }
+      })
+      return this.jobs.start('preprocess-suggest', async (ctx) =>
+        suggestNormalization(model, inputs, { ...(resize ? { resize } : {}), ...(channelOrder ? { channelOrder } : {}) }, {
+          throwIfCancelled: ctx.throwIfCancelled,
+          onProgress: (done, total, candidate) => ctx.progress(done, total, 'scoring', candidate)
+        })
+      )
     },
     'cam.run': async (a) => {
       this.jobs.checkRoom()
@@ -100,6 +119,13 @@ export class Service {
           const total = inputs.length + failed.length
           for (const f of failed) ctx.item({ ok: false, file: f.file, imageId: null, error: f.error } satisfies CamItem)
           ctx.progress(failed.length, total, 'computing')
+          // Score-CAM's steps run ahead of their batch's outcomes: progress never goes back.
+          let shown = 0
+          const progress = (done: number, stem: string, step?: { done: number; total: number }) => {
+            if (step ? done < shown : done <= shown) return
+            shown = done
+            ctx.progress(failed.length + done, total, 'computing', stem, step)
+          }
           const counts = await runCamBatches({
             runner,
             inputs,
@@ -117,8 +143,9 @@ export class Service {
               } else if (!record.ok) {
                 ctx.item({ ok: false, file: record.file, imageId, error: record.error } satisfies CamItem)
               }
-              ctx.progress(failed.length + done, total, 'computing', `${o.input.stem}`)
-            }
+              progress(done, o.input.stem)
+            },
+            onStep: (s) => progress(s.finished, s.input.stem, { done: s.done, total: s.total })
           })
           return { ok: counts.ok, failed: counts.failed + failed.length, layer: runner.layer, method: a.method, provider: runner.provider }
         } finally {
@@ -126,13 +153,13 @@ export class Service {
         }
       })
     },
-    'cam.export': async ({ resultIds, dir, colormap, alpha }) => ({
-      dir: resolve(dir),
-      written: await this.camResults.export(resultIds, dir, colormap, alpha)
-    }),
+    'cam.export': async ({ resultIds, dir, colormap, alpha }) => {
+      const labels = this.images.folderLabels()
+      return { dir: resolve(dir), written: await this.camResults.export(resultIds, dir, colormap, alpha, (file) => labels.get(file) ?? null) }
+    },
     'cam.release': async ({ jobIds, all }) => this.camResults.release(all ? 'all' : (jobIds ?? [])),
-    'workspace.save': async ({ dir, workspace }) => saveWorkspace(dir, workspace, this.camResults),
-    'workspace.open': async ({ dir }) => openWorkspace(dir, this.camResults),
+    'workspace.save': async ({ dir, workspace, progressId }) => saveWorkspace(dir, workspace, this.camResults, this.callProgress(progressId)),
+    'workspace.open': async ({ dir, progressId }) => openWorkspace(dir, this.camResults, this.callProgress(progressId)),
     'demo.info': async () => demoInfo(),
     'images.add': async ({ paths }) => this.images.add(paths),
     'images.list': async () => this.images.list(),
@@ -265,6 +292,12 @@ export class Service {
     const call = validateCall(method, args)
     const handler = this.handlers[call.method] as (a: unknown) => Promise<unknown>
     return handler(call.args)
+  }
+
+  /** Progress events of a call its caller named (`progressId`); without a name, none. */
+  private callProgress(callId: string | undefined): (phase: string, done?: number, total?: number) => void {
+    if (!callId) return () => {}
+    return (phase, done = 0, total = 0) => this.emit({ type: 'call.progress', callId, phase, done, total })
   }
 
   private model(id: string): LoadedModel {

@@ -259,10 +259,13 @@ export const CamRunSettings = z.object({
   threads: z.number().int().min(1).max(256).optional()
 })
 
+/** A name the caller gives a slow call: the engine then sends its phases as call.progress events under it. */
+const ProgressId = z.string().min(1).max(100).optional()
+
 export const methods = {
   'app.info': { args: z.object({}).strict(), result: AppInfo },
   'models.open': {
-    args: z.object({ path: Path, labelsPath: Path.optional() }).strict(),
+    args: z.object({ path: Path, labelsPath: Path.optional(), progressId: ProgressId }).strict(),
     result: ModelSummary
   },
   'images.add': {
@@ -276,6 +279,17 @@ export const methods = {
    */
   'models.checkConversion': {
     args: z.object({ modelId: z.string(), imageIds: z.array(z.string()).min(1).max(64).optional() }).strict(),
+    result: JobStarted
+  },
+  /**
+   * Scores every normalisation Metascope offers on these added images (a job; result
+   * PreprocessSuggestion): accuracy where an image's folder names a class, else mean top-1
+   * confidence. Resize, channel order and size are the caller's current choices. Nothing is applied.
+   */
+  'models.suggestPreprocess': {
+    args: z
+      .object({ modelId: z.string(), imageIds: z.array(z.string()).min(1, 'add images first').max(256), resize: PreprocessFields.resize, channelOrder: PreprocessFields.channelOrder, size: PreprocessFields.size })
+      .strict(),
     result: JobStarted
   },
   'cam.run': {
@@ -314,10 +328,10 @@ export const methods = {
     result: z.object({ results: z.number(), bytes: z.number(), budgetBytes: z.number() })
   },
   'workspace.save': {
-    args: z.object({ dir: OutputPath, workspace: WorkspaceDraft }).strict(),
+    args: z.object({ dir: OutputPath, workspace: WorkspaceDraft, progressId: ProgressId }).strict(),
     result: z.object({ dir: z.string(), file: z.string() })
   },
-  'workspace.open': { args: z.object({ dir: Path }).strict(), result: Workspace },
+  'workspace.open': { args: z.object({ dir: Path, progressId: ProgressId }).strict(), result: Workspace },
   'demo.info': { args: z.object({}).strict(), result: DemoInfo },
   'images.list': { args: z.object({}).strict(), result: z.array(ImageEntry) },
   'images.remove': {

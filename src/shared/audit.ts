@@ -65,6 +65,11 @@ export const AuditArgs = z
     out: OutputPath.optional(),
     settings: AuditSettings.default(AuditSettings.parse({})),
     shard: ShardSpec.optional(),
+    /**
+     * Class index per class folder name, for folders the model's labels do not name (a model without
+     * labels, or folders named otherwise): given, it replaces matching by name for every folder.
+     */
+    folderClasses: z.record(z.string().min(1), z.number().int().min(0)).optional(),
     /** JSON file: { "<relative image path>": [x0, y0, x1, y1] } in [0, 1] image coordinates, for the pointing game. */
     boxesPath: Path.optional()
   })
@@ -278,6 +283,19 @@ export const AuditFile = z.object({
   summary: AuditSummary
 })
 export type AuditFile = z.infer<typeof AuditFile>
+
+/**
+ * The names an audit shows classes by: the model's labels; where the model has none (its label is
+ * just the class number), the class folder the images sit in, so a cell reads "Pullover -> Coat"
+ * rather than "2 -> 4". The report, the CSVs and the Audit view all use it.
+ */
+export function auditClassNames(f: { model: Pick<ModelIdentity, 'labels' | 'numClasses'>; dataset: Pick<DatasetIdentity, 'classFolders'> }): string[] {
+  const folders = f.dataset.classFolders ?? []
+  return Array.from({ length: f.model.numClasses }, (_, i) => {
+    const label = f.model.labels[i]
+    return label === undefined || label === String(i) ? (folders[i] ?? String(i)) : label
+  })
+}
 
 /** What the `audit.run` job returns. */
 export const AuditResult = z.object({

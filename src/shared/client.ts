@@ -32,6 +32,11 @@ export const UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 export interface UploadFile {
   file: File
   relativePath: string
+  /**
+   * A weight shard's model.json (its relativePath, uploaded in the same call): the shard is stored
+   * whatever its name (`group1-shard1of2`) when that json's weightsManifest lists it.
+   */
+  listedBy?: string
 }
 
 /**
@@ -63,8 +68,9 @@ export interface MetascopeApi {
    * Browser mode only (a web page cannot see file paths): uploads picked or dropped files to the
    * server, 4 at a time, keeping their relative folders (so folder names still work as labels), and
    * resolves with the server-side absolute paths, in input order, to pass to images.add / models.open.
-   * Files whose extension is not in UPLOAD_EXTENSIONS, and hidden files (.DS_Store), are skipped, not
-   * uploaded, and have no entry in the result. Rejects with an ApiError on the first failed upload.
+   * Files whose extension is not in UPLOAD_EXTENSIONS (unless listedBy), and hidden files (.DS_Store),
+   * are skipped, not uploaded, and have no entry in the result. Rejects with an ApiError on the first
+   * failed upload.
    */
   uploadFiles?(files: UploadFile[], onProgress?: (done: number, total: number) => void): Promise<string[]>
 }

@@ -60,13 +60,16 @@ export class ApiError extends Error {
   }
 }
 
+/** How a failed allocation reads (onnxruntime, V8's array buffers, the OS): such an error says so by its constraint, for the UI's words. */
+const OUT_OF_MEMORY = /bad_alloc|Failed to allocate|out of memory|Cannot allocate memory|ENOMEM|Array buffer allocation failed/i
+
 /** Turns anything thrown into the wire shape, so no raw stack or Error object leaks to the UI. */
 export function toErrorShape(err: unknown): ApiErrorShape {
   if (err instanceof ApiError) return err.toJSON()
   const parsed = ApiErrorShape.safeParse(err)
   if (parsed.success) return parsed.data
   const message = err instanceof Error ? err.message : String(err)
-  return { code: 'internal', message }
+  return OUT_OF_MEMORY.test(message) ? { code: 'internal', message, details: { constraint: 'out-of-memory' } } : { code: 'internal', message }
 }
 
 export type CallResult<T> = { ok: true; value: T } | { ok: false; error: ApiErrorShape }

@@ -12,7 +12,9 @@ export const JobProgress = z.object({
   done: z.number(),
   total: z.number(),
   phase: z.string(),
-  message: z.string().optional()
+  message: z.string().optional(),
+  /** Work within the unit under way (Score-CAM: the masked inputs of the image being computed), so a bar moves within a long unit. */
+  step: z.object({ done: z.number(), total: z.number() }).optional()
 })
 
 export const JobItem = z.object({
@@ -43,6 +45,27 @@ export const JobCancelled = z.object({
   done: z.number()
 })
 
+/**
+ * Progress of a call that is not a job but may take a while (opening a model, saving or opening a
+ * workspace): the caller names it by the call's `progressId`. `total` is 0 when a phase has no count.
+ */
+export const CallProgress = z.object({
+  type: z.literal('call.progress'),
+  callId: z.string(),
+  phase: z.string(),
+  done: z.number(),
+  total: z.number()
+})
+
+/**
+ * models.open's phases: the file (and a tfjs model's shards) read; a tfjs model converted (or an old
+ * ONNX opset upgraded); constants folded for the gradient rules; onnxruntime's session built and its
+ * shapes probed.
+ */
+export type ModelOpenPhase = 'reading' | 'converting' | 'preparing' | 'probing'
+/** workspace.save: the result maps copied (done/total in bytes), then workspace.json written; workspace.open: the file read, then its results (done/total) read back. */
+export type WorkspacePhase = 'maps' | 'writing' | 'reading' | 'reopening'
+
 /** The engine process died and was replaced (ok) or left down after repeated crashes (not ok). */
 export const EngineRestarted = z.object({
   type: z.literal('engine.restarted'),
@@ -50,7 +73,8 @@ export const EngineRestarted = z.object({
   reason: z.string()
 })
 
-export const ApiEvent = z.discriminatedUnion('type', [JobProgress, JobItem, JobDone, JobFailed, JobCancelled, EngineRestarted])
-export type JobEvent = Exclude<ApiEvent, z.infer<typeof EngineRestarted>>
+export const ApiEvent = z.discriminatedUnion('type', [JobProgress, JobItem, JobDone, JobFailed, JobCancelled, EngineRestarted, CallProgress])
+export type JobEvent = Exclude<ApiEvent, z.infer<typeof EngineRestarted> | z.infer<typeof CallProgress>>
+export type CallProgress = z.infer<typeof CallProgress>
 export type ApiEvent = z.infer<typeof ApiEvent>
 export type JobEndEvent = z.infer<typeof JobDone> | z.infer<typeof JobFailed> | z.infer<typeof JobCancelled>

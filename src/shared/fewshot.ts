@@ -119,6 +119,13 @@ export const AdaptArgs = z
   .strict()
   .refine((a) => (a.sets ? !a.supportDir && !a.queryDir : !!a.supportDir && !!a.queryDir), 'give either supportDir and queryDir, or sets')
 
+/** fewshot.adapt's defaults, read from its schema: the CLI's help, the engine and the Few-shot view's "defaults" link say the same. */
+export const ADAPT_DEFAULTS = {
+  method: AdaptArgs.shape.method.parse(undefined),
+  steps: AdaptArgs.shape.steps.parse(undefined),
+  innerRate: AdaptArgs.shape.innerRate.parse(undefined)
+}
+
 /** fewshot.adapt streams one of these per inner step (after the head's single unrolled run). */
 export const AdaptItem = z.object({ step: z.number(), supportLoss: z.number() })
 export type AdaptItem = z.infer<typeof AdaptItem>
@@ -136,8 +143,11 @@ export const AdaptReport = z.object({
   downloadId: z.string().optional(),
   head: z.object({ node: z.string(), weight: z.string(), bias: z.string().nullable().optional(), features: z.string(), featureDim: z.number(), originalClasses: z.number() }).passthrough(),
   method: z.string(),
+  /** Inner steps taken: 0 for a closed-form head (ProtoNet), whatever was asked. */
   steps: z.number(),
   innerRate: z.number(),
+  /** Weights the steps trained ((F + 1) x N for the new head, 0 without steps); absent in reports written before it was recorded. */
+  trainedParameters: z.number().optional(),
   classes: z.array(z.string()),
   supportCounts: z.array(z.number()),
   queryCounts: z.array(z.number()),

@@ -88,7 +88,7 @@ describe('errors about a setting, in the UI\'s words', () => {
     await h.page.getByTestId('audit-dir').fill(demoImages)
     await h.page.getByTestId('audit-run').click()
     const { en, ja } = await bothLanguages()
-    expect(en).toMatch(/mini_resnet\.onnx does not name its classes.*Choose a labels file.*0 to 9/)
+    expect(en).toMatch(/mini_resnet\.onnx does not name its classes.*Choose the class of each folder below, or a labels file/)
     expect(ja).toMatch(/mini_resnet\.onnx はクラス名を持たないため.*ラベルファイル/)
     for (const text of [en, ja]) expect(text).not.toMatch(/--labels/)
     await h.page.setViewportSize({ width: 1280, height: 720 })

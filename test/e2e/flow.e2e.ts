@@ -103,7 +103,8 @@ describe('the audit flow in Chromium', () => {
     const first = h.page.getByTestId('heat-card').first()
     await first.waitFor()
     expect(await first.getByTestId('predictions').textContent()).toMatch(/%/)
-    await h.screenshot('03-gradcam')
+    // The README's first picture is this one, retaken on every run.
+    copyFileSync(await h.screenshot('03-gradcam'), join(ROOT, 'docs', 'screenshot-gradcam.png'))
     // Folder names are the expected labels: the demo has images the model gets wrong.
     await h.page.getByTestId('filter-mismatch').check()
     await h.page.waitForFunction(() => /^([1-9]\d*) of 45/.test(document.querySelector('[data-testid="shown-count"]')?.textContent ?? ''))
@@ -193,6 +194,7 @@ describe('the audit flow in Chromium', () => {
   it('exports overlays, maps, JSON and CSV into a folder', async () => {
     await h.page.getByTestId('run-tab').first().click()
     const out = join(work, 'export')
+    await h.page.getByTestId('export-open').click()
     await h.page.getByTestId('export-dir').fill(out)
     await h.page.getByTestId('export-run').click()
     await h.page.getByTestId('export-message').waitFor()
@@ -202,6 +204,7 @@ describe('the audit flow in Chromium', () => {
     expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(45)
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toHaveLength(45)
     await h.screenshot('08-export')
+    await h.page.getByTestId('export-close').click()
   })
 
   it('saves the workspace, reloads the page and reopens it', async () => {

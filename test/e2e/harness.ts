@@ -26,6 +26,8 @@ export interface Harness {
   page: Page
   consoleErrors: string[]
   screenshot(name: string): Promise<string>
+  /** `<name>-1440x900` and `<name>-1280x720` (the sizes every screen is looked at in), `before` each; the window size is then put back. */
+  screenshots(name: string, before?: () => Promise<unknown>): Promise<void>
   close(): Promise<void>
 }
 
@@ -73,6 +75,11 @@ export async function startHarness(o: { chromiumPath?: string } = {}): Promise<H
   })
   page.on('pageerror', (e) => consoleErrors.push(e.message))
   mkdirSync(SCREENSHOTS, { recursive: true })
+  const screenshot = async (name: string) => {
+    const path = join(SCREENSHOTS, `${name}.png`)
+    await page.screenshot({ path, fullPage: true })
+    return path
+  }
   return {
     url,
     base: url.slice(0, url.indexOf('/?token')),
@@ -80,10 +87,18 @@ export async function startHarness(o: { chromiumPath?: string } = {}): Promise<H
     browser,
     page,
     consoleErrors,
-    async screenshot(name) {
-      const path = join(SCREENSHOTS, `${name}.png`)
-      await page.screenshot({ path, fullPage: true })
-      return path
+    screenshot,
+    async screenshots(name, before) {
+      const was = page.viewportSize()
+      for (const [width, height] of [
+        [1440, 900],
+        [1280, 720]
+      ]) {
+        await page.setViewportSize({ width, height })
+        await before?.()
+        await screenshot(`${name}-${width}x${height}`)
+      }
+      if (was) await page.setViewportSize(was)
     },
     async close() {
       await browser.close().catch(() => undefined)

@@ -109,7 +109,7 @@ afterAll(async () => {
 describe('preprocessing controls', () => {
   let rgb: Map<string, OkItem>
 
-  it('show "model default" and send nothing until a choice is made; a fixed-size model has no size fields', async () => {
+  it('say what is assumed and send nothing until a choice is made; a fixed-size model has no size fields', async () => {
     await openModel(RESNET)
     await h.page.getByTestId('images-path-input').fill(join(work, 'images'))
     await h.page.getByTestId('images-path-submit').click()
@@ -117,9 +117,9 @@ describe('preprocessing controls', () => {
     const pre = h.page.getByTestId('preprocess')
     await pre.waitFor()
     // mini_resnet has no preprocessing metadata: the engine's defaults are ImageNet, stretch, RGB.
-    expect(await h.page.getByTestId('pre-normalization').inputValue()).toBe('')
-    expect(await h.page.getByTestId('pre-normalization').locator('option:checked').textContent()).toContain('ImageNet')
-    expect(await h.page.getByTestId('pre-channel-order').locator('option:checked').textContent()).toContain('RGB')
+    expect(await h.page.getByTestId('pre-normalization').getAttribute('data-chosen')).toBe('')
+    expect(await h.page.getByTestId('pre-normalization-status').textContent()).toContain('ImageNet')
+    expect(await h.page.getByTestId('pre-channel-order-status').textContent()).toContain('RGB')
     expect(await h.page.getByTestId('pre-width').count()).toBe(0)
     const { args, items } = await run()
     expect(args).not.toHaveProperty('normalization')
@@ -131,13 +131,13 @@ describe('preprocessing controls', () => {
   })
 
   it('sends the chosen normalisation and channel order, and BGR sees the image with red and blue swapped', async () => {
-    await h.page.getByTestId('pre-normalization').selectOption('unit')
+    await h.page.getByTestId('pre-normalization-unit').check()
     const unit = await run()
     expect(unit.args).toMatchObject({ normalization: 'unit' })
     expect(unit.args).not.toHaveProperty('channelOrder')
     rgb = unit.items
 
-    await h.page.getByTestId('pre-channel-order').selectOption('bgr')
+    await h.page.getByTestId('pre-channel-order-bgr').check()
     const bgr = await run()
     expect(bgr.args).toMatchObject({ normalization: 'unit', channelOrder: 'bgr' })
 
@@ -171,10 +171,10 @@ describe('preprocessing controls', () => {
     await h.page.getByTestId('workspace-dir').fill(dir)
     await h.page.getByTestId('workspace-open').click()
     await h.page.waitForFunction(() => document.querySelectorAll('[data-testid="run-tab"]').length === 3)
-    expect(await h.page.getByTestId('pre-normalization').inputValue()).toBe('unit')
-    expect(await h.page.getByTestId('pre-channel-order').inputValue()).toBe('bgr')
-    // Back to the model's default: the field leaves the request again.
-    await h.page.getByTestId('pre-channel-order').selectOption('')
+    expect(await h.page.getByTestId('pre-normalization-unit').isChecked()).toBe(true)
+    expect(await h.page.getByTestId('pre-channel-order-bgr').isChecked()).toBe(true)
+    // The choice cleared: the field leaves the request again.
+    await h.page.getByTestId('pre-channel-order-reset').click()
     const { args } = await run()
     expect(args).toMatchObject({ normalization: 'unit' })
     expect(args).not.toHaveProperty('channelOrder')
@@ -186,7 +186,7 @@ describe('preprocessing controls', () => {
     const height = h.page.getByTestId('pre-height')
     await width.waitFor()
     // Its choices are its own: the other model's normalisation does not carry over.
-    expect(await h.page.getByTestId('pre-normalization').inputValue()).toBe('')
+    expect(await h.page.getByTestId('pre-normalization').getAttribute('data-chosen')).toBe('')
     expect(await width.getAttribute('placeholder')).toBe('224')
 
     const problem = h.page.getByTestId('pre-size-error')

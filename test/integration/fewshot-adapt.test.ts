@@ -170,6 +170,9 @@ describe('fewshot adapt: an imported classifier to new classes', () => {
       expect(r.embeddings).toEqual({ computed: 0, reused: 20 })
       expect(r.accuracyAfter).toBeGreaterThan(1 / 5)
       expect(r.adapted.weight.every(Number.isFinite)).toBe(true)
+      // ProtoNet's head is the prototypes: no step taken, nothing trained, whatever steps were asked for.
+      const trains = method !== 'protonet'
+      expect({ steps: r.steps, trained: r.trainedParameters }).toEqual(trains ? { steps: 3, trained: (r.head.featureDim + 1) * 5 } : { steps: 0, trained: 0 })
     }
     expect(embeddingCacheStats()).toMatchObject({ computed: 20, reused: 80 })
     // Proto-MAML's in-graph prototype head (equal shots) is the prototypical network's linear form.

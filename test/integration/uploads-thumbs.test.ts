@@ -136,6 +136,30 @@ describe('upload store', () => {
     expect(existsSync(root)).toBe(false)
     await expect(store.save('z.txt', chunks(Buffer.from('late')))).rejects.toMatchObject({ code: 'engine-unavailable' })
   })
+
+  it('takes a weight shard of any name (group1-shard1of2) when the model.json uploaded before it in the batch lists it', async () => {
+    const store = new UploadStore(1 << 20, tempDir())
+    const json = JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of2', 'w/group1-shard2of2'], weights: [] }] })
+    const model = await store.save('m/model.json', chunks(Buffer.from(json)), 'b')
+    const one = await store.save('m/group1-shard1of2', chunks(Buffer.from('one')), 'b', 'm/model.json')
+    const two = await store.save('m/w/group1-shard2of2', chunks(Buffer.from('two')), 'b', 'm/model.json')
+    expect(one).toBe(join(model, '..', 'group1-shard1of2'))
+    expect(readFileSync(two, 'utf8')).toBe('two')
+    // A .bin beside it needs no listing.
+    expect(await store.save('m/extra.bin', chunks(Buffer.from('x')), 'b', 'm/model.json')).toBe(join(model, '..', 'extra.bin'))
+    const refusals: [string, string, string, RegExp][] = [
+      // Not listed, listed but elsewhere, by a json of another batch, by a file that is no model.json, without listedBy.
+      ['m/group1-shard9of9', 'b', 'm/model.json', /group1-shard9of9: model\.json does not list it among its weight files/],
+      ['group1-shard1of2', 'b', 'm/model.json', /model\.json does not list it/],
+      ['m/group1-shard1of2', 'other', 'm/model.json', /model\.json was not uploaded before it/],
+      ['m/group1-shard1of2', 'b', 'm/extra.bin', /extra\.bin is not a TensorFlow\.js model\.json/],
+      ['m/group1-shard1of2.sh', 'b', '', /only images, models/]
+    ]
+    for (const [path, batch, listedBy, message] of refusals) {
+      await expect(store.save(path, chunks(Buffer.from('x')), batch, listedBy), path).rejects.toMatchObject({ code: 'invalid-arguments', message: expect.stringMatching(message) })
+    }
+    await store.close()
+  })
 })
 
 describe('thumbnails (engine side)', () => {
@@ -305,7 +329,7 @@ describe('browser mode uploads', () => {
  */
 type HttpTransport = {
   uploadFiles(files: UploadFile[], onProgress?: (done: number, total: number) => void, concurrency?: number): Promise<string[]>
-  isUploadable(relativePath: string): boolean
+  isUploadable(relativePath: string, listed?: boolean): boolean
 }
 const transportModule = ['..', '..', 'src', 'renderer', 'src', 'api', 'http-transport.ts'].join('/')
 
@@ -350,6 +374,21 @@ describe('browser transport uploadFiles', () => {
       expect(new Set(paths.slice(0, 10).map((p) => p.split(sep).slice(0, -3).join(sep)))).toEqual(new Set([batchDir]))
       expect(paths[10]).toBe(join(batchDir, 'labels.txt'))
 
+      // A model.json with extension-less shards: the shards go after the json, keep their names, and
+      // land beside it; a .DS_Store marked as listed is still skipped.
+      const manifest = JSON.stringify({ modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of2', 'group1-shard2of2'], weights: [] }] })
+      const tfjs = [
+        { file: new File(['1'], 'group1-shard1of2'), relativePath: 'net/group1-shard1of2', listedBy: 'net/model.json' },
+        { file: new File(['x'], '.DS_Store'), relativePath: 'net/.DS_Store', listedBy: 'net/model.json' },
+        { file: new File([manifest], 'model.json'), relativePath: 'net/model.json' },
+        { file: new File(['2'], 'group1-shard2of2'), relativePath: 'net/group1-shard2of2', listedBy: 'net/model.json' }
+      ]
+      const stored = await uploadFiles(tfjs, undefined, 4)
+      expect(stored.map((p) => p.split(sep).slice(-2).join('/'))).toEqual(['net/group1-shard1of2', 'net/model.json', 'net/group1-shard2of2'])
+      expect(readFileSync(stored[2], 'utf8')).toBe('2')
+      // Without the json's listing the server refuses an extension-less name.
+      await expect(uploadFiles([{ file: new File(['1'], 'group1-shard1of2'), relativePath: 'group1-shard1of2', listedBy: 'model.json' }])).rejects.toMatchObject({ code: 'invalid-arguments' })
+
       // The server refuses one (a drive-letter path): the call rejects with the server's typed error.
       const failing = [{ file: new File([cat], 'x.jpg'), relativePath: 'C:/x.jpg' }, ...files.slice(3, 6)]
       await expect(uploadFiles(failing)).rejects.toMatchObject({ code: 'invalid-arguments', message: expect.stringMatching(/relative/) })
@@ -360,5 +399,8 @@ describe('browser transport uploadFiles', () => {
     expect(isUploadable('../x.png')).toBe(false)
     expect(isUploadable('a/model.ONNX')).toBe(true)
     expect(isUploadable('x.exe')).toBe(false)
+    expect(isUploadable('m/group1-shard1of2')).toBe(false)
+    expect(isUploadable('m/group1-shard1of2', true)).toBe(true)
+    expect(isUploadable('m/.DS_Store', true)).toBe(false)
   })
 })

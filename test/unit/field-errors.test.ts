@@ -5,6 +5,7 @@ import { cliErrorText, flagOf } from '../../src/main/cli/flags'
 import { validateCall } from '../../src/shared/validate'
 import { errorText } from '../../src/renderer/src/lib/error-text'
 import en from '../../src/renderer/src/i18n/en'
+import ja from '../../src/renderer/src/i18n/ja'
 import { rejection, ROOT } from '../helpers'
 
 /**
@@ -45,5 +46,24 @@ describe('errors name fields, fronts phrase them', () => {
     expect(errorText({ code: 'invalid-arguments', message: 'raw', details: { field: 'shard', constraint: 'range', value: '5/4', count: 4 } }, t, has)).toBe('The shard "5/4" is out of range: K must be from 1 to 4.')
     expect(errorText({ code: 'bad-file', message: 'x.png is not readable' }, t, has)).toBe('x.png is not readable')
     expect(errorText({ code: 'invalid-arguments', message: 'raw', details: { field: 'nothingKnown', constraint: 'min' } }, t, has)).toBe('raw')
+  })
+
+  it('missing weight shards: named in words that fit how the files were given (uploaded files are given again, files on disk copied beside the model)', () => {
+    for (const [lang, messages] of [['en', en], ['ja', ja]] as const) {
+      const lookup = (key: string) => key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], messages) as string | undefined
+      const t = (key: string, p: Record<string, unknown> = {}) => lookup(key)!.replace(/\{(\w+)\}/g, (_, k: string) => String(p[k]))
+      const has = (key: string) => typeof lookup(key) === 'string'
+      // The engine's field names the manifest entry: its first name picks the words.
+      const e = { code: 'not-found' as const, message: 'raw', details: { field: 'weightsManifest[0].paths[1]', constraint: 'missing', model: 'model.json', missing: ['group1-shard2of3', 'group1-shard3of3'] } }
+      const upload = errorText(e, t, has, 'upload')
+      const disk = errorText(e, t, has, 'disk')
+      for (const text of [upload, disk]) expect(text).toContain('group1-shard2of3, group1-shard3of3')
+      expect(upload).not.toBe(disk)
+      if (lang === 'en') {
+        expect(upload).toMatch(/Choose them together with model\.json under “Upload model files…”, or drop them all here/)
+        expect(upload).not.toMatch(/Copy/)
+        expect(disk).toMatch(/Copy them next to model\.json/)
+      }
+    }
   })
 })

@@ -138,7 +138,7 @@ describe('running a job into its record', () => {
     const record: JobRecord = { status: 'running', error: null }
     await m.runJob(record, start())
     emit({ type: 'engine.restarted', ok: true, reason: 'The compute engine stopped.' })
-    expect(record).toEqual({ status: 'failed', error: { code: 'engine-unavailable', message: 'The compute engine stopped.' } })
+    expect(record).toEqual({ status: 'failed', error: { code: 'engine-unavailable', message: 'The compute engine stopped.', details: { constraint: 'stopped' } } })
   })
 
   it('rejects with the error of a refused call and leaves the record as it was', async () => {

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { sanitizeRelativePath } from '../../src/main/engine/data/uploads'
+import { tfjsShardPaths } from '../../src/shared/tfjs-manifest'
 import { fixture } from '../helpers'
 
 /**
@@ -13,9 +14,9 @@ type Named = { relativePath: string }
 type Choice<T> = { model: T; companions: T[]; missing: string[] }
 type ModelFiles = {
   isModelFile(relativePath: string): boolean
-  tfjsShardPaths(json: unknown): string[] | null
   chooseModelFiles<T extends Named>(files: T[], manifests?: ReadonlyMap<T, string[] | null>): Choice<T> | null
   readManifests<T extends Named & { file: Blob }>(files: T[]): Promise<Map<T, string[] | null>>
+  uploadsFor<T extends Named>(choice: Choice<T>): (T & { listedBy?: string })[]
 }
 const modulePath = ['..', '..', 'src', 'renderer', 'src', 'lib', 'model-files.ts'].join('/')
 let m: ModelFiles
@@ -40,7 +41,7 @@ describe('choosing the model among dropped or picked files', () => {
     const json = f('emotion.json')
     const bin = f('emotion.bin')
     const files = [f('photo.png'), bin, json, f('unrelated.bin')]
-    const c = m.chooseModelFiles(files, new Map([[json, m.tfjsShardPaths(manifest(['emotion.bin']))]]))
+    const c = m.chooseModelFiles(files, new Map([[json, tfjsShardPaths(manifest(['emotion.bin']))]]))
     expect(names(c)).toEqual({ model: 'emotion.json', companions: ['emotion.bin'], missing: [] })
     expect(c!.companions[0]).toBe(bin)
   })
@@ -51,20 +52,47 @@ describe('choosing the model among dropped or picked files', () => {
     expect(names(c)).toEqual({ model: 'model.json', companions: ['group1-shard1of2.bin'], missing: ['group1-shard2of2.bin'] })
   })
 
+  it('sorts by the manifest, not by extension: extension-less shards travel, photos and .DS_Store stay', () => {
+    // tfjs-converter's names, given loose (picked or dropped files) and as a dropped folder.
+    for (const dir of ['', 'mobilenet_v2/']) {
+      const json = f(`${dir}model.json`)
+      const files = [f(`${dir}.DS_Store`), f(`${dir}group1-shard2of2`), json, f(`${dir}group1-shard1of2`), f(`${dir}cat.png`), f(`${dir}notes.txt`), f(`${dir}group1-shard1of2.bak`)]
+      const c = m.chooseModelFiles(files, new Map([[json, tfjsShardPaths(manifest(['group1-shard1of2', 'group1-shard2of2']))]]))
+      expect(names(c), dir).toEqual({ model: `${dir}model.json`, companions: [`${dir}group1-shard1of2`, `${dir}group1-shard2of2`], missing: [] })
+    }
+  })
+
+  it('names the extension-less shards that were not given, by their manifest names', () => {
+    const json = f('model.json')
+    const listed = ['group1-shard1of3', 'group1-shard2of3', 'group1-shard3of3']
+    const c = m.chooseModelFiles([json, f('group1-shard2of3'), f('.group1-shard1of3')], new Map([[json, listed]]))
+    // A hidden file is never a shard, even under a listed name.
+    expect(names(c)).toEqual({ model: 'model.json', companions: ['group1-shard2of3'], missing: ['group1-shard1of3', 'group1-shard3of3'] })
+    // An extension-less file on its own is not a model.
+    expect(m.chooseModelFiles([f('group1-shard1of1')])).toBeNull()
+  })
+
+  it('uploads the model first, then each shard marked as listed by it (the server admits any name it lists)', () => {
+    const json = f('m/model.json')
+    const c = m.chooseModelFiles([f('m/group1-shard1of1'), json], new Map([[json, ['group1-shard1of1']]]))!
+    expect(m.uploadsFor(c)).toEqual([{ relativePath: 'm/model.json' }, { relativePath: 'm/group1-shard1of1', listedBy: 'm/model.json' }])
+    expect(m.uploadsFor(m.chooseModelFiles([f('net.onnx')])!)).toEqual([{ relativePath: 'net.onnx' }])
+  })
+
   it("picks model.json over Teachable Machine's metadata.json in a dropped folder, keeping folder-relative shard paths", () => {
     const model = f('tm-export/model.json')
     const meta = f('tm-export/metadata.json')
     const files = [meta, f('tm-export/weights.bin'), model]
     const manifests = new Map([
-      [meta, m.tfjsShardPaths({ tfjsVersion: '1.3.1', labels: ['a', 'b'] })],
-      [model, m.tfjsShardPaths(manifest(['weights.bin']))]
+      [meta, tfjsShardPaths({ tfjsVersion: '1.3.1', labels: ['a', 'b'] })],
+      [model, tfjsShardPaths(manifest(['weights.bin']))]
     ])
     expect(manifests.get(meta)).toBeNull()
     expect(names(m.chooseModelFiles(files, manifests))).toEqual({ model: 'tm-export/model.json', companions: ['tm-export/weights.bin'], missing: [] })
   })
 
   it('decodes URL-encoded shard paths and follows sub-folders, as tfjs resolves them', () => {
-    expect(m.tfjsShardPaths(manifest(['weights/group%201.bin', './b.bin']))).toEqual(['weights/group 1.bin', 'b.bin'])
+    expect(tfjsShardPaths(manifest(['weights/group%201.bin', './b.bin']))).toEqual(['weights/group 1.bin', 'b.bin'])
     const json = f('m/model.json')
     const shard = f('m/weights/group 1.bin')
     const c = m.chooseModelFiles([json, shard, f('m/b.bin')], new Map([[json, ['weights/group 1.bin', 'b.bin']]]))

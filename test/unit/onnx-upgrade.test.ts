@@ -311,7 +311,7 @@ describe('what cannot be upgraded is an error naming the op, the node and the op
     const err = await refusal({ opset: 11, nodes: [{ op: 'If', inputs: ['cond'] }], inputs: {}, consts: { cond: { dataType: DataType.BOOL, dims: [], data: Uint8Array.from([1]) } }, outputs: ['y'] })
     expect(err.code).toBe('unsupported')
     expect(err.message).toMatch(/old\.onnx \(ONNX opset 11\): cannot upgrade If node "If_0" to opset 13/)
-    expect(err.details).toEqual({ op: 'If', node: 'If_0', opset: 11 })
+    expect(err.details).toEqual({ field: 'modelPath', constraint: 'upgrade-op', file: 'old.onnx', why: expect.stringMatching(/^If holds subgraphs/), op: 'If', node: 'If_0', opset: 11 })
     expect(err.file).toBe('/models/old.onnx')
   })
 

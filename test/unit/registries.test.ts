@@ -15,7 +15,6 @@ import { MODEL_FORMAT_CATALOGUE } from '../../src/shared/registry/model-formats'
 import { FORMAT_MODULES, FORMATS } from '../../src/main/engine/formats'
 import { ModelSummary } from '../../src/shared/api'
 import { UPLOAD_EXTENSIONS } from '../../src/shared/client'
-import { MODEL_PICKER_ACCEPT } from '../../src/renderer/src/lib/model-files'
 import en from '../../src/renderer/src/i18n/en'
 import ja from '../../src/renderer/src/i18n/ja'
 import { AdaptArgs, MetaTrainArgs } from '../../src/shared/fewshot'
@@ -163,11 +162,11 @@ describe('the model format registry', () => {
     expect(FORMATS).toHaveLength(ids.length)
   })
 
-  it('the API enum, the upload rule and the browser file picker are the registry', () => {
+  // The browser's model picker has no accept filter: tfjs shards often have no extension (issue #21).
+  it('the API enum and the upload rule are the registry', () => {
     expect(enumAt(ModelSummary, ['format'])).toEqual(ids)
     const files = MODEL_FORMAT_CATALOGUE.flatMap((f) => [...f.extensions, ...f.companions])
     for (const e of files) expect(UPLOAD_EXTENSIONS).toContain(e)
-    expect(MODEL_PICKER_ACCEPT.split(',').sort()).toEqual([...new Set(files)].sort())
   })
 
   it('every format has its label in both languages (model.formatName.<id>)', () => {

@@ -256,6 +256,31 @@ describe('errors name the problem and the file', () => {
     expect(err.code).toBe('not-found')
     expect(err.message).toMatch(/group1-shard1of1\.bin/)
     expect(err.file).toMatch(/group1-shard1of1\.bin$/)
+    expect(err.details).toMatchObject({ field: 'weightsManifest[0].paths[0]', constraint: 'missing', model: 'emotion.json', missing: ['group1-shard1of1.bin'] })
+  })
+
+  /** The fixture's one shard cut into three extension-less shards, as tfjs-converter names them; `keep` says which are written. */
+  function splitShards(keep: number[]): string {
+    const d = tempDir()
+    const bin = readFileSync(fixture('tfjs', 'small_cnn', 'group1-shard1of1.bin'))
+    const names = [1, 2, 3].map((i) => `group1-shard${i}of3`)
+    const cut = [0, 7000, 14000, bin.length]
+    for (const i of keep) writeFileSync(join(d, names[i]), bin.subarray(cut[i], cut[i + 1]))
+    const json = JSON.parse(readFileSync(SMALL, 'utf8')) as { weightsManifest: { paths: string[] }[] }
+    json.weightsManifest[0].paths = names
+    writeFileSync(join(d, 'model.json'), JSON.stringify(json))
+    return join(d, 'model.json')
+  }
+
+  it('extension-less shards (group1-shard1of3) open like .bin ones', async () => {
+    expect((await openModelFile(splitShards([0, 1, 2]))).format).toBe('tfjs-layers')
+  })
+
+  it('several missing shards are named together, in one typed error', async () => {
+    const err = await rejection(openModelFile(splitShards([1])))
+    expect(err.code).toBe('not-found')
+    expect(err.message).toMatch(/group1-shard1of3, group1-shard3of3 that model\.json lists are missing/)
+    expect(err.details).toMatchObject({ field: 'weightsManifest[0].paths[0]', constraint: 'missing', model: 'model.json', missing: ['group1-shard1of3', 'group1-shard3of3'] })
   })
 
   it('a wrong-size shard names the file and both sizes', async () => {

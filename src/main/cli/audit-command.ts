@@ -14,12 +14,24 @@ import { given, listOf, num } from './flags'
 export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods ${AUDIT_CAM_METHODS.join(',')}] [--metrics ${AUDIT_METRICS.join(',')}]
       [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]
       [--sanity-images 4] [--sanity-steps 8] [--clusters 4] [--bins 15] [--worst 8] [--batch 8] [--seed 0]
-      [--boxes F.json] [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop]
+      [--boxes F.json] [--folder-classes FOLDER=INDEX,...] [--normalization imagenet|unit|symmetric|raw] [--resize stretch|center-crop]
       [--channel-order rgb|bgr] [--size WxH (models with dynamic height/width)] [--threads N]
             faithfulness, sanity, calibration and where-it-looks over a folder (labels = sub-folder names);
             writes report.html, audit.json and CSVs to --out; prints one JSON line (the summary's headline)
   audit merge DIR... --out DIR
             merge the output folders of all K/N shards into one report`
+
+/** `--folder-classes cat=0,dog=1` as the API's { cat: 0, dog: 1 } (the schema checks the numbers). */
+function folderClasses(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
+  return Object.fromEntries(
+    text.split(',').map((pair) => {
+      const eq = pair.lastIndexOf('=')
+      if (eq <= 0) throw new ApiError('invalid-arguments', `--folder-classes takes FOLDER=INDEX pairs separated by commas (got "${pair}").`)
+      return [pair.slice(0, eq).trim(), num(pair.slice(eq + 1))]
+    })
+  )
+}
 
 export async function auditCommand(argv: string[]): Promise<number> {
   if (argv[0] === 'merge') return mergeCommand(argv.slice(1))
@@ -46,6 +58,7 @@ export async function auditCommand(argv: string[]): Promise<number> {
       batch: { type: 'string' },
       seed: { type: 'string' },
       boxes: { type: 'string' },
+      'folder-classes': { type: 'string' },
       normalization: { type: 'string' },
       resize: { type: 'string' },
       'channel-order': { type: 'string' },
@@ -89,7 +102,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
     out: v.out,
     settings,
     shard: v.shard,
-    boxesPath: v.boxes
+    boxesPath: v.boxes,
+    folderClasses: folderClasses(v['folder-classes'])
   })
   // onnxruntime's threads, as cam.run takes them (the audit's job runs in this process).
   const { threads } = parseWith(CamRunSettings.pick({ threads: true }), given({ threads: num(v.threads) }), 'threads')

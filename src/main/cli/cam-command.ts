@@ -19,7 +19,7 @@ import { given, num } from './flags'
 
 export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHOD_IDS.join('|')}]
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
-    [--normalization imagenet|unit|symmetric] [--resize stretch|center-crop] [--channel-order rgb|bgr]
+    [--normalization imagenet|unit|symmetric|raw] [--resize stretch|center-crop] [--channel-order rgb|bgr]
     [--size WxH (models with dynamic height/width; default: the model's metadata, the .npy inputs' size, else 224x224)]
     [--threads N]
     --layer takes auto, a tensor name or a unique suffix of one (Conv_1/Relu6), an exporter scope

@@ -11,7 +11,7 @@ export function cliService(onEvent: (e: JobEvent) => void = () => {}) {
   const ended = new Map<string, ApiEvent>()
   const waiting = new Map<string, (e: ApiEvent) => void>()
   const service = new Service((e) => {
-    if (e.type === 'engine.restarted') return
+    if (e.type === 'engine.restarted' || e.type === 'call.progress') return
     onEvent(e)
     if (e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.cancelled') {
       ended.set(e.jobId, e)

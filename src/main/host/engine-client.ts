@@ -115,7 +115,7 @@ export class EngineClient {
       const delay = restartDelay(this.restarts, now, this.policy)
       this.state = { kind: 'restarting', until: now + delay, reason }
     }
-    const error = this.unavailable(`${reason} Run the task again${this.state.kind === 'down' ? ' after restarting Metascope' : ' in a moment'}.`, { exitCode: code, signal: signal ?? null })
+    const error = this.unavailable(`${reason} Run the task again${this.state.kind === 'down' ? ' after restarting Metascope' : ' in a moment'}.`, { constraint: 'stopped', exitCode: code, signal: signal ?? null })
     for (const p of this.pending.values()) p.reject(ApiError.from(error))
     this.pending.clear()
     for (const e of this.jobs.engineStopped({ ...error, message: `${reason} The job was lost with it; run it again.` })) this.emit(e)
@@ -141,11 +141,14 @@ export class EngineClient {
     else this.restartTimer = setTimeout(start, wait)
   }
 
-  /** The typed, retryable error for calls the engine cannot take now. */
+  /**
+   * The typed, retryable error for calls the engine cannot take now. `constraint` says why, for the
+   * UI's words (errors.code.engine-unavailable.<constraint>): the engine's state unless `extra` says.
+   */
   private unavailable(message: string, extra: Record<string, unknown> = {}): ApiErrorShape {
     const retryable = this.state.kind !== 'down'
     const retryAfterMs = this.state.kind === 'restarting' ? Math.max(RETRY_SOON_MS, this.state.until - Date.now()) : RETRY_SOON_MS
-    return { code: 'engine-unavailable', message, details: { retryable, ...(retryable ? { retryAfterMs } : {}), ...extra } }
+    return { code: 'engine-unavailable', message, details: { constraint: this.state.kind, retryable, ...(retryable ? { retryAfterMs } : {}), ...extra } }
   }
 
   private request(method: string, msg: DistributiveOmit<HostToEngine, 'id'>): Promise<unknown> {
@@ -159,7 +162,7 @@ export class EngineClient {
       this.channel.send({ ...msg, id } as HostToEngine, (err) => {
         // The process is going away: its exit fails every other pending call the same way.
         if (!this.pending.delete(id)) return
-        reject(ApiError.from(this.unavailable(`The compute engine could not be reached (${err.message}); it is being restarted, try again in a moment.`)))
+        reject(ApiError.from(this.unavailable(`The compute engine could not be reached (${err.message}); it is being restarted, try again in a moment.`, { constraint: 'unreachable' })))
       })
     })
   }

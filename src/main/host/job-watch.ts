@@ -22,7 +22,7 @@ export class JobWatch {
 
   /** Every engine event passes here: job events keep the kind, end events retire the job. */
   seen(e: ApiEvent): void {
-    if (e.type === 'engine.restarted') return
+    if (e.type === 'engine.restarted' || e.type === 'call.progress') return
     if (e.type === 'job.done' || e.type === 'job.failed' || e.type === 'job.cancelled') {
       this.live.delete(e.jobId)
       this.remember(e.jobId, e.type === 'job.done' ? 'The job already finished.' : e.type === 'job.cancelled' ? 'The job was already cancelled.' : `The job already failed: ${e.error.message}`)

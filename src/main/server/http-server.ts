@@ -89,8 +89,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
  * Browser mode: the renderer and the API on 127.0.0.1 only. Calls are POST /api/<method> with a JSON
  * body; events come over the WebSocket at /api/events; user images at /files/<imageId>, files a job wrote
  * for the user (an adapted model) at /downloads/<id>, previews at
- * /thumbs/<imageId>?size=N; POST /upload?path=<relative path>[&batch=<id>] stores the raw body in this
- * server's upload folder (the page cannot see file paths) and answers its absolute path. The token from
+ * /thumbs/<imageId>?size=N; POST /upload?path=<relative path>[&batch=<id>][&listedBy=<model.json's path>]
+ * stores the raw body in this server's upload folder (the page cannot see file paths; listedBy admits a
+ * weight shard of any name that json lists) and answers its absolute path. The token from
  * the printed URL is swapped for an HttpOnly SameSite=Strict cookie on first load; every route,
  * uploads included, needs that cookie and a loopback Host/Origin.
  */
@@ -110,7 +111,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return fail(res, 413, { code: 'out-of-range', message: `The file is larger than the upload limit of ${MAX_UPLOAD_BYTES / (1024 * 1024)} MB.` })
     }
     try {
-      const path = await uploads.save(url.searchParams.get('path'), req, url.searchParams.get('batch'))
+      const path = await uploads.save(url.searchParams.get('path'), req, url.searchParams.get('batch'), url.searchParams.get('listedBy'))
       return json(res, 200, { ok: true, value: { path } })
     } catch (err) {
       const error = toErrorShape(err)

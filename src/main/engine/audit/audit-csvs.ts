@@ -1,4 +1,4 @@
-import type { AuditFile } from '../../../shared/audit'
+import { auditClassNames, type AuditFile } from '../../../shared/audit'
 import { AUDIT_COLUMNS } from '../../../shared/registry/audit-metrics'
 import { csv } from './csv'
 import { ALL_METRICS } from './metrics'
@@ -9,8 +9,9 @@ import { ALL_METRICS } from './metrics'
  * audit; a metric's own files (calibration, sanity) are written when it has numbers.
  */
 export function auditCsvs(file: AuditFile): Record<string, string> {
-  const { settings, summary, model } = file
-  const label = (i: number | null | undefined) => (i === null || i === undefined ? '' : model.labels[i])
+  const { settings, summary } = file
+  const names = auditClassNames(file)
+  const label = (i: number | null | undefined) => (i === null || i === undefined ? '' : names[i])
   const columns = ALL_METRICS.flatMap((m) => m.imageColumns ?? [])
   const out: Record<string, string> = {}
   out['images.csv'] = csv(

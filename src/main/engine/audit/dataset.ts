@@ -28,7 +28,7 @@ export interface AuditDataset {
  * asked for, so an unlabelled folder or folders that are not the model's classes are errors;
  * otherwise such a set is audited without labels.
  */
-export async function listAuditDataset(dir: string, model: LoadedModel, needLabels: boolean): Promise<AuditDataset> {
+export async function listAuditDataset(dir: string, model: LoadedModel, needLabels: boolean, folderClasses?: Record<string, number>): Promise<AuditDataset> {
   const root = resolve(dir)
   const info = await stat(root).catch(() => null)
   if (!info) throw new ApiError('not-found', `The images folder ${root} does not exist.`, root)
@@ -51,7 +51,7 @@ export async function listAuditDataset(dir: string, model: LoadedModel, needLabe
     }
   } else {
     const folders = [...new Set(rel.map((r) => r.path.split('/')[0]))]
-    const indices = classIndices(model, folders)
+    const indices = folderClasses ? mappedIndices(folderClasses, folders, model, root) : classIndices(model, folders)
     if (indices) {
       const byFolder = new Map(folders.map((f, i) => [f, indices[i]]))
       labelOf = (p) => byFolder.get(p.split('/')[0])!
@@ -63,9 +63,10 @@ export async function listAuditDataset(dir: string, model: LoadedModel, needLabe
         'invalid-arguments',
         model.labels
           ? `The class folders of ${root} do not match the classes of ${model.file}: ${unknown.slice(0, 8).join(', ')}${unknown.length > 8 ? ', ...' : ''} ${unknown.length === 1 ? 'is not one of its' : 'are not among its'} ${known.length} labels (${known.slice(0, 10).join(', ')}${known.length > 10 ? ', ...' : ''}).`
-          : `${model.file} has no class labels, so the class folders of ${root} (${folders.slice(0, 5).join(', ')}) cannot be matched to its outputs: give a labels file (one class name per line), or name the folders by class index (0-${model.numClasses - 1}).`,
+          : `${model.file} has no class labels, so the class folders of ${root} (${folders.slice(0, 5).join(', ')}) cannot be matched to its outputs: give a labels file (one class name per line), map each folder to a class, or name the folders by class index (0-${model.numClasses - 1}).`,
         root,
-        model.labels ? { field: 'imagesDir', constraint: 'unknown-classes', unknown, labels: known } : { field: 'labelsPath', constraint: 'required', unknown, labels: known, model: model.file, max: model.numClasses - 1 }
+        // Every folder, so a front end can offer to map each one to a class in place.
+        model.labels ? { field: 'imagesDir', constraint: 'unknown-classes', unknown, folders, labels: known } : { field: 'labelsPath', constraint: 'required', unknown, folders, labels: known, model: model.file, max: model.numClasses - 1 }
       )
     }
   }
@@ -89,4 +90,17 @@ function classIndices(model: LoadedModel, folders: string[]): number[] | null {
   if (byLabel) return byLabel
   const asNumbers = folders.map((f) => (/^\d+$/.test(f) ? Number(f) : -1))
   return asNumbers.every((n) => n >= 0 && n < model.numClasses) ? asNumbers : null
+}
+
+/** The user's folder -> class map: it must name every folder, with a class the model has. */
+function mappedIndices(map: Record<string, number>, folders: string[], model: LoadedModel, root: string): number[] {
+  const missing = folders.filter((f) => !(f in map))
+  if (missing.length) {
+    throw new ApiError('invalid-arguments', `The folder-to-class map does not name the class folder(s) ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', ...' : ''} of ${root}.`, root, { field: 'folderClasses', constraint: 'missing', missing, folders })
+  }
+  const bad = folders.filter((f) => map[f] >= model.numClasses)
+  if (bad.length) {
+    throw new ApiError('invalid-arguments', `The folder-to-class map gives ${bad[0]} class ${map[bad[0]]}, but ${model.file} has classes 0-${model.numClasses - 1}.`, root, { field: 'folderClasses', constraint: 'max', max: model.numClasses - 1, folders })
+  }
+  return folders.map((f) => map[f])
 }

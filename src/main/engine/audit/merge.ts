@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { AuditFile } from '../../../shared/audit'
+import { AuditFile, auditClassNames } from '../../../shared/audit'
 import { ApiError } from '../../../shared/errors'
 import { comparePaths } from './shard'
 import { summarize } from './summary'
@@ -81,6 +81,6 @@ export function mergeAuditFiles(parts: { dir: string; file: AuditFile }[]): Audi
     images,
     sanity,
     worst,
-    summary: summarize({ images, settings, labels: first.file.model.labels, labelled: first.file.dataset.labelled, sanity, worst })
+    summary: summarize({ images, settings, labels: auditClassNames(first.file), labelled: first.file.dataset.labelled, sanity, worst })
   }
 }

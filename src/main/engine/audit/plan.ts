@@ -44,7 +44,7 @@ export async function planAudit(raw: unknown): Promise<AuditPlan> {
   })
   // A metric that needs labels (calibration) makes an unlabelled folder an error rather than an empty section.
   const needsLabels = AUDIT_METRIC_CATALOGUE.some((m) => m.needsLabels && s.metrics.includes(m.id))
-  const dataset = await listAuditDataset(args.imagesDir, model, needsLabels)
+  const dataset = await listAuditDataset(args.imagesDir, model, needsLabels, args.folderClasses)
   const boxes = args.boxesPath ? await readBoxes(resolve(args.boxesPath)) : null
   return { args, model, preprocess, dataset, shard, inputs: shardOf(dataset.inputs, shard), boxes }
 }

@@ -56,7 +56,13 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
     ]
   )}<h3>Settings</h3>${table(
     ['', ''],
-    Object.entries(st).map(([k, v]) => [esc(k), `<code>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</code>`])
+    // Methods read by name, as the app's menus show them; the id (what the settings file takes) follows.
+    Object.entries(st).map(([k, v]) => [
+      esc(k),
+      k === 'methods' && Array.isArray(v)
+        ? v.map((m) => `${esc(camMethodName(String(m)))} <code>${esc(String(m))}</code>`).join(', ')
+        : `<code>${esc(Array.isArray(v) ? v.join(', ') : String(v))}</code>`
+    ])
   )}</section>`)
 
   // Faithfulness: the ranking table (a column per registry column), then each chosen metric's plots and sentence.

@@ -1,4 +1,4 @@
-import type { AuditFile, WorstCase } from '../../../shared/audit'
+import { auditClassNames, type AuditFile, type WorstCase } from '../../../shared/audit'
 import { camMethodName } from '../../../shared/registry/cam-methods'
 import { esc } from './svg-plots'
 
@@ -15,7 +15,8 @@ export function table(header: string[], rows: (string | number)[][], numeric: bo
 
 export function cards(cases: WorstCase[], f: AuditFile, scoreName: string, methods: string[]): string {
   if (!cases.length) return '<p class="muted">None.</p>'
-  const label = (i: number | null) => (i === null ? '–' : esc(f.model.labels[i] ?? i))
+  const names = auditClassNames(f)
+  const label = (i: number | null) => (i === null ? '–' : esc(names[i] ?? i))
   return `<div class="cards">${cases
     .map(
       (c) => `<div class="card"><div class="pair"><img src="${c.image}" alt="image">${methods

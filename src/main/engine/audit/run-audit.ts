@@ -1,4 +1,4 @@
-import { type AuditFile, type AuditImage, type ImageMethodNumbers } from '../../../shared/audit'
+import { auditClassNames, type AuditFile, type AuditImage, type ImageMethodNumbers } from '../../../shared/audit'
 import { toErrorShape } from '../../../shared/errors'
 import type { CamMethod } from '../cam/methods'
 import { CamRunner, type CamMap } from '../cam/runner'
@@ -112,12 +112,13 @@ export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise
     for (const m of metrics) Object.assign(after, await m.afterImages?.({ plan, hooks, images, layer: runners[0].layer }))
     const sanity = after.sanity
     hooks.onProgress?.({ phase: 'report', done: 0, total: 1 })
-    const labels = Array.from({ length: model.numClasses }, (_, i) => model.labelOf(i))
     const worstLists = worst.toJSON()
+    const identity = modelIdentity(model, preprocess, runners[0].layer)
+    const labels = auditClassNames({ model: identity, dataset: plan.dataset.identity })
     return {
       format: 'metascope-audit',
       version: 1,
-      model: modelIdentity(model, preprocess, runners[0].layer),
+      model: identity,
       dataset: plan.dataset.identity,
       settings: s,
       shard: plan.shard,

@@ -6,8 +6,8 @@ import { probabilitiesFrom } from '../model/scores'
 export interface ScoreTask {
   fill(dst: Float32Array): void
   target: number
-  /** Receives p(target | input), read from the model's output as the CAM runner reads it. */
-  done(probability: number): void
+  /** Receives p(target | input), read from the model's output as the CAM runner reads it, and every class's probability. */
+  done(probability: number, probabilities: Float64Array): void
 }
 
 /**
@@ -48,7 +48,10 @@ export class ForwardScorer {
       const out = await this.session.run({ [m.inputName]: floatTensor(buffer.subarray(0, runN * per), m.inputDims(runN)) }, [m.logitsName])
       const logits = out[m.logitsName].data as Float32Array
       const k = m.numClasses
-      for (let i = 0; i < n; i++) pending[i].done(probabilitiesFrom(logits.subarray(i * k, (i + 1) * k), m.score.activation)[pending[i].target])
+      for (let i = 0; i < n; i++) {
+        const p = probabilitiesFrom(logits.subarray(i * k, (i + 1) * k), m.score.activation)
+        pending[i].done(p[pending[i].target], p)
+      }
       this.scored += n
       this.runs++
       pending = []

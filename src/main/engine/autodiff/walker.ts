@@ -72,7 +72,7 @@ export function buildBackward(req: BackwardRequest): Map<string, string> {
         `No gradient rule for op ${node.opType} (node ${node.name}), which lies between ${req.wrt.join(', ')} and the output. ` +
           `Choose a layer closer to the output, or report the op.`,
         undefined,
-        { op: node.opType, node: node.name }
+        { constraint: 'no-gradient', op: node.opType, node: node.name }
       )
     }
     const ctx: RuleContext = {
@@ -94,6 +94,8 @@ export function buildBackward(req: BackwardRequest): Map<string, string> {
     } catch (err) {
       if (err instanceof ApiError) throw err
       throw new ApiError('unsupported', `Gradient of ${node.opType} (node ${node.name}): ${(err as Error).message}`, undefined, {
+        constraint: 'gradient-failed',
+        reason: (err as Error).message,
         op: node.opType,
         node: node.name
       })

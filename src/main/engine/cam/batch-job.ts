@@ -16,6 +16,11 @@ export interface CamBatchOptions {
   batch: number
   /** Called once per input, in order, as soon as its result (or error) exists. */
   onOutcome: (outcome: CamOutcome, done: number) => Promise<void> | void
+  /**
+   * A forward method's passes within one input (Score-CAM's masked batches): `finished` inputs before
+   * it have their maps, though their outcomes come only with their batch.
+   */
+  onStep?: (step: { input: CamInput; finished: number; done: number; total: number }) => void
   throwIfCancelled?: () => void
 }
 
@@ -54,7 +59,14 @@ export async function runCamBatches(opts: CamBatchOptions): Promise<{ ok: number
       const data = Array.from({ length: runSize }, (_, i) => group[Math.min(i, group.length - 1)].data)
       const batch = runner.stack(data)
       const t0 = performance.now()
-      const maps = await runner.run(batch, data.map(() => opts.target), opts.throwIfCancelled)
+      const report = opts.onStep
+      const onStep =
+        report &&
+        ((i: number, done: number, total: number) => {
+          // Padding copies (i beyond the group) repeat an image already counted: they report nothing.
+          if (i < group.length) report({ input: group[i].input, finished: start + chunk.indexOf(group[i].input), done, total })
+        })
+      const maps = await runner.run(batch, data.map(() => opts.target), opts.throwIfCancelled, onStep)
       const ms = (performance.now() - t0) / group.length
       group.forEach((g, i) => results.set(g.input, { result: maps[i], ms }))
     }

@@ -51,14 +51,16 @@ export function buildCamGraph(m: LoadedModel, layer: string, method: CamMethod):
   const top = b.op('ArgMax', [scores], { axis: 1, keepdims: 0 })
   const wanted = b.op('Where', [b.op('Less', [TARGET_INPUT, b.constI64([0], [])]), top, TARGET_INPUT])
   const seed = b.op('OneHot', [wanted, b.constI64([m.numClasses], []), b.constF32([0, 1])], { axis: -1 })
-  const gradients = buildBackward({
-    index: m.index,
-    builder: b,
-    shapes: m.shapes,
-    types: m.types,
-    wrt: [layer],
-    seeds: new Map([[m.score.name, shapeLike(seed)]])
-  }).get(layer)!
+  const gradients = layerGradients(() =>
+    buildBackward({
+      index: m.index,
+      builder: b,
+      shapes: m.shapes,
+      types: m.types,
+      wrt: [layer],
+      seeds: new Map([[m.score.name, shapeLike(seed)]])
+    }).get(layer)!
+  )
   const [, height, width] = m.inputChw
   // The CAM formulas are written channels-first; a channels-last layer is transposed in-graph.
   const nchw = (t: string) => (layerLayout(m.index, layer) === 'NHWC' ? b.op('Transpose', [t], { perm: [0, 3, 1, 2] }) : t)
@@ -66,6 +68,21 @@ export function buildCamGraph(m: LoadedModel, layer: string, method: CamMethod):
   const outputs = [...new Set([m.logitsName, scores])]
   b.setOutputs([...outputs, wanted, raw, map], [...outputs.map(() => DataType.FLOAT), DataType.INT64, DataType.FLOAT, DataType.FLOAT])
   return { bytes: b.encode(), logits: m.logitsName, scores, target: wanted, raw, map }
+}
+
+/**
+ * The backward pass to the layer: an op on the way that has no gradient is the chosen layer's problem
+ * (a layer nearer the output, or a forward-only method, avoids it), so its error names that field.
+ */
+function layerGradients(build: () => string): string {
+  try {
+    return build()
+  } catch (err) {
+    if (err instanceof ApiError && (err.details?.constraint === 'no-gradient' || err.details?.constraint === 'gradient-failed')) {
+      throw new ApiError(err.code, err.message, err.file, { ...err.details, field: 'layer' })
+    }
+    throw err
+  }
 }
 
 /**

@@ -23,6 +23,8 @@ export type CamRecord =
       scoreTensor?: string
       warnings?: string[]
       outputs?: { npy: string; png: string; rawNpy: string }
+      /** The image's folder label (src/shared/folder-labels.ts), written by exports; null: it has none. */
+      label?: string | null
     }
   | { file: string; stem: string; ok: false; kind: 'image' | 'tensor'; error: ApiErrorShape; method: string; layer: string }
 
@@ -55,13 +57,16 @@ export function toRecord(o: CamOutcome, layer: string, method: string, provider:
 
 const csvCell = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`)
 
-/** results.csv: one row per input, top-1 and target, for spreadsheets. */
+/**
+ * results.csv: one row per input, top-1 and target, for spreadsheets. `label` (the folder label, empty
+ * when the image has none) comes last, so the columns before it keep their places for existing readers.
+ */
 export function recordsToCsv(records: CamRecord[]): string {
-  const header = ['file', 'ok', 'method', 'layer', 'top1_index', 'top1_label', 'top1_probability', 'target_index', 'target_label', 'target_probability', 'ms', 'error']
+  const header = ['file', 'ok', 'method', 'layer', 'top1_index', 'top1_label', 'top1_probability', 'target_index', 'target_label', 'target_probability', 'ms', 'error', 'label']
   const rows = records.map((r) =>
     r.ok
-      ? [r.file, 'true', r.method, r.layer, r.top5[0].index, r.top5[0].label, r.top5[0].probability, r.target.index, r.target.label, r.target.probability, r.ms, '']
-      : [r.file, 'false', r.method, r.layer, '', '', '', '', '', '', '', r.error.message]
+      ? [r.file, 'true', r.method, r.layer, r.top5[0].index, r.top5[0].label, r.top5[0].probability, r.target.index, r.target.label, r.target.probability, r.ms, '', r.label ?? '']
+      : [r.file, 'false', r.method, r.layer, '', '', '', '', '', '', '', r.error.message, '']
   )
   return [header, ...rows].map((row) => row.map((c) => csvCell(c as string | number)).join(',')).join('\n') + '\n'
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { basename, dirname, extname, join, resolve } from 'node:path'
 import type { CamItem, StoredCamItem } from '../../../shared/api'
 import sharp from 'sharp'
@@ -137,16 +137,29 @@ export class CamResultStore {
     return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape, scoreTensor: r.scoreTensor, warnings: r.warnings }
   }
 
-  /** Copies the maps of these results into a workspace's results/ folder (ids are checked UUIDs). */
-  async saveMaps(ids: string[], dir: string): Promise<void> {
+  /**
+   * Copies the maps of these results into a workspace's results/ folder (ids are checked UUIDs).
+   * `onBytes` hears the bytes copied of the total after each file (a large workspace takes seconds).
+   */
+  async saveMaps(ids: string[], dir: string, onBytes?: (done: number, total: number) => void): Promise<void> {
+    const copies: { from: string; to: string; bytes: number }[] = []
     for (const id of ids) {
       const s = this.get(id)
       for (const [from, name] of [[s.mapPath, `${id}.cam.npy`], [s.rawPath, `${id}.raw.npy`]]) {
         const to = resolve(dir, name)
         // Saving a reopened workspace into its own folder: the maps are already there.
         if (dirname(to) !== resolve(dir) || to === resolve(from)) continue
-        await copyFileAtomic(from, to)
+        // A size that cannot be read counts as nothing: the copy itself then says what is wrong.
+        copies.push({ from, to, bytes: onBytes ? ((await stat(from).catch(() => null))?.size ?? 0) : 0 })
       }
+    }
+    const total = copies.reduce((sum, c) => sum + c.bytes, 0)
+    let done = 0
+    onBytes?.(0, total)
+    for (const c of copies) {
+      await copyFileAtomic(c.from, c.to)
+      done += c.bytes
+      onBytes?.(done, total)
     }
   }
 
@@ -194,8 +207,11 @@ export class CamResultStore {
     this.keep(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch', jobId: runId, bytes: RECORD_BYTES, scratch: false })
   }
 
-  /** Writes overlays (PNG), maps (.npy), results.json and results.csv for the given results. */
-  async export(ids: string[], dirArg: string, colormap: ColormapName, alpha: number): Promise<string[]> {
+  /**
+   * Writes overlays (PNG), maps (.npy), results.json and results.csv for the given results; `labelOf`
+   * gives an image file's folder label (the library knows which images have one).
+   */
+  async export(ids: string[], dirArg: string, colormap: ColormapName, alpha: number, labelOf: (file: string) => string | null = () => null): Promise<string[]> {
     const chosen = ids.map((id) => this.get(id))
     const dir = await prepareOutputDir(dirArg, 'dir')
     const written: string[] = []
@@ -210,7 +226,7 @@ export class CamResultStore {
       await copyFileAtomic(s.mapPath, npyPath)
       await copyFileAtomic(s.rawPath, rawPath)
       written.push(pngPath, npyPath, rawPath)
-      records.push({ ...s.record, outputs: { png: pngPath, npy: npyPath, rawNpy: rawPath } })
+      records.push({ ...s.record, outputs: { png: pngPath, npy: npyPath, rawNpy: rawPath }, label: labelOf(s.record.file) })
     }
     await writeFileAtomic(join(dir, 'results.json'), JSON.stringify(records, null, 1) + '\n')
     await writeFileAtomic(join(dir, 'results.csv'), recordsToCsv(records))

@@ -128,9 +128,10 @@ export class CamRunner {
 
   /**
    * `inputs`: the images, or one buffer holding the whole batch (see stack). `targets[i]` is a class
-   * index or -1 for top-1. The returned maps are views into the run's output buffers.
+   * index or -1 for top-1. The returned maps are views into the run's output buffers. `onStep` hears
+   * a forward method's own passes for image i of the batch (Score-CAM's masked batches).
    */
-  async run(inputs: Float32Array[] | Float32Array, targets: number[], throwIfCancelled?: () => void): Promise<CamMap[]> {
+  async run(inputs: Float32Array[] | Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<CamMap[]> {
     const m = this.model
     const n = targets.length
     if (!m.dynamicBatch && n !== m.fixedBatch) {
@@ -179,7 +180,8 @@ export class CamRunner {
           inputName: m.inputName,
           scores: this.forward ? { session: this.forward.session, name: this.forward.scores } : null,
           batch: this.scoreBatch,
-          throwIfCancelled
+          throwIfCancelled,
+          onStep: onStep && ((done, total) => onStep(i, done, total))
         })
         for (let p = 0; p < raw.length; p++) if (!(raw[p] > 0)) raw[p] = 0
         map = minMaxNormalize(resizeBilinear(minMaxNormalize(raw), h, w, H, W))

@@ -3,6 +3,7 @@ import sharp, { type OutputInfo } from 'sharp'
 // Installs the raster-only decoder rule (no SVG, PDF, ...) for every image this module reads.
 import './raster'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import { MAX_IMAGE_PIXELS } from './images'
 import { regularFile } from '../files/read'
 import { checkSize, type Preprocess } from './preprocess-spec'
@@ -20,7 +21,7 @@ export async function loadDisplayImage(
   checkSize(size)
   const [height, width] = size
   const info = await regularFile(path, 'image')
-  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path)
+  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path, fileDetails('image', path, 'empty'))
   let decoded: { data: Buffer; info: OutputInfo }
   try {
     decoded = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS })
@@ -31,7 +32,7 @@ export async function loadDisplayImage(
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true })
   } catch (err) {
-    throw new ApiError('bad-file', `${basename(path)} is not a readable image: ${(err as Error).message}`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not a readable image: ${(err as Error).message}`, path, fileDetails('image', path, 'unreadable', { reason: (err as Error).message }))
   }
   const { width: iw, height: ih, channels } = decoded.info
   if (channels !== 3 || decoded.data.length !== iw * ih * 3) {

@@ -15,6 +15,16 @@ export async function loadImageTensor(
 ): Promise<{ data: Float32Array; width: number; height: number }> {
   const [height, width] = pre.size
   const { rgb } = await loadDisplayImage(path, pre.size, pre.resize)
+  return { data: imageTensor(rgb, pre), width, height }
+}
+
+/**
+ * One decoded image (RGB bytes already at `pre.size`, as loadDisplayImage gives them) as the model's
+ * [C*H*W] floats: channels, order, normalisation and layout. Apart from the decoding, so one decode
+ * can feed several normalisations (models.suggestPreprocess).
+ */
+export function imageTensor(rgb: Uint8Array | Buffer, pre: Preprocess): Float32Array {
+  const [height, width] = pre.size
   const channels = pre.channels ?? 3
   const pixels = width * height
   const data = new Float32Array(pixels * channels)
@@ -28,7 +38,7 @@ export async function loadImageTensor(
       const luma = (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
       data[p] = scale(luma, pre.normalization, mean, std)
     }
-    return { data, width, height }
+    return data
   }
   const nchw = pre.layout === 'NCHW'
   for (let c = 0; c < 3; c++) {
@@ -43,7 +53,7 @@ export async function loadImageTensor(
       data[nchw ? slot * pixels + p : p * 3 + slot] = lut[rgb[p * 3 + c]]
     }
   }
-  return { data, width, height }
+  return data
 }
 
 /**
@@ -61,5 +71,8 @@ function scale(v: number, normalization: Normalization, mean: number, std: numbe
       return x
     case 'symmetric':
       return f(x * 2 - 1)
+    case 'raw':
+      // The model scales the byte itself (a Rescaling layer at its input).
+      return v
   }
 }

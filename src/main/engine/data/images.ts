@@ -4,7 +4,8 @@ import { basename, dirname, extname, join, resolve } from 'node:path'
 import sharp, { type Metadata } from 'sharp'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import { ApiError, toErrorShape } from '../../../shared/errors'
-import { fileError } from '../errors'
+import { classFolderLabels } from '../../../shared/folder-labels'
+import { fileDetails, fileError } from '../errors'
 import { RASTER_NAMES, rasterFormat } from './raster'
 import { regularFile } from '../files/read'
 
@@ -56,19 +57,19 @@ export async function expandImagePaths(
 /** Reads an image's header (not its pixels) to check it is a decodable image and get its size. */
 export async function probeImage(path: string): Promise<ImageEntry> {
   const info = await regularFile(path, 'image')
-  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path)
+  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes).`, path, fileDetails('image', path, 'empty'))
   let meta: Metadata
   try {
     meta = await sharp(path, { limitInputPixels: MAX_IMAGE_PIXELS }).metadata()
   } catch (err) {
-    throw new ApiError('bad-file', `${basename(path)} is not a readable ${RASTER_NAMES} image (${(err as Error).message}).`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not a readable ${RASTER_NAMES} image (${(err as Error).message}).`, path, fileDetails('image', path, 'unreadable', { formats: RASTER_NAMES, reason: (err as Error).message }))
   }
   // Only raster images enter the library: they are served back to the UI with the type they decoded as.
   const format = rasterFormat(meta)
-  if (!format) throw new ApiError('bad-file', `${basename(path)} is a ${meta.format ?? 'non-image'} file, not a ${RASTER_NAMES} image.`, path)
-  if (!meta.width || !meta.height) throw new ApiError('bad-file', `${basename(path)} has no pixel size.`, path)
+  if (!format) throw new ApiError('bad-file', `${basename(path)} is a ${meta.format ?? 'non-image'} file, not a ${RASTER_NAMES} image.`, path, fileDetails('image', path, 'format', { format: meta.format ?? '?', formats: RASTER_NAMES }))
+  if (!meta.width || !meta.height) throw new ApiError('bad-file', `${basename(path)} has no pixel size.`, path, fileDetails('image', path, 'no-size'))
   if (meta.width * meta.height > MAX_IMAGE_PIXELS) {
-    throw new ApiError('bad-file', `${basename(path)} is too large (${meta.width}x${meta.height} pixels).`, path)
+    throw new ApiError('bad-file', `${basename(path)} is too large (${meta.width}x${meta.height} pixels).`, path, fileDetails('image', path, 'too-large', { width: meta.width, height: meta.height, max: MAX_IMAGE_PIXELS }))
   }
   return {
     id: imageId(path),
@@ -113,6 +114,11 @@ export class ImageLibrary {
 
   list(): ImageEntry[] {
     return [...this.entries.values()]
+  }
+
+  /** The folder label of each image that has one (by path), by the rule the UI shows them with. */
+  folderLabels(): Map<string, string> {
+    return classFolderLabels([...this.entries.values()].map((e) => e.path))
   }
 
   get(id: string): ImageEntry | undefined {

@@ -1,9 +1,10 @@
-import { mkdir, open, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile, unlink } from 'node:fs/promises'
 import { releaseScratch, scratchDir } from '../scratch-dir'
 import { tmpdir } from 'node:os'
 import { extname, join, sep } from 'node:path'
 import { UPLOAD_EXTENSIONS, UPLOAD_MAX_BYTES } from '../../../shared/client'
 import { ApiError } from '../../../shared/errors'
+import { tfjsShardPaths } from '../../../shared/tfjs-manifest'
 
 /**
  * Browser-mode uploads: a web page cannot see file paths, so picked or dropped files are copied into a
@@ -27,6 +28,16 @@ const invalid = (message: string) => new ApiError('invalid-arguments', message)
  * over-long names, and extensions outside UPLOAD_EXTENSIONS.
  */
 export function sanitizeRelativePath(raw: unknown): string[] {
+  const segments = pathSegments(raw)
+  if (!ALLOWED.has(extname(segments[segments.length - 1]).toLowerCase())) throw notAllowed(segments[segments.length - 1])
+  return segments
+}
+
+const notAllowed = (name: string, why = '') =>
+  invalid(`${name}: ${why}only images, models (.onnx, or a TensorFlow.js model.json with the weight files it lists), .txt and .npy files can be uploaded (allowed: ${UPLOAD_EXTENSIONS.join(' ')}).`)
+
+/** sanitizeRelativePath without the extension rule. */
+function pathSegments(raw: unknown): string[] {
   if (typeof raw !== 'string' || raw.length === 0) throw invalid('The upload has no path.')
   if (raw.length > MAX_PATH_CHARS) throw invalid(`The upload path is longer than ${MAX_PATH_CHARS} characters.`)
   // eslint-disable-next-line no-control-regex
@@ -38,10 +49,6 @@ export function sanitizeRelativePath(raw: unknown): string[] {
   if (segments.length === 0) throw invalid(`The upload path names no file: ${raw}`)
   for (const s of segments) {
     if (Buffer.byteLength(s) > MAX_SEGMENT_BYTES) throw invalid(`A name in the upload path is too long: ${s.slice(0, 40)}…`)
-  }
-  const ext = extname(segments[segments.length - 1]).toLowerCase()
-  if (!ALLOWED.has(ext)) {
-    throw invalid(`${segments[segments.length - 1]}: only images, models (.onnx, or a TensorFlow.js .json with its .bin weights), .txt and .npy files can be uploaded (allowed: ${UPLOAD_EXTENSIONS.join(' ')}).`)
   }
   return segments
 }
@@ -69,6 +76,8 @@ export function suffixedName(name: string, n: number): string {
 export class UploadStore {
   private rootPromise: Promise<string> | null = null
   private closed = false
+  /** The shard paths each uploaded model.json lists (by its stored path), read once per json. */
+  private readonly listed = new Map<string, Set<string>>()
 
   constructor(
     private readonly maxBytes = MAX_UPLOAD_BYTES,
@@ -87,10 +96,13 @@ export class UploadStore {
    * Streams `body` to <root>/<batch>/<relativePath> and returns the absolute path written. Throws
    * 'invalid-arguments' for a bad path or batch, 'out-of-range' when the body exceeds the size limit
    * (the partial file is removed), and rethrows read errors (an aborted request) after cleaning up.
+   * `listedBy`, the relative path of a TensorFlow.js model.json uploaded earlier in the same batch,
+   * admits a file of any name that the json's weightsManifest lists (tfjs-converter names shards
+   * `group1-shard1of2`, without an extension).
    */
-  async save(relativePath: unknown, body: AsyncIterable<Uint8Array>, batch?: string | null): Promise<string> {
-    const segments = sanitizeRelativePath(relativePath)
+  async save(relativePath: unknown, body: AsyncIterable<Uint8Array>, batch?: string | null, listedBy?: string | null): Promise<string> {
     const batchDir = sanitizeBatch(batch)
+    const segments = listedBy ? await this.listedSegments(relativePath, batchDir, listedBy) : sanitizeRelativePath(relativePath)
     const root = await this.root()
     const dir = join(root, batchDir, ...segments.slice(0, -1))
     if (!(dir + sep).startsWith(root + sep)) throw invalid('The upload path leaves the upload folder.')
@@ -117,6 +129,34 @@ export class UploadStore {
       await unlink(path).catch(() => {})
       throw err
     }
+  }
+
+  /** The segments of a file sent as a weight shard of `listedBy`: any name, if that json lists it. */
+  private async listedSegments(relativePath: unknown, batch: string, listedBy: string): Promise<string[]> {
+    const segments = pathSegments(relativePath)
+    const name = segments[segments.length - 1]
+    if (ALLOWED.has(extname(name).toLowerCase())) return segments
+    const manifest = sanitizeRelativePath(listedBy)
+    const json = manifest[manifest.length - 1]
+    if (extname(json).toLowerCase() !== '.json') throw notAllowed(name, `${json} is not a TensorFlow.js model.json, so it lists no weight files; `)
+    const path = join(await this.root(), batch, ...manifest)
+    let paths = this.listed.get(path)
+    if (!paths) {
+      let parsed: string[] | null = null
+      try {
+        parsed = tfjsShardPaths(JSON.parse(await readFile(path, 'utf8')))
+      } catch {
+        // Not uploaded in this batch, or not JSON: it lists nothing.
+      }
+      if (!parsed) throw notAllowed(name, `${json} was not uploaded before it as a TensorFlow.js model.json in this batch; `)
+      paths = new Set(parsed)
+      this.listed.set(path, paths)
+    }
+    // Manifest paths are relative to the json's folder.
+    const folder = manifest.slice(0, -1)
+    const inFolder = folder.every((s, i) => segments[i] === s)
+    if (!inFolder || !paths.has(segments.slice(folder.length).join('/'))) throw notAllowed(name, `${json} does not list it among its weight files, and `)
+    return segments
   }
 
   /** Removes every uploaded file; later uploads are refused. */

@@ -1,4 +1,5 @@
 import { open as openFile } from 'node:fs/promises'
+import type { ModelOpenPhase } from '../../../shared/events'
 import type { ModelFormatId } from '../../../shared/registry/model-formats'
 import { fileError } from '../errors'
 import { onnxFormat } from './onnx'
@@ -34,11 +35,12 @@ async function readHead(path: string): Promise<Buffer> {
   }
 }
 
-/** Opens a model file of any supported format as the engine's ONNX IR. */
-export async function openModelFile(path: string): Promise<OpenedModel> {
+/** Opens a model file of any supported format as the engine's ONNX IR; `onPhase` hears each stage start. */
+export async function openModelFile(path: string, onPhase?: (phase: ModelOpenPhase) => void): Promise<OpenedModel> {
+  onPhase?.('reading')
   // Refused by type before any open: a FIFO would block the open, a device never end.
   await regularFile(path, 'model')
   const head = await readHead(path)
   const format = FORMATS.find((f) => f.match(path, head)) ?? onnxFormat
-  return format.open(path)
+  return format.open(path, onPhase)
 }

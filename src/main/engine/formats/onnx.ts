@@ -74,7 +74,7 @@ async function originalShapes(model: ModelProto, probe: ImageProbe | undefined, 
 export const onnxFormat: ModelFormat = {
   name: 'onnx',
   match: () => true,
-  async open(path) {
+  async open(path, onPhase) {
     const { model, bytes } = await readOnnxModel(path)
     const warnings: string[] = []
     const probe = imageProbe(model)
@@ -82,6 +82,7 @@ export const onnxFormat: ModelFormat = {
     let changed = false
     const from = defaultOpset(model)
     if (from < TARGET_OPSET) {
+      onPhase?.('converting')
       const up = upgradeModel(model, { file: path, shapes: await originalShapes(model, probe, path) })
       current = up.model
       changed = true
@@ -91,6 +92,7 @@ export const onnxFormat: ModelFormat = {
     // is wrong with it is reported when it is run. Values computed from shapes are folded only when the
     // file fixes the image size: with a dynamic size they could hold for the probe's size alone (TF
     // "same" pads of 224 and 256 agree, those of 225 do not), and the size is chosen later.
+    onPhase?.('preparing')
     const folded = await foldConstants(current, { label: path, probe: probe?.fixedSize ? probe : undefined }).catch(() => null)
     if (folded?.changed) {
       current = folded.model

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { z } from 'zod'
 import { ApiError } from '../../../shared/errors'
-import { fileError } from '../errors'
+import { fileDetails, fileError } from '../errors'
 import { shardFile } from './tfjs-shards'
 
 /** The most elements one weight may declare (4 GiB of float32): beyond that the manifest is not a real model's. */
@@ -61,7 +61,7 @@ export async function readTfjsJson(path: string): Promise<TfjsModelJson> {
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, path, 'model')
   })
-  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not a model file.`, path)
+  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not a model file.`, path, fileDetails('model', path, 'folder', { path }))
   const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, path, 'model')
   })
@@ -69,10 +69,10 @@ export async function readTfjsJson(path: string): Promise<TfjsModelJson> {
   try {
     json = JSON.parse(text)
   } catch (err) {
-    throw new ApiError('bad-file', `${basename(path)} is not valid JSON, so it is not a TensorFlow.js model.json (${(err as Error).message}).`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not valid JSON, so it is not a TensorFlow.js model.json (${(err as Error).message}).`, path, fileDetails('model', path, 'not-tfjs', { reason: (err as Error).message }))
   }
   if (!json || typeof json !== 'object' || !('modelTopology' in json) || !(json as { modelTopology?: unknown }).modelTopology) {
-    throw new ApiError('bad-file', `${basename(path)} is not a TensorFlow.js model: it has no modelTopology.`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not a TensorFlow.js model: it has no modelTopology.`, path, fileDetails('model', path, 'not-tfjs', { reason: 'no modelTopology' }))
   }
   // A manifest of the wrong shape answers with the field, not with whatever JavaScript says about it.
   const parsed = TfjsModelJson.safeParse(json)
@@ -142,18 +142,51 @@ function byteSize(spec: WeightSpec, modelPath: string): number {
 }
 
 /**
+ * Finds every shard the manifest lists, per group. Missing shards are gathered rather than reported
+ * one by one: the error names them all (details.missing, details.field of the first), so the user can
+ * give them in one go.
+ */
+async function locateShards(modelPath: string, json: TfjsModelJson): Promise<{ path: string; size: number }[][]> {
+  const dir = dirname(modelPath)
+  const located: { path: string; size: number }[][] = []
+  const missing: ApiError[] = []
+  for (const [g, group] of (json.weightsManifest ?? []).entries()) {
+    const files: { path: string; size: number }[] = []
+    for (const [i, p] of group.paths.entries()) {
+      try {
+        files.push(await shardFile(modelPath, dir, p, `weightsManifest[${g}].paths[${i}]`))
+      } catch (err) {
+        if (!(err instanceof ApiError && err.details?.constraint === 'missing')) throw err
+        missing.push(err)
+      }
+    }
+    located.push(files)
+  }
+  if (missing.length === 1) throw missing[0]
+  if (missing.length > 1) {
+    const names = missing.flatMap((e) => e.details?.missing as string[])
+    const model = basename(modelPath)
+    throw new ApiError('not-found', `The weight files ${names.join(', ')} that ${model} lists are missing from ${dir}; copy them next to ${model}.`, missing[0].file, {
+      ...missing[0].details,
+      missing: names
+    })
+  }
+  return located
+}
+
+/**
  * The bytes of each weight group (its shards concatenated), read from the files the manifest lists
- * (paths relative to model.json, whatever model.json is called). A missing shard, or shards holding
- * more or fewer bytes than the manifest describes, is an error naming the shard file.
+ * (paths relative to model.json, whatever model.json is called, with or without an extension).
+ * Missing shards, or shards holding more or fewer bytes than the manifest describes, are an error
+ * naming the shard files.
  */
 async function readWeightGroups(modelPath: string, json: TfjsModelJson): Promise<Buffer[]> {
-  const dir = dirname(modelPath)
   const groups: Buffer[] = []
+  // Every shard is found and measured before any is read: a manifest naming a device, a folder or a
+  // file of another size is refused without reading a byte of it.
+  const located = await locateShards(modelPath, json)
   for (const [g, group] of (json.weightsManifest ?? []).entries()) {
-    // Every shard is found and measured before any is read: a manifest naming a device, a folder or a
-    // file of another size is refused without reading a byte of it.
-    const files: { path: string; size: number }[] = []
-    for (const [i, p] of group.paths.entries()) files.push(await shardFile(modelPath, dir, p, `weightsManifest[${g}].paths[${i}]`))
+    const files = located[g]
     const expected = group.weights.reduce((s, w) => s + byteSize(w, modelPath), 0)
     const found = files.reduce((s, f) => s + f.size, 0)
     if (found !== expected) {

@@ -2,27 +2,31 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import { looksLikeTfjs, readTfjsJson, readTfjsWeights, tfjsKind } from './tfjs-files'
 import { convertGraphModel } from './tfjs-graph'
 import { shardFile } from './tfjs-shards'
 import { convertLayersModel } from './tfjs-layers'
+import { inputScalingOf } from './tfjs-input-scaling'
 import type { ModelFormat, OpenedModel } from './types'
+import type { ModelOpenPhase } from '../../../shared/events'
 
 /** Reads model.json and its shards and converts whichever kind of tfjs model the file really is. */
-async function openTfjs(path: string): Promise<OpenedModel> {
+async function openTfjs(path: string, onPhase?: (phase: ModelOpenPhase) => void): Promise<OpenedModel> {
   const json = await readTfjsJson(path)
   const weights = await readTfjsWeights(path, json)
+  onPhase?.('converting')
   const kind = tfjsKind(json)
   let opened: OpenedModel
   try {
     opened =
       kind === 'graph'
         ? { format: 'tfjs-graph', ...convertGraphModel(json, weights, path) }
-        : { format: 'tfjs-layers', ...convertLayersModel(json.modelTopology, weights, path) }
+        : { format: 'tfjs-layers', ...convertLayersModel(json.modelTopology, weights, path), inputScaling: inputScalingOf(json.modelTopology, weights) ?? undefined }
   } catch (err) {
     if (err instanceof ApiError) throw err
     // A topology shaped unlike anything the converter knows: still an error that names the file.
-    throw new ApiError('bad-file', `${basename(path)}: could not convert this TensorFlow.js ${kind === 'graph' ? 'GraphModel' : 'LayersModel'} (${(err as Error).message}).`, path)
+    throw new ApiError('bad-file', `${basename(path)}: could not convert this TensorFlow.js ${kind === 'graph' ? 'GraphModel' : 'LayersModel'} (${(err as Error).message}).`, path, fileDetails('model', path, 'not-converted', { reason: (err as Error).message }))
   }
   const labels = await labelsOf(path, json.userDefinedMetadata)
   if (!labels) return opened

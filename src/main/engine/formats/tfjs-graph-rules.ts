@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import type { BuilderAttr } from '../onnx/builder'
 import type { Weight } from './tfjs-files'
 import { convOut, depthwiseToOihw, hwioToOihw, samePads, type OnnxWriter } from './tfjs-onnx'
@@ -40,7 +41,12 @@ export interface GraphCtx {
 export type GraphRule = (ctx: GraphCtx, node: TfNode, inputs: TfValue[]) => TfValue[]
 
 function fail(ctx: GraphCtx, node: TfNode, what: string): ApiError {
-  return new ApiError('unsupported', `${basename(ctx.modelPath)}: node ${node.name} (${node.op}): ${what}.`, ctx.modelPath, { node: node.name, op: node.op })
+  return new ApiError('unsupported', `${basename(ctx.modelPath)}: node ${node.name} (${node.op}): ${what}.`, ctx.modelPath, {
+    ...fileDetails('model', ctx.modelPath, 'unsupported-op-setting'),
+    node: node.name,
+    op: node.op,
+    what
+  })
 }
 
 // ---- attributes (proto3 JSON: int64 as strings, strings base64) ----

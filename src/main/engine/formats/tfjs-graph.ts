@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import type { ModelProto } from '../onnx/model-file'
 import type { TfjsModelJson, Weight } from './tfjs-files'
 import { GRAPH_RULES, type GraphCtx, type TfNode, type TfValue } from './tfjs-graph-rules'
@@ -64,6 +65,7 @@ export function convertGraphModel(json: TfjsModelJson, weights: Map<string, Weig
       const rule = GRAPH_RULES[node.op]
       if (!rule) {
         throw new ApiError('unsupported', `${file}: node ${name} uses the TensorFlow op ${node.op}, which Metascope cannot convert yet. Supported ops: ${Object.keys(GRAPH_RULES).join(', ')}.`, modelPath, {
+          ...fileDetails('model', modelPath, 'unsupported-op'),
           node: name,
           op: node.op
         })

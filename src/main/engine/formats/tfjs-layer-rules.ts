@@ -1,7 +1,9 @@
 import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import type { BuilderAttr } from '../onnx/builder'
 import type { Weight } from './tfjs-files'
+import { normalizationAffine, rescalingAffine, type ChannelAffine } from './tfjs-scaling-params'
 import { convOut, depthwiseToOihw, hwcToChw, hwioToOihw, samePads, type OnnxWriter } from './tfjs-onnx'
 
 /**
@@ -51,8 +53,10 @@ export function onnxAxis(axis: number, rank: number): number {
 
 function unsupported(a: LayerArgs, what: string): ApiError {
   return new ApiError('unsupported', `Layer ${a.name} (${a.cls}) in ${basename(a.ctx.modelPath)}: ${what} is not supported.`, a.ctx.modelPath, {
+    ...fileDetails('model', a.ctx.modelPath, 'unsupported-layer-setting'),
     layer: a.name,
-    className: a.cls
+    className: a.cls,
+    what
   })
 }
 
@@ -394,10 +398,25 @@ const upSampling: LayerRule = (a, [x]) => {
   return { name: w.op('Resize', [x.name, '', scales], attrs, a.name), shape: [n, h === null ? null : h * sh, wd === null ? null : wd * sw, c] }
 }
 
-const rescaling: LayerRule = (a, [x]) => {
+/** x * scale + offset, one value or one per channel (a 4-D tensor is held NCHW: channels on axis 1). */
+function channelAffine(a: LayerArgs, x: KTensor, { scale, offset }: ChannelAffine): KTensor {
   const w = a.ctx.w
-  const scaled = w.op('Mul', [x.name, w.weight(`${a.name}/scale`, [Number(a.cfg.scale ?? 1)], [])], {}, `${a.name}/scaled`)
-  return { name: w.op('Add', [scaled, w.weight(`${a.name}/offset`, [Number(a.cfg.offset ?? 0)], [])], {}, a.name), shape: x.shape }
+  const dims = (v: number[]) => (v.length === 1 ? [] : x.shape.length === 4 ? [1, v.length, 1, 1] : [v.length])
+  const scaled = w.op('Mul', [x.name, w.weight(`${a.name}/scale`, scale, dims(scale))], {}, `${a.name}/scaled`)
+  return { name: w.op('Add', [scaled, w.weight(`${a.name}/offset`, offset, dims(offset))], {}, a.name), shape: x.shape }
+}
+
+const rescaling: LayerRule = (a, [x]) => {
+  const affine = rescalingAffine(a.cfg)
+  if (!affine) throw unsupported(a, `a scale of ${JSON.stringify(a.cfg.scale)}`)
+  return channelAffine(a, x, affine)
+}
+
+/** Keras' Normalization layer (mean and variance over the channels), as the affine map it is. */
+const normalization: LayerRule = (a, [x]) => {
+  const affine = normalizationAffine(a.cfg, (key) => a.weight(key, true)?.data ?? null)
+  if (!affine) throw unsupported(a, 'a Normalization without mean and variance over the last axis')
+  return channelAffine(a, x, affine)
 }
 
 /** Keras class name -> converter. Nested models (Sequential, Model, Functional) are handled by the topology walker. */
@@ -439,5 +458,6 @@ export const LAYER_RULES: Record<string, LayerRule> = {
   ActivityRegularization: identity,
   ZeroPadding2D: zeroPadding,
   UpSampling2D: upSampling,
-  Rescaling: rescaling
+  Rescaling: rescaling,
+  Normalization: normalization
 }

@@ -1,5 +1,6 @@
 import { basename } from 'node:path'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import type { ModelProto } from '../onnx/model-file'
 import type { Weight } from './tfjs-files'
 import { LAYER_RULES, toChannelsLast, type KTensor, type LayerArgs, type LayerCtx, type LayerJson } from './tfjs-layer-rules'
@@ -12,7 +13,7 @@ import { OnnxWriter } from './tfjs-onnx'
  * transposed once to NCHW, and 4-D tensors stay NCHW until something reads them in Keras order.
  */
 
-const NESTED = new Set(['Sequential', 'Model', 'Functional'])
+export const NESTED = new Set(['Sequential', 'Model', 'Functional'])
 
 type Ref = [string, number, number]
 
@@ -20,7 +21,7 @@ function fail(ctx: LayerCtx, message: string, details?: Record<string, unknown>)
   return new ApiError('unsupported', `${basename(ctx.modelPath)}: ${message}`, ctx.modelPath, details)
 }
 
-const layerName = (l: LayerJson) => String(l.config?.name ?? l.name ?? '')
+export const layerName = (l: LayerJson) => String(l.config?.name ?? l.name ?? '')
 
 /** The Keras input shape a layer config declares (batch first), if any. */
 function declaredShape(cfg: Record<string, unknown>): (number | null)[] | null {
@@ -64,6 +65,7 @@ function applyLayer(ctx: WalkCtx, layer: LayerJson, inputs: KTensor[], path: str
   const rule = LAYER_RULES[cls]
   if (!rule) {
     throw fail(ctx, `layer ${name} has class ${cls}, which Metascope cannot convert yet. Supported layers: ${Object.keys(LAYER_RULES).join(', ')}.`, {
+      ...fileDetails('model', ctx.modelPath, 'unsupported-layer'),
       layer: name,
       className: cls
     })
@@ -88,7 +90,7 @@ function applyLayer(ctx: WalkCtx, layer: LayerJson, inputs: KTensor[], path: str
 }
 
 /** Refs a Keras inbound node lists, in either serialisation (Keras 2/tfjs lists, Keras 3 keras_history). */
-function inboundRefs(node: unknown): Ref[] {
+export function inboundRefs(node: unknown): Ref[] {
   if (Array.isArray(node)) {
     if (node.length >= 3 && typeof node[0] === 'string' && typeof node[1] === 'number') return [[node[0], node[1], Number(node[2])]]
     return node.flatMap(inboundRefs)

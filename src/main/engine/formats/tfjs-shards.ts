@@ -29,7 +29,9 @@ export async function shardFile(modelPath: string, dir: string, raw: string, fie
     real = await realpath(file)
   } catch (err) {
     const e = err as NodeJS.ErrnoException
-    if (e.code === 'ENOENT') throw new ApiError('not-found', `The weight file ${raw} that ${model} lists is missing (looked for ${file}); copy it next to ${model}.`, file, { field })
+    if (e.code === 'ENOENT') {
+      throw new ApiError('not-found', `The weight file ${raw} that ${model} lists is missing (looked for ${file}); copy it next to ${model}.`, file, { field, constraint: 'missing', model, missing: [decoded] })
+    }
     throw fileError(e, file, 'weight')
   }
   const realHome = await realpath(home)

@@ -1,5 +1,7 @@
+import type { ModelOpenPhase } from '../../../shared/events'
 import type { ModelFormatId } from '../../../shared/registry/model-formats'
 import type { ModelProto } from '../onnx/model-file'
+import type { InputScaling } from './tfjs-input-scaling'
 
 /** The model formats Metascope opens (src/shared/registry/model-formats.ts); everything downstream sees only the ONNX IR they yield. */
 export type ModelFormatName = ModelFormatId
@@ -18,6 +20,8 @@ export interface OpenedModel {
    * The message is the warning to drop when that succeeds.
    */
   sizeDependent?: { warning: string }
+  /** What the model's own layers at its input say about its normalisation (Keras Rescaling / Normalization). */
+  inputScaling?: InputScaling
 }
 
 /**
@@ -28,5 +32,6 @@ export interface ModelFormat {
   name: ModelFormatName
   /** `head` is up to the first 4 KiB of the file. */
   match(path: string, head: Buffer): boolean
-  open(path: string): Promise<OpenedModel>
+  /** `onPhase` hears each slow stage as it starts (a 224 px model takes seconds to convert). */
+  open(path: string, onPhase?: (phase: ModelOpenPhase) => void): Promise<OpenedModel>
 }

@@ -8,7 +8,8 @@ export type Emit = (event: ApiEvent) => void
 export interface JobContext {
   readonly jobId: string
   readonly signal: AbortSignal
-  progress(done: number, total: number, phase: string, message?: string): void
+  /** `step`: how far the unit under way is (see JobProgress in src/shared/events.ts). */
+  progress(done: number, total: number, phase: string, message?: string, step?: { done: number; total: number }): void
   item(item: unknown): void
   /** Throws ApiError('cancelled') once cancel was asked for; call between units of work. */
   throwIfCancelled(): void
@@ -85,9 +86,9 @@ export class JobManager {
     const ctx: JobContext = {
       jobId,
       signal: controller.signal,
-      progress: (d, total, phase, message) => {
+      progress: (d, total, phase, message, step) => {
         done = d
-        if (live()) this.emit({ type: 'job.progress', jobId, kind, done: d, total, phase, message })
+        if (live()) this.emit({ type: 'job.progress', jobId, kind, done: d, total, phase, message, ...(step ? { step } : {}) })
       },
       item: (item) => {
         if (live()) this.emit({ type: 'job.item', jobId, kind, item })

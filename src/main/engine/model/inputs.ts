@@ -4,7 +4,6 @@ import { expandImagePaths } from '../data/images'
 import { uniqueNamer } from '../files/names'
 import { readNpy } from '../data/npy'
 import { loadImageTensor } from '../data/image-tensor'
-import { presetsFromMetadata } from '../data/preprocess-metadata'
 import { inferPreprocess, type Preprocess } from '../data/preprocess-spec'
 import type { LoadedModel } from './loaded-model'
 
@@ -33,14 +32,16 @@ export async function collectInputs(paths: string[]): Promise<{ inputs: CamInput
 }
 
 /**
- * The model's preprocessing: its input shape and the size it was opened at, then what its metadata
- * says, then the caller's overrides; with no overrides it is what the model summary's `preprocess`
- * describes. The size is the model's own: to run at another size, open the model at it
+ * The model's preprocessing: the model summary's `preprocess` (its input shape, the size it was
+ * opened at, what its metadata or its input layers state, else the defaults), then the caller's
+ * overrides. The size is the model's own: to run at another size, open the model at it
  * (LoadedModel.atSize).
  */
 export function modelPreprocess(model: LoadedModel, overrides: Partial<Omit<Preprocess, 'size'>> = {}): Preprocess {
-  const stated = presetsFromMetadata(model.summary.metadata)
-  return inferPreprocess(model.summary.inputs[0].shape, { ...stated, ...overrides, size: model.size })
+  const { normalization, resize, channelOrder, source } = model.summary.preprocess
+  // An unstated channel order stays absent (rgb), as the engine has always meant it.
+  const stated = source.channelOrder === 'default' ? {} : { channelOrder }
+  return inferPreprocess(model.summary.inputs[0].shape, { normalization, resize, ...stated, ...overrides, size: model.size })
 }
 
 /** The [C, H, W] of a .npy input for a model laid out NCHW or NHWC, or null when it is not one image. */

@@ -23,3 +23,15 @@ export function matchLabels(model: LoadedModel, classes: string[]): number[] | n
   })
   return idx.every((i) => i >= 0) ? idx : null
 }
+
+/**
+ * The class an image's folder name stands for: one of the model's labels (or label folders), else
+ * a class number ("3"); -1 when it is neither (a folder of loose images is not a label).
+ */
+export function classOfFolder(model: LoadedModel, folder: string | null): number {
+  if (!folder) return -1
+  const byLabel = matchLabels(model, [folder])
+  if (byLabel) return byLabel[0]
+  const n = /^\d+$/.test(folder) ? Number(folder) : -1
+  return n < model.numClasses ? n : -1
+}

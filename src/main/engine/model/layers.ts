@@ -101,13 +101,19 @@ export function resolveLayer(
   const fourD = layers.filter((l) => l.shape.length === 4)
   const file = basename(modelPath)
   if (fourD.length === 0) {
-    throw new ApiError('unsupported', `${file} has no 4-D (N, C, H, W) layer, so there is no map to compute a class activation on.`, modelPath)
+    throw new ApiError('unsupported', `${file} has no 4-D (N, C, H, W) layer, so there is no map to compute a class activation on.`, modelPath, { field: 'layer', constraint: 'none-4d', model: file })
   }
   if (spec === 'auto' || spec === '') return autoLayer(index, shapes, fourD)
   const check = (name: string) => {
     const shape = shapes.get(name)
     if (!shape || shape.length !== 4) {
-      throw new ApiError('invalid-arguments', `Layer ${name} in ${file} has shape [${shape?.join(', ') ?? '?'}]; a CAM needs a 4-D (N, C, H, W) layer.`, modelPath)
+      throw new ApiError('invalid-arguments', `Layer ${name} in ${file} has shape [${shape?.join(', ') ?? '?'}]; a CAM needs a 4-D (N, C, H, W) layer.`, modelPath, {
+        field: 'layer',
+        constraint: 'not-4d',
+        value: name,
+        model: file,
+        shape: `[${shape?.join(', ') ?? '?'}]`
+      })
     }
     return name
   }
@@ -141,7 +147,7 @@ export function resolveLayer(
       'invalid-arguments',
       `Layer "${spec}" is ambiguous in ${file}: it ends ${matches.length} tensor names (${shown.join(', ')}${matches.length > shown.length ? ', ...' : ''}). Give more of the name.`,
       modelPath,
-      { closeMatches: shown }
+      { field: 'layer', constraint: 'ambiguous', value: spec, model: file, count: matches.length, closeMatches: shown }
     )
   }
   // A TensorFlow scope (tfjs and tf2onnx names carry no leading '/'): `conv_pw_13_relu` for
@@ -157,7 +163,14 @@ export function resolveLayer(
   if (tfScopes.size === 1) return [...tfScopes.values()][0]
   if (tfScopes.size > 1) {
     const shown = [...tfScopes.keys()].slice(0, 8)
-    throw new ApiError('invalid-arguments', `Layer "${spec}" is ambiguous in ${file}: it names ${tfScopes.size} scopes (${shown.join(', ')}). Give more of the name.`, modelPath, { closeMatches: shown })
+    throw new ApiError('invalid-arguments', `Layer "${spec}" is ambiguous in ${file}: it names ${tfScopes.size} scopes (${shown.join(', ')}). Give more of the name.`, modelPath, {
+      field: 'layer',
+      constraint: 'ambiguous',
+      value: spec,
+      model: file,
+      count: tfScopes.size,
+      closeMatches: shown
+    })
   }
   const scopes = new Set<string>()
   for (const l of fourD) {
@@ -169,7 +182,7 @@ export function resolveLayer(
     'not-found',
     `No layer "${spec}" in ${file}${module ? ` (looked for the module scope ${module} too)` : ''}. Close matches: ${suggestions.join(', ')}.`,
     modelPath,
-    { closeMatches: suggestions }
+    { field: 'layer', constraint: 'not-found', value: spec, model: file, closeMatches: suggestions }
   )
 }
 

@@ -1,7 +1,9 @@
 import { basename } from 'node:path'
 import type { ModelSummary } from '../../../shared/api'
+import type { ModelOpenPhase } from '../../../shared/events'
 import type { ModelPreprocess } from '../../../shared/preprocess'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import { probeShapes } from '../exec/probe'
 import { inferElemTypes } from '../onnx/elem-types'
 import { GraphIndex } from '../onnx/ir'
@@ -14,6 +16,7 @@ import { hasDynamicSize, inferPreprocess, type Preprocess } from '../data/prepro
 import { sizeFromMetadata } from '../data/preprocess-metadata'
 import { describePreprocess } from '../data/preprocess-summary'
 import { findScoreTensor, type ScoreTensor } from './scores'
+import { withProbedShapes } from './output-shapes'
 
 export function inputDims(layout: 'NCHW' | 'NHWC', n: number, [c, h, w]: [number, number, number]): number[] {
   return layout === 'NCHW' ? [n, c, h, w] : [n, h, w, c]
@@ -60,10 +63,10 @@ export class LoadedModel {
   /**
    * Opens a model. `size` ([height, width]) is the input size for a model whose height/width are
    * dynamic; without it the model's metadata (metascope.size, input_size, image_size) decides, else
-   * 224x224. A model with a fixed size refuses another one.
+   * 224x224. A model with a fixed size refuses another one. `onPhase` hears each stage as it starts.
    */
-  static async open(path: string, labels: string[] | null = null, opts: { size?: [number, number] } = {}): Promise<LoadedModel> {
-    const opened = await openModelFile(path)
+  static async open(path: string, labels: string[] | null = null, opts: { size?: [number, number]; onPhase?: (phase: ModelOpenPhase) => void } = {}): Promise<LoadedModel> {
+    const opened = await openModelFile(path, opts.onPhase)
     let { model, bytes } = opened
     // The summary reads the converted IR; the file's own format is the converter's to say.
     const base = { ...summarize(model, path, bytes.byteLength, labels), format: opened.format }
@@ -75,11 +78,12 @@ export class LoadedModel {
       throw new ApiError(
         'unsupported',
         `${file} is not an image classifier Metascope can run: its first input must be a float image tensor [N, C, H, W] or [N, H, W, C] (found ${input ? `${input.elemType} [${input.shape.join(', ')}]` : 'no input'}).`,
-        path
+        path,
+        fileDetails('model', path, 'not-image-input', { found: input ? `${input.elemType} [${input.shape.join(', ')}]` : '—' })
       )
     }
     if (base.inputs.length > 1) {
-      throw new ApiError('unsupported', `${file} has ${base.inputs.length} inputs; only single-input image classifiers are supported.`, path)
+      throw new ApiError('unsupported', `${file} has ${base.inputs.length} inputs; only single-input image classifiers are supported.`, path, fileDetails('model', path, 'inputs', { count: base.inputs.length }))
     }
     let pre: Preprocess
     try {
@@ -107,7 +111,7 @@ export class LoadedModel {
         path
       )
     }
-    const summary: ModelSummary = { ...base, preprocess: describePreprocess(input.shape, base.metadata, pre.size, sizeSource) }
+    const summary: ModelSummary = { ...base, preprocess: describePreprocess(input.shape, base.metadata, pre.size, sizeSource, opened.inputScaling) }
     const n = input.shape[0]
     const dynamicBatch = typeof n !== 'number' || n <= 0
     const fixedBatch = dynamicBatch ? 0 : (n as number)
@@ -115,6 +119,7 @@ export class LoadedModel {
     if (dynamicSize && opened.sizeDependent) {
       // Operands computed from the image size (TF-"same" pads) are constant once the size is chosen.
       const dims = [inputDims(pre.layout, 1, chw), ...(dynamicBatch ? [inputDims(pre.layout, 2, chw)] : [])]
+      opts.onPhase?.('preparing')
       const folded = await foldConstants(model, { label: path, probe: { input: input.name, dims } }).catch(() => null)
       if (folded?.changed) {
         bytes = onnx.ModelProto.encode(folded.model).finish()
@@ -124,22 +129,24 @@ export class LoadedModel {
       if (folded && !folded.unfolded.length) openWarnings = openWarnings.filter((w) => w !== opened.sizeDependent!.warning)
     }
     const probeBatch = dynamicBatch ? 2 : fixedBatch
+    opts.onPhase?.('probing')
     let shapes: Map<string, number[]>
     try {
       shapes = (await probeShapes(index, input.name, inputDims(pre.layout, probeBatch, chw), path)).shapes
     } catch (err) {
       if (err instanceof ApiError) throw err
-      throw new ApiError('unsupported', `onnxruntime could not run ${file}: ${(err as Error).message}`, path)
+      throw new ApiError('unsupported', `onnxruntime could not run ${file}: ${(err as Error).message}`, path, fileDetails('model', path, 'runtime', { reason: (err as Error).message }))
     }
     const logitsName = summary.outputs[0]?.name
     const logitsShape = logitsName ? shapes.get(logitsName) : undefined
     if (!logitsName || !logitsShape || logitsShape.length !== 2) {
-      throw new ApiError('unsupported', `${file} does not output class scores [N, classes] (first output shape [${logitsShape?.join(', ') ?? '?'}]).`, path)
+      throw new ApiError('unsupported', `${file} does not output class scores [N, classes] (first output shape [${logitsShape?.join(', ') ?? '?'}]).`, path, fileDetails('model', path, 'not-classifier', { shape: `[${logitsShape?.join(', ') ?? '?'}]` }))
     }
     const numClasses = logitsShape[1]
+    summary.outputs = withProbedShapes(summary.outputs, shapes, dynamicBatch, dynamicSize)
     // A labels file the user gave must fit; labels metadata that does not is a warning (class numbers).
     if (labels && labels.length !== numClasses) {
-      throw new ApiError('invalid-arguments', `The labels for ${file} list ${labels.length} classes but the model outputs ${numClasses}.`, path)
+      throw new ApiError('invalid-arguments', `The labels for ${file} list ${labels.length} classes but the model outputs ${numClasses}.`, path, { field: 'labelsPath', constraint: 'count', model: file, count: labels.length, classes: numClasses })
     }
     const warnings = [...openWarnings, ...(summary.warnings ?? [])]
     if (!labels) {

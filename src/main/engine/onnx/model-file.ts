@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
-import { fileError } from '../errors'
+import { fileDetails, fileError } from '../errors'
 
 export type ModelProto = onnx.ModelProto
 export type GraphProto = onnx.GraphProto
@@ -26,8 +26,8 @@ export async function readOnnxModel(path: string): Promise<{ model: ModelProto; 
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, path, 'model')
   })
-  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not an ONNX model file.`, path)
-  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes); it is not an ONNX model.`, path)
+  if (info.isDirectory()) throw new ApiError('bad-file', `${path} is a folder, not an ONNX model file.`, path, fileDetails('model', path, 'folder', { path }))
+  if (info.size === 0) throw new ApiError('bad-file', `${basename(path)} is empty (0 bytes); it is not an ONNX model.`, path, fileDetails('model', path, 'empty'))
   const bytes = await readFile(path).catch((err: NodeJS.ErrnoException) => {
     throw fileError(err, path, 'model')
   })
@@ -38,12 +38,13 @@ export async function readOnnxModel(path: string): Promise<{ model: ModelProto; 
     throw new ApiError(
       'bad-file',
       `${basename(path)} is not a valid ONNX model (the file is truncated or not ONNX: ${(err as Error).message}).`,
-      path
+      path,
+      fileDetails('model', path, 'not-model', { reason: (err as Error).message })
     )
   }
   const graph = graphOf(model)
   if (!graph || (graph.node.length === 0 && graph.output.length === 0)) {
-    throw new ApiError('bad-file', `${basename(path)} is not a valid ONNX model: it holds no graph.`, path)
+    throw new ApiError('bad-file', `${basename(path)} is not a valid ONNX model: it holds no graph.`, path, fileDetails('model', path, 'not-model', { reason: 'no graph' }))
   }
   refuseExternalData(model, path)
   return { model, bytes }

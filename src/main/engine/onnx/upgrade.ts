@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
+import { fileDetails } from '../errors'
 import { inferElemTypes } from './elem-types'
 import { decodeAttr, GraphIndex, type AttrValue } from './ir'
 import { graphOf, toNumber, type ModelProto } from './model-file'
@@ -78,7 +79,7 @@ export function upgradeModel(model: ModelProto, opts: UpgradeOptions): UpgradeRe
   const file = basename(opts.file)
   if (from >= TARGET_OPSET) return { model, from, to: from, rewritten: {} }
   if (from < MIN_UPGRADABLE_OPSET) {
-    throw new ApiError('unsupported', `${file} uses ONNX opset ${from}; Metascope upgrades models from opset ${MIN_UPGRADABLE_OPSET} on (re-export with a newer opset).`, opts.file)
+    throw new ApiError('unsupported', `${file} uses ONNX opset ${from}; Metascope upgrades models from opset ${MIN_UPGRADABLE_OPSET} on (re-export with a newer opset).`, opts.file, fileDetails('model', opts.file, 'opset', { opset: from, min: MIN_UPGRADABLE_OPSET }))
   }
   const g = graphOf(model)
   const index = new GraphIndex(model)
@@ -101,7 +102,7 @@ export function upgradeModel(model: ModelProto, opts: UpgradeOptions): UpgradeRe
     }
     const name = node.name || `${op}_${i}`
     const fail = (why: string): never => {
-      throw new ApiError('unsupported', `${file} (ONNX opset ${from}): cannot upgrade ${op} node "${name}" to opset ${TARGET_OPSET}: ${why}.`, opts.file, { op, node: name, opset: from })
+      throw new ApiError('unsupported', `${file} (ONNX opset ${from}): cannot upgrade ${op} node "${name}" to opset ${TARGET_OPSET}: ${why}.`, opts.file, { ...fileDetails('model', opts.file, 'upgrade-op', { why }), op, node: name, opset: from })
     }
     if (REMOVED_OPS.has(op)) fail(`${op} is an experimental op that was dropped from the ONNX standard`)
     if (SUBGRAPH_OPS.has(op)) fail(`${op} holds subgraphs, which Metascope does not upgrade (re-export with opset ${TARGET_OPSET} or newer)`)

@@ -16,14 +16,18 @@ async function unwrap(response: Response): Promise<unknown> {
 }
 
 function unreachable(err: unknown): ApiError {
-  return new ApiError('engine-unavailable', `The Metascope server cannot be reached: ${(err as Error).message}`)
+  return new ApiError('engine-unavailable', `The Metascope server cannot be reached: ${(err as Error).message}`, undefined, { constraint: 'server', reason: (err as Error).message })
 }
 
-/** Only what the server would store: allowed extensions, no hidden files (.DS_Store) or hidden folders. */
-export function isUploadable(relativePath: string): boolean {
+/**
+ * Only what the server would store: no hidden files (.DS_Store) or hidden folders; allowed extensions,
+ * or any name for a weight file a model.json lists (`listed`: the server checks the manifest).
+ */
+export function isUploadable(relativePath: string, listed = false): boolean {
   const segments = relativePath.split(/[\\/]/).filter((s) => s !== '' && s !== '.')
   const name = segments[segments.length - 1] ?? ''
-  if (segments.some((s) => s.startsWith('.'))) return false
+  if (!name || segments.some((s) => s.startsWith('.'))) return false
+  if (listed) return true
   const dot = name.lastIndexOf('.')
   return dot > 0 && UPLOAD_EXTENSIONS.includes(name.slice(dot).toLowerCase())
 }
@@ -37,14 +41,15 @@ function batchId(): string {
 /**
  * Uploads files to POST /upload (raw bytes, the relative path and a per-call batch id in the query),
  * `concurrency` at a time, and resolves with the stored paths in input order. Unuploadable files are
- * skipped; the first failure stops new uploads and rejects once the running ones have settled.
+ * skipped; the first failure stops new uploads and rejects once the running ones have settled. Files
+ * listed by a model.json (listedBy) go after all the others, so the server can read that json first.
  */
 export async function uploadFiles(
   files: UploadFile[],
   onProgress?: (done: number, total: number) => void,
   concurrency = UPLOAD_CONCURRENCY
 ): Promise<string[]> {
-  const todo = files.filter((f) => isUploadable(f.relativePath || f.file.name))
+  const todo = files.filter((f) => isUploadable(f.relativePath || f.file.name, !!f.listedBy))
   for (const f of todo) {
     // The server would refuse it anyway; say so before sending 200 MB.
     if (f.file.size > UPLOAD_MAX_BYTES) {
@@ -53,37 +58,45 @@ export async function uploadFiles(
   }
   const batch = batchId()
   const paths: string[] = new Array(todo.length)
-  let next = 0
   let done = 0
   let failure: unknown = null
   onProgress?.(0, todo.length)
-  const worker = async () => {
-    while (failure === null && next < todo.length) {
-      const i = next++
-      const { file, relativePath } = todo[i]
-      const url = new URL('upload', location.href)
-      url.searchParams.set('path', relativePath || file.name)
-      url.searchParams.set('batch', batch)
-      try {
-        let response: Response
+  const upload = async (indices: number[]): Promise<void> => {
+    let next = 0
+    const worker = async () => {
+      while (failure === null && next < indices.length) {
+        const i = indices[next++]
+        const { file, relativePath, listedBy } = todo[i]
+        const url = new URL('upload', location.href)
+        url.searchParams.set('path', relativePath || file.name)
+        url.searchParams.set('batch', batch)
+        if (listedBy) url.searchParams.set('listedBy', listedBy)
         try {
-          response = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/octet-stream' },
-            body: file,
-            credentials: 'same-origin'
-          })
+          let response: Response
+          try {
+            response = await fetch(url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/octet-stream' },
+              body: file,
+              credentials: 'same-origin'
+            })
+          } catch (err) {
+            throw unreachable(err)
+          }
+          paths[i] = ((await unwrap(response)) as { path: string }).path
+          onProgress?.(++done, todo.length)
         } catch (err) {
-          throw unreachable(err)
+          failure ??= err
         }
-        paths[i] = ((await unwrap(response)) as { path: string }).path
-        onProgress?.(++done, todo.length)
-      } catch (err) {
-        failure ??= err
       }
     }
+    await Promise.all(Array.from({ length: Math.min(concurrency, indices.length) }, worker))
   }
-  await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, worker))
+  // The shards a model.json lists go once everything else (that json among it) is stored: the server
+  // reads the json to admit them.
+  const indices = todo.map((_, i) => i)
+  await upload(indices.filter((i) => !todo[i].listedBy))
+  if (failure === null) await upload(indices.filter((i) => todo[i].listedBy))
   if (failure !== null) throw failure
   return paths
 }

@@ -16,13 +16,13 @@ export default {
     nodes: 'Nodes',
     parameters: 'Parameters',
     labels: 'Labels',
-    classes: '{n} classes',
+    classes: '{n} class | {n} classes',
     noLabels: 'none (class indices)',
     layer: 'CAM layer',
     layerSearch: 'Search layers',
     autoLayer: 'auto',
     autoExplained: 'auto = the last spatial layer that feeds the global pooling (here {layer}), the usual Grad-CAM choice.',
-    dropModel: 'Drop an .onnx file here, or a TensorFlow.js model.json with its .bin weight files.',
+    dropModel: 'Drop an .onnx file here, or a TensorFlow.js model.json with all its weight files (group1-shard…), or the folder holding them.',
     format: 'Format',
     formatName: { onnx: 'ONNX', 'tfjs-layers': 'TensorFlow.js layers', 'tfjs-graph': 'TensorFlow.js graph' },
     uploadModel: 'Upload model files…',
@@ -34,8 +34,7 @@ export default {
       images: 'of your images',
       onImages: 'Check on my images ({n})'
     },
-    noModelFile: 'None of these files is a model: choose an .onnx file, or a TensorFlow.js model.json together with its .bin weight files.',
-    missingShards: 'Choose {model} together with its weight files ({files}): a browser sends only the files you choose.',
+    noModelFile: 'None of these files is a model: choose an .onnx file, or a TensorFlow.js model.json together with its weight files.',
     pre: {
       heading: 'Preprocessing',
       normalization: 'Normalisation',
@@ -44,9 +43,37 @@ export default {
       size: 'Input size (W × H)',
       width: 'Input width in pixels',
       height: 'Input height in pixels',
-      modelDefault: 'Model default ({value})',
-      values: { imagenet: 'ImageNet mean/std', unit: '0…1 (pixel ÷ 255)', symmetric: '−1…1', stretch: 'Stretch', 'center-crop': 'Centre crop', rgb: 'RGB', bgr: 'BGR' },
+      notStated: 'Not stated by the model. Metascope assumes {value} until you choose; pick the one the model was trained with.',
+      notStatedChosen: 'Not stated by the model; your choice: {value}.',
+      notStatedShort: 'Not stated by the model: {value} is assumed until you choose.',
+      fromMetadata: 'From the model (its metadata): {value}.',
+      fromLayers: 'From the model: {value}. Its input layer {layers} computes {formula} itself.',
+      statedChosen: 'The model states {stated}; your choice: {value}.',
+      assumed: 'assumed',
+      stated: 'the model’s',
+      clearChoice: 'Clear my choice',
+      useStated: 'Use the model’s ({value})',
+      short: { imagenet: 'ImageNet', unit: '0…1', symmetric: '−1…1', raw: '0…255' },
+      values: { imagenet: 'ImageNet mean/std', unit: '0…1 (pixel ÷ 255)', symmetric: '−1…1', raw: '0…255 (raw pixels)', stretch: 'Stretch', 'center-crop': 'Centre crop', rgb: 'RGB', bgr: 'BGR' },
+      suggest: {
+        run: 'Suggest from my images ({n})',
+        runNone: 'Suggest from my images',
+        needImages: 'Add images first: each normalisation is tried on them.',
+        cancelled: 'Suggestion cancelled.',
+        captionAccuracy: 'Each normalisation on your images: top-1 accuracy on the {n} whose folder names a class',
+        captionConfidence: 'Each normalisation on your images: mean top-1 confidence (no folder names a class)',
+        candidate: 'Candidate',
+        accuracy: 'Accuracy',
+        confidence: 'Mean confidence',
+        common: 'Most predicted',
+        images: 'Images',
+        best: 'best here',
+        inUse: 'in use',
+        hintAccuracy: 'Click a row to use that normalisation; nothing changes until you do.',
+        hintConfidence: 'Confidence is only a hint: a wrong scaling can make a model sure of one class (see “Most predicted”). Label images by class folders for accuracy. Click a row to use it.'
+      },
       sizeHint: 'This model takes any size; empty fields use {size}.',
+      sizeHintAssumed: 'This model takes any size and does not state one; empty fields assume {size}.',
       sizeBoth: 'Give both width and height, or leave both empty for the model default.',
       sizeWhole: 'Width and height must be whole numbers of pixels.',
       sizeRange: 'Width and height must be between 1 and {max} pixels.',
@@ -58,6 +85,8 @@ export default {
     pathLabel: 'Image files or folders (one per line)',
     addFolder: 'Add folder…',
     addFiles: 'Add files…',
+    hide: 'Hide images',
+    show: 'Show images',
     empty: 'Drop images or folders here, or add them with the buttons above.',
     failures: 'Files that could not be added',
     selected: '{n} selected',
@@ -68,7 +97,13 @@ export default {
     filterConfidence: 'Min. confidence',
     filterMismatch: 'Prediction ≠ folder label',
     uploading: 'Uploading {done} / {total}',
-    shown: '{shown} of {total} shown'
+    shown: '{shown} of {total} shown',
+    clearFilters: 'Clear filters',
+    predictionsOf: 'Predictions: {model} ({method})',
+    noPredictions: 'No predictions of {model} yet: run a method to see them.',
+    folderLabel: 'Folder: {label}',
+    mismatchShort: '≠ prediction',
+    mismatchTitle: 'The top prediction differs from the folder label {label}'
   },
   cam: {
     heading: 'Heatmaps',
@@ -85,22 +120,75 @@ export default {
     target_label: 'target',
     compare: 'Compare',
     compareWith: 'Compare with',
-    compareCount: '{n} images in both runs',
+    compareCount: 'No image in both runs | {n} image in both runs | {n} images in both runs',
     export: 'Export…',
-    exportDir: 'Export folder',
+    exportTitle: 'Export heatmaps',
+    exportWhat: 'Nothing to export: this run has no heatmap. | Writes the heatmap of {n} image of the run {run}: | Writes the heatmaps of {n} images of the run {run}:',
+    exportPng: 'per image, the overlay as PNG, named after the image and the method (photo.gradcampp.png for Grad-CAM++ on photo.jpg);',
+    exportNpy: 'per image, the map at the input size (.cam.npy) and at the layer’s size (.raw.npy), as NumPy arrays;',
+    exportTables: 'results.json and results.csv: every image’s predictions, target and folder label.',
+    exportDir: 'Folder',
+    exportPlaceholder: '/path/to/export',
+    exportChoose: 'Choose folder…',
+    exportRun: 'Export {n} heatmap | Export {n} heatmaps',
+    exportWhereDesktop: 'Existing files of the same name in the folder are replaced; a missing folder is created.',
+    exportWhereServer: 'In the browser the files are written on the computer that runs the Metascope server, into the folder typed here (a web page cannot choose a folder): type a full path. A missing folder is created; files of the same name are replaced.',
     exported: 'Exported {n} files to {dir}',
+    exportMore: 'and {n} more',
     detail: 'Details for {name}',
     original: 'Original',
     overlay: 'Overlay',
     raw: 'Raw map ({h}×{w})',
-    scoreTensor: 'Grad-CAM differentiates {name}',
+    scoreUse: {
+      gradients: '{method} differentiates the target class’s score (read from {name}) with respect to this layer.',
+      scorecam: 'Score-CAM reads no gradient: it masks the input with each channel of this layer and weighs the channel by the target class’s score on the masked input (read from {name}).',
+      eigencam: 'Eigen-CAM uses no class score: the map is the first principal component of the layer’s activations, the same for every class.'
+    },
     predictions: 'Top predictions',
     prev: 'Previous image',
     next: 'Next image',
     failed: 'Failed',
+    runOf: 'Run: {run}',
+    otherModelRun: 'These results are of {model}, not of the open model ({open}).',
+    filtered: 'Filtered by the library: {shown} of {total}',
+    noneFiltered: 'No image of this run passes the library filters.',
     status: { running: 'running', done: 'done', failed: 'failed', cancelled: 'cancelled' }
   },
   job: { progress: '{done} / {total}', eta: '{s} s left', cancelled: 'Cancelled after {done} of {total}.', cancel: 'Cancel job' },
+  progress: {
+    elapsed: '{s} s',
+    cam: {
+      starting: 'Starting {method}…',
+      queued: '{method} waits for another run to finish.',
+      images: 'Computing {method}: {done} of {total} images',
+      masks: 'Computing {method}: image {image} of {total} · masks {masks} / {maskTotal}'
+    },
+    model: {
+      opening: 'Opening {file}',
+      replacing: '{old} stays open until the new model is ready, then it is replaced.',
+      phase: {
+        reading: 'Reading the file…',
+        converting: 'Converting the graph to ONNX…',
+        preparing: 'Folding constants for the gradient methods…',
+        probing: 'Building the onnxruntime session and probing shapes…',
+        inspecting: 'Listing the layers…'
+      }
+    },
+    workspace: {
+      saving: 'Saving the workspace',
+      opening: 'Opening the workspace',
+      phase: {
+        outputs: 'Copying audit reports and adapted models…',
+        maps: 'Copying heatmaps: {done} of {total}',
+        writing: 'Writing workspace.json…',
+        reading: 'Reading workspace.json…',
+        reopening: 'Reading heatmaps back: {done} of {total}',
+        model: 'Opening the model…',
+        images: 'Adding the images…',
+        restoring: 'Restoring runs, few-shot sets and audits…'
+      }
+    }
+  },
   fewshot: {
     heading: 'Few-shot',
     tabAdapt: 'Teach new classes',
@@ -113,7 +201,10 @@ export default {
     pathLabel: 'Folder of class sub-folders, or image files (one per line)',
     shots: 'Support images per class',
     split: 'Split again',
-    splitHint: 'Put the first images of every class into support and the rest into query',
+    splitHint: 'Put the first images of every class into support and the rest into query, images you moved by hand included (a new count leaves those where they are)',
+    removedClass: 'Removed class {name} ({n} images).',
+    removedImage: 'Removed {name}.',
+    undo: 'Undo',
     className: 'Class name',
     removeClass: 'Remove class {name}',
     removeImage: 'Remove {name}',
@@ -146,11 +237,12 @@ export default {
       protomaml: 'Starts each class from the average of its support images, then takes a few training steps.',
       anil: 'Takes training steps from the model’s own head (rows of matching labels), or from random weights.',
       finetune: 'Trains a fresh head from zero on the support images.',
-      protonet: 'No training: each query goes to the class whose average it is closest to.'
+      protonet: 'No training: each class is its prototype, the mean embedding of its support images (the model’s features before its last layer); each query image goes to the nearest prototype.'
     },
-    whatTrained: 'Only the last layer (the classifier head) is trained, for your {n} classes; the rest of the model ({total} parameters) stays exactly as it is.',
+    whatTrained: 'Only the last layer (the classifier head) is trained, for your {n} class; the rest of the model ({total} parameters) stays exactly as it is. | Only the last layer (the classifier head) is trained, for your {n} classes; the rest of the model ({total} parameters) stays exactly as it is.',
+    whatKept: 'No weight is trained or changed: the model ({total} parameters) stays exactly as it is.',
     mamlNote: 'MAML and first-order MAML change every weight: they are for meta-training (the Meta-train tab).',
-    run: 'Teach {n} classes',
+    run: 'Teach {n} class | Teach {n} classes',
     needModel: 'Open a model first (the demo model works).',
     advanced: 'Advanced',
     steps: 'Training steps',
@@ -169,6 +261,10 @@ export default {
     after: 'After (adapted)',
     beforeUnknown: 'The class names are not the model’s labels, so "before" has no accuracy.',
     trainedCount: 'Trained: {n} parameters ({f} features × {c} classes + {c} biases).',
+    untrained: {
+      prototypes: 'No training: each query image went to the nearest class prototype (the mean embedding of the class’s support images).',
+      steps: 'No training: 0 steps were taken, so the head kept its starting weights.'
+    },
     timing: '{q} query images, {ms} ms.',
     confusion: 'Confusion matrix (after)',
     confusionHint: 'Rows: true class; columns: predicted class.',
@@ -236,9 +332,9 @@ export default {
     run: 'Run audit',
     starting: 'Starting…',
     phase: { listing: 'Listing images', computing: 'Computing maps and metrics', sanity: 'Sanity check (randomising layers)', report: 'Writing the report' },
-    live: '{n} images done, {correct} correct so far',
+    live: '{n} image done, {correct} correct so far | {n} images done, {correct} correct so far',
     cancelled: 'Cancelled. Run again to start over.',
-    headline: '{n} images audited ({failed} could not be read).',
+    headline: '{n} image audited ({failed} could not be read). | {n} images audited ({failed} could not be read).',
     headlineAcc: 'Accuracy {acc}, ECE {ece}.',
     ranking: 'CAM methods ranked for this model',
     methodsHint: 'Areas under the mean curves, in [0, 1]. Rank: insertion − deletion, then the ROAD gap. Bold: best in its column.',
@@ -294,7 +390,7 @@ export default {
       confusion: 'Confusion matrix'
     },
     confusionHint: 'Rows: folder label; columns: prediction. Click a cell to see its images with heatmaps.',
-    cellTitle: '{n} images labelled {truth}, predicted {predicted}',
+    cellTitle: '{n} image labelled {truth}, predicted {predicted} | {n} images labelled {truth}, predicted {predicted}',
     cellHeading: 'Labelled {truth}, predicted {predicted}',
     cellNote: 'One image; its heatmap is for the predicted class. | {n} images, most confident first; heatmaps for the predicted class.',
     classes: 'Accuracy per class',
@@ -329,19 +425,102 @@ export default {
     labelsHint: 'one class name per line',
     uploadLabels: 'Choose labels file…',
     shard: 'Shard (K/N)',
-    shardHint: 'e.g. 1/4; empty: all'
+    shardHint: 'e.g. 1/4; empty: all',
+    mapHeading: 'Which class is each folder?',
+    mapHint: 'The model does not name these folders as its classes. Choose the class of each folder, then audit: the choice applies to this folder only and is shown in the report as the class names.',
+    mapFolder: 'Folder',
+    mapClass: 'Class',
+    mapPick: 'choose…',
+    mapRun: 'Audit with these classes',
+    mapInUse: 'Folder classes: {pairs}',
+    mapClear: 'Match by name again',
+    otherModel: 'The last audit was of {name}; open that model to see its results again (they are kept for the workspace).'
   },
   workspace: { heading: 'Workspace', dir: 'Workspace folder', save: 'Save', open: 'Open', saved: 'Saved to {file}', opened: 'Opened {dir}' },
   /** Errors about one setting, by the field the engine names (details.field) and the rule it breaks; 'any' covers every rule. */
   errors: {
+    /** A model file that does not open (models.open's file, or a run's model), by what is wrong with it. */
+    modelPath: {
+      'not-found': 'The model file {path} does not exist.',
+      permission: 'The model file {path} cannot be read: permission denied.',
+      folder: '{path} is a folder: choose the model file in it (an .onnx file, or the model.json of a TensorFlow.js model).',
+      'not-regular': '{path} is not an ordinary file (a device, pipe or socket), so it is not read as a model.',
+      unreadable: 'The model file {file} could not be read ({reason}).',
+      empty: '{file} is empty (0 bytes), so it is not a model.',
+      'not-model': '{file} is not an ONNX model: the file is cut short or is something else. Metascope opens .onnx files and TensorFlow.js model.json files.',
+      'not-tfjs': '{file} is not a TensorFlow.js model.json: it is not valid JSON, or it has no model topology.',
+      'not-converted': '{file}: this TensorFlow.js model could not be converted ({reason}).',
+      'unsupported-op': '{file} uses the TensorFlow operation {op} (node {node}), which Metascope cannot convert yet.',
+      'unsupported-op-setting': '{file}: node {node} ({op}) uses something Metascope cannot convert yet: {what}.',
+      'unsupported-layer': '{file} has the layer {layer} of type {className}, which Metascope cannot convert yet.',
+      'unsupported-layer-setting': '{file}: the layer {layer} ({className}) uses something Metascope cannot convert yet: {what}.',
+      'not-image-input': '{file} is not an image classifier Metascope can run: its first input must be a float image [N, C, H, W] or [N, H, W, C] (it is {found}).',
+      inputs: '{file} has {count} inputs; Metascope runs image classifiers with one input.',
+      runtime: 'onnxruntime could not run {file}: {reason}',
+      'not-classifier': '{file} does not output class scores [N, classes] (its first output has shape {shape}).',
+      opset: '{file} uses ONNX opset {opset}; Metascope opens opset {min} and newer: export the model again with a newer opset.',
+      'upgrade-op': '{file} (ONNX opset {opset}) has a {op} node ({node}) that Metascope cannot bring to opset 13 ({why}): export the model again with opset 13 or newer.'
+    },
+    /** An image that cannot be added or read. */
+    paths: {
+      'not-found': 'The image {path} does not exist.',
+      permission: 'The image {path} cannot be read: permission denied.',
+      folder: '{path} is a folder, not an image.',
+      'not-regular': '{path} is not an ordinary file, so it is not read as an image.',
+      unreadable: '{file} is not a readable image: the file is damaged or is not an image ({reason}).',
+      empty: '{file} is empty (0 bytes).',
+      format: '{file} is a {format} file, not an image Metascope reads ({formats}).',
+      'no-size': '{file} has no pixel size.',
+      'too-large': '{file} is too large ({width}×{height} pixels).'
+    },
+    layer: {
+      'not-found': 'There is no layer "{value}" in {model}. Close matches: {closeMatches}.',
+      ambiguous: 'The layer "{value}" is ambiguous in {model}: it fits {count} names ({closeMatches}). Give more of the name.',
+      'not-4d': 'The layer {value} of {model} has shape {shape}; a heatmap needs a 4-D (N, C, H, W) layer.',
+      'none-4d': '{model} has no 4-D (N, C, H, W) layer, so there is no map to compute a heatmap on.',
+      'no-gradient': 'Metascope cannot differentiate the operation {op} (node {node}), which lies between this layer and the output: choose a layer closer to the output, or Score-CAM or Eigen-CAM, which need no gradient.',
+      'gradient-failed': 'The gradient through {op} (node {node}) could not be formed ({reason}): choose a layer closer to the output, or Score-CAM or Eigen-CAM, which need no gradient.'
+    },
+    target: {
+      range: 'The target class {value} is out of range: this model has classes 0 to {max}.',
+      'unknown-class': '"{value}" is not a class of this model.',
+      'no-labels': '"{value}" is not a class number, and this model names no classes: give a class number, or a labels file.'
+    },
+    /** Errors about no one setting, by the error's code and constraint ('any': every constraint). */
+    code: {
+      'engine-unavailable': {
+        any: 'The compute engine is not available right now; try again in a moment.',
+        starting: 'The compute engine is still starting; try again in a moment.',
+        restarting: 'The compute engine stopped and is being restarted; try again in a moment.',
+        stopped: 'The compute engine stopped while it worked and is being restarted; the task was lost with it: run it again.',
+        down: 'The compute engine stopped again and again, so it was not started again: restart Metascope.',
+        closed: 'Metascope is shutting down.',
+        unreachable: 'The compute engine could not be reached; it is being restarted: try again in a moment.',
+        server: 'The Metascope server cannot be reached: is it still running? ({reason})'
+      },
+      busy: { any: '{queued} tasks are already waiting (the limit is {limit}): wait for some to finish or cancel them, then try again.' },
+      internal: { 'out-of-memory': 'The engine ran out of memory: try fewer images at once, a smaller input size, or close other work first.' }
+    },
     innerRate: { any: 'The inner learning rate must be a number above 0 and at most 10 (it is {value}). Try 0.1, the default.' },
     steps: { any: 'Inner steps must be a whole number from 0 to 1000 (it is {value}).' },
     shard: {
       any: 'The shard "{value}" is not valid: write it as K/N, this run\'s part K of N parts, with K from 1 to N (for example 1/4).',
       range: 'The shard "{value}" is out of range: K must be from 1 to {count}.'
     },
+    weightsManifest: {
+      missing: {
+        disk: '{model} lists weight files that are not in its folder: {missing}. Copy them next to {model}, then open it again.',
+        upload: '{model} lists weight files that were not given: {missing}. Choose them together with {model} under “Upload model files…”, or drop them all here at once.'
+      }
+    },
     labelsPath: {
-      required: '{model} does not name its classes, so the folder names cannot be matched to its outputs. Choose a labels file (one class name per line, in output order) under Advanced, or name the folders by class number (0 to {max}).'
+      'not-found': 'The labels file {path} does not exist.',
+      count: 'The labels file lists {count} classes, but {model} outputs {classes}: give one class name per output, in order.',
+      required: '{model} does not name its classes, so the folder names cannot be matched to its outputs. Choose the class of each folder below, or a labels file (one class name per line, in output order) under Settings.'
+    },
+    folderClasses: {
+      missing: 'Choose a class for every folder: {missing} has none yet.',
+      max: 'A folder was given class {value}, but this model has classes 0 to {max}.'
     }
   }
 }

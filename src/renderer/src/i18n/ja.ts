@@ -24,7 +24,7 @@ const ja: typeof en = {
     layerSearch: '層を検索',
     autoLayer: '自動',
     autoExplained: '自動 = 大域プーリングに入る最後の空間的な層（ここでは {layer}）。Grad-CAM の標準的な選択です。',
-    dropModel: '.onnx ファイル、または TensorFlow.js の model.json と重みファイル（.bin）をここにドロップ',
+    dropModel: '.onnx ファイル、または TensorFlow.js の model.json とすべての重みファイル（group1-shard…）、またはそれらを含むフォルダーをここにドロップ',
     format: '形式',
     formatName: { onnx: 'ONNX', 'tfjs-layers': 'TensorFlow.js（Layers）', 'tfjs-graph': 'TensorFlow.js（Graph）' },
     check: {
@@ -36,8 +36,7 @@ const ja: typeof en = {
       onImages: '自分の画像で確認（{n} 件）'
     },
     uploadModel: 'モデルのファイルをアップロード…',
-    noModelFile: 'モデルのファイルがありません。.onnx ファイル、または TensorFlow.js の model.json を重みファイル（.bin）と一緒に選んでください。',
-    missingShards: '{model} は重みファイル（{files}）と一緒に選んでください。ブラウザーは選んだファイルしか送れません。',
+    noModelFile: 'モデルのファイルがありません。.onnx ファイル、または TensorFlow.js の model.json を重みファイルと一緒に選んでください。',
     pre: {
       heading: '前処理',
       normalization: '正規化',
@@ -46,9 +45,37 @@ const ja: typeof en = {
       size: '入力サイズ（幅 × 高さ）',
       width: '入力の幅（ピクセル）',
       height: '入力の高さ（ピクセル）',
-      modelDefault: 'モデルの既定（{value}）',
-      values: { imagenet: 'ImageNet の平均・標準偏差', unit: '0…1（画素値 ÷ 255）', symmetric: '−1…1', stretch: '引き伸ばし', 'center-crop': '中央切り抜き', rgb: 'RGB', bgr: 'BGR' },
+      notStated: 'モデルに記載がありません。選ぶまでは {value} を仮定します。学習時と同じものを選んでください。',
+      notStatedChosen: 'モデルに記載がありません。選択: {value}',
+      notStatedShort: 'モデルに記載がありません。選ぶまでは {value} を仮定します。',
+      fromMetadata: 'モデル（メタデータ）の指定: {value}',
+      fromLayers: 'モデルの指定: {value}。入力層 {layers} が自分で {formula} を計算します。',
+      statedChosen: 'モデルの指定は {stated}、選択: {value}',
+      assumed: '仮定',
+      stated: 'モデルの指定',
+      clearChoice: '選択を取り消す',
+      useStated: 'モデルの指定（{value}）に戻す',
+      short: { imagenet: 'ImageNet', unit: '0…1', symmetric: '−1…1', raw: '0…255' },
+      values: { imagenet: 'ImageNet の平均・標準偏差', unit: '0…1（画素値 ÷ 255）', symmetric: '−1…1', raw: '0…255（画素値そのまま）', stretch: '引き伸ばし', 'center-crop': '中央切り抜き', rgb: 'RGB', bgr: 'BGR' },
+      suggest: {
+        run: '自分の画像から提案（{n} 件）',
+        runNone: '自分の画像から提案',
+        needImages: '先に画像を追加してください。各正規化をその画像で試します。',
+        cancelled: '提案を中止しました。',
+        captionAccuracy: '各正規化の結果: フォルダ名がクラスを示す {n} 件での top-1 正解率',
+        captionConfidence: '各正規化の結果: top-1 確信度の平均（クラス名のフォルダがありません）',
+        candidate: '候補',
+        accuracy: '正解率',
+        confidence: '平均確信度',
+        common: '最多の予測',
+        images: '画像数',
+        best: '最良',
+        inUse: '使用中',
+        hintAccuracy: '行をクリックするとその正規化を使います。クリックするまで何も変わりません。',
+        hintConfidence: '確信度は目安にすぎません。誤ったスケーリングでもモデルが一つのクラスを確信することがあります（「最多の予測」を確認）。クラス別フォルダに分けると正解率で比べられます。行をクリックすると使います。'
+      },
       sizeHint: 'このモデルは任意のサイズを受け付けます。空欄なら {size} を使います。',
+      sizeHintAssumed: 'このモデルは任意のサイズを受け付け、サイズの記載がありません。空欄なら {size} を仮定します。',
       sizeBoth: '幅と高さを両方入力するか、両方空欄にしてモデルの既定を使ってください。',
       sizeWhole: '幅と高さはピクセル数（整数）で入力してください。',
       sizeRange: '幅と高さは 1 から {max} ピクセルの間で入力してください。',
@@ -60,6 +87,8 @@ const ja: typeof en = {
     pathLabel: '画像ファイルまたはフォルダー（1 行に 1 つ）',
     addFolder: 'フォルダーを追加…',
     addFiles: 'ファイルを追加…',
+    hide: '画像一覧を隠す',
+    show: '画像一覧を表示',
     empty: '画像やフォルダーをここにドロップするか、上のボタンで追加してください。',
     failures: '追加できなかったファイル',
     selected: '{n} 件選択',
@@ -70,7 +99,13 @@ const ja: typeof en = {
     filterConfidence: '最小確信度',
     filterMismatch: '予測 ≠ フォルダーのラベル',
     uploading: 'アップロード中 {done} / {total}',
-    shown: '{total} 件中 {shown} 件を表示'
+    shown: '{total} 件中 {shown} 件を表示',
+    clearFilters: '絞り込みを解除',
+    predictionsOf: '予測: {model}（{method}）',
+    noPredictions: '{model} の予測はまだありません。手法を実行すると表示されます。',
+    folderLabel: 'フォルダー: {label}',
+    mismatchShort: '≠ 予測',
+    mismatchTitle: '予測 1 位がフォルダーのラベル {label} と異なります'
   },
   cam: {
     heading: 'ヒートマップ',
@@ -89,20 +124,73 @@ const ja: typeof en = {
     compareWith: '比較対象',
     compareCount: '両方の実行にある画像 {n} 枚',
     export: 'エクスポート…',
-    exportDir: 'エクスポート先フォルダー',
+    exportTitle: 'ヒートマップのエクスポート',
+    exportWhat: '実行 {run} の画像 {n} 枚のヒートマップを書き出します：',
+    exportPng: '画像ごとの重ね合わせ PNG。名前は画像名と手法名から付けます（photo.jpg の Grad-CAM++ なら photo.gradcampp.png）',
+    exportNpy: '画像ごとのマップ（入力サイズの .cam.npy と層のサイズの .raw.npy、NumPy 配列）',
+    exportTables: 'results.json と results.csv：各画像の予測、対象クラス、フォルダーのラベル',
+    exportDir: 'フォルダー',
+    exportPlaceholder: '/path/to/export',
+    exportChoose: 'フォルダーを選択…',
+    exportRun: '{n} 枚をエクスポート',
+    exportWhereDesktop: 'フォルダー内の同じ名前のファイルは置き換えられます。フォルダーがなければ作成します。',
+    exportWhereServer: 'ブラウザーでは、Metascope サーバーが動いているコンピューター上の、ここに入力したフォルダーに書き出します（Web ページからはフォルダーを選べません）。フルパスを入力してください。フォルダーがなければ作成し、同じ名前のファイルは置き換えます。',
     exported: '{n} 個のファイルを {dir} に書き出しました',
+    exportMore: 'ほか {n} 個',
     detail: '{name} の詳細',
     original: '元画像',
     overlay: '重ね合わせ',
     raw: '生のマップ（{h}×{w}）',
-    scoreTensor: '微分したテンソル: {name}',
+    scoreUse: {
+      gradients: '{method} は対象クラスのスコア（{name} から読む）をこの層について微分します。',
+      scorecam: 'Score-CAM は勾配を使いません。この層の各チャンネルで入力をマスクし、マスクした入力に対する対象クラスのスコア（{name} から読む）でそのチャンネルを重み付けします。',
+      eigencam: 'Eigen-CAM はクラススコアを使いません。マップは層の活性化の第 1 主成分で、どのクラスでも同じです。'
+    },
     predictions: '予測上位',
     prev: '前の画像',
     next: '次の画像',
     failed: '失敗',
+    runOf: '実行: {run}',
+    otherModelRun: 'これは {model} の結果で、開いているモデル（{open}）のものではありません。',
+    filtered: 'ライブラリで絞り込み中: {total} 件中 {shown} 件',
+    noneFiltered: 'この実行には、ライブラリの絞り込み条件に合う画像がありません。',
     status: { running: '実行中', done: '完了', failed: '失敗', cancelled: 'キャンセル済み' }
   },
   job: { progress: '{done} / {total}', eta: '残り {s} 秒', cancelled: '{total} 件中 {done} 件でキャンセルしました。', cancel: 'ジョブをキャンセル' },
+  progress: {
+    elapsed: '{s} 秒',
+    cam: {
+      starting: '{method} を開始しています…',
+      queued: '{method} は他の実行の終了を待っています。',
+      images: '{method} を計算中: {total} 枚中 {done} 枚',
+      masks: '{method} を計算中: {total} 枚中 {image} 枚目 · マスク {masks} / {maskTotal}'
+    },
+    model: {
+      opening: '{file} を開いています',
+      replacing: '新しいモデルの準備ができるまで {old} が開いたままです。準備ができたら置き換わります。',
+      phase: {
+        reading: 'ファイルを読み込んでいます…',
+        converting: 'グラフを ONNX に変換しています…',
+        preparing: '勾配法のために定数を畳み込んでいます…',
+        probing: 'onnxruntime のセッションを作成し、形状を調べています…',
+        inspecting: 'レイヤーを一覧にしています…'
+      }
+    },
+    workspace: {
+      saving: 'ワークスペースを保存しています',
+      opening: 'ワークスペースを開いています',
+      phase: {
+        outputs: '監査レポートと適応済みモデルをコピーしています…',
+        maps: 'ヒートマップをコピー中: {total} 中 {done}',
+        writing: 'workspace.json を書き込んでいます…',
+        reading: 'workspace.json を読み込んでいます…',
+        reopening: 'ヒートマップを読み戻し中: {total} 件中 {done} 件',
+        model: 'モデルを開いています…',
+        images: '画像を追加しています…',
+        restoring: '実行、少数ショットのセット、監査を復元しています…'
+      }
+    }
+  },
   fewshot: {
     heading: '少数ショット',
     tabAdapt: '新しいクラスを教える',
@@ -115,8 +203,10 @@ const ja: typeof en = {
     pathLabel: 'クラスのサブフォルダーを含むフォルダー、または画像ファイル（1 行に 1 つ）',
     shots: 'クラスごとのサポート画像数',
     split: '分け直す',
-    splitHint: '各クラスの最初の画像をサポートに、残りをクエリに入れます',
-    className: 'クラス名',
+    splitHint: '各クラスの最初の画像をサポートに、残りをクエリに分け直します（手で移した画像も含む。枚数を変えただけなら手で移した画像はそのまま）',
+    removedClass: 'クラス {name}（{n} 枚）を削除しました。',
+    removedImage: '{name} を削除しました。',
+    undo: '元に戻す',    className: 'クラス名',
     removeClass: 'クラス {name} を削除',
     removeImage: '{name} を削除',
     toQuery: '{name} をクエリへ移動',
@@ -148,9 +238,10 @@ const ja: typeof en = {
       protomaml: '各クラスをサポート画像の平均から始め、数ステップ学習します。',
       anil: 'モデル自身のヘッド（一致するラベルの行）またはランダムな重みから学習します。',
       finetune: '新しいヘッドをゼロからサポート画像で学習します。',
-      protonet: '学習なし：各クエリを平均が最も近いクラスに割り当てます。'
+      protonet: '学習なし：各クラスはプロトタイプ（サポート画像の埋め込み、つまり最後の層の手前の特徴量の平均）そのものです。各クエリ画像を最も近いプロトタイプのクラスに割り当てます。'
     },
     whatTrained: '学習するのは最後の層（分類ヘッド）だけで、{n} クラス分です。モデルの残り（{total} パラメーター）はそのままです。',
+    whatKept: '重みは一つも学習・変更しません。モデル（{total} パラメーター）はそのままです。',
     mamlNote: 'MAML と一次近似 MAML はすべての重みを変えるため、メタ学習（「メタ学習」タブ）専用です。',
     run: '{n} クラスを教える',
     needModel: '先にモデルを開いてください（デモモデルで試せます）。',
@@ -171,6 +262,10 @@ const ja: typeof en = {
     after: '後（適応後）',
     beforeUnknown: 'クラス名がモデルのラベルと一致しないため、「前」の正解率はありません。',
     trainedCount: '学習したパラメーター：{n}（特徴量 {f} × クラス {c} + バイアス {c}）。',
+    untrained: {
+      prototypes: '学習なし：各クエリ画像を最も近いクラスのプロトタイプ（そのクラスのサポート画像の埋め込みの平均）に割り当てました。',
+      steps: '学習なし：ステップ数が 0 のため、ヘッドは初期の重みのままです。'
+    },
     timing: 'クエリ画像 {q} 枚、{ms} ms。',
     confusion: '混同行列（適応後）',
     confusionHint: '行：正しいクラス、列：予測したクラス。',
@@ -331,18 +426,101 @@ const ja: typeof en = {
     labelsHint: '1 行に 1 クラス名',
     uploadLabels: 'ラベルファイルを選ぶ…',
     shard: 'シャード（K/N）',
-    shardHint: '例：1/4、空欄で全体'
+    shardHint: '例：1/4、空欄で全体',
+    mapHeading: '各フォルダーはどのクラスですか？',
+    mapHint: 'モデルはこれらのフォルダーを自分のクラスとして名付けていません。フォルダーごとにクラスを選んでから監査してください。この対応はこのフォルダーにだけ適用され、レポートではクラス名として表示されます。',
+    mapFolder: 'フォルダー',
+    mapClass: 'クラス',
+    mapPick: '選択…',
+    mapRun: 'このクラス対応で監査',
+    mapInUse: 'フォルダーのクラス：{pairs}',
+    mapClear: '名前で対応づけ直す',
+    otherModel: '直前の監査は {name} のものです。そのモデルを開くと結果を再表示できます（ワークスペース用に保持しています）。'
   },
   workspace: { heading: 'ワークスペース', dir: 'ワークスペースのフォルダー', save: '保存', open: '開く', saved: '{file} に保存しました', opened: '{dir} を開きました' },
   errors: {
+    /** 開けないモデルファイル（models.open のファイル、または実行のモデル）、その理由ごと。 */
+    modelPath: {
+      'not-found': 'モデルファイル {path} がありません。',
+      permission: 'モデルファイル {path} を読めません（アクセス権がありません）。',
+      folder: '{path} はフォルダーです。中のモデルファイル（.onnx、または TensorFlow.js モデルの model.json）を選んでください。',
+      'not-regular': '{path} は通常のファイル（デバイス、パイプ、ソケット以外）ではないため、モデルとして読みません。',
+      unreadable: 'モデルファイル {file} を読めませんでした（{reason}）。',
+      empty: '{file} は空（0 バイト）なので、モデルではありません。',
+      'not-model': '{file} は ONNX モデルではありません。ファイルが途中で切れているか、別の種類のファイルです。Metascope が開けるのは .onnx ファイルと TensorFlow.js の model.json です。',
+      'not-tfjs': '{file} は TensorFlow.js の model.json ではありません。JSON として正しくないか、モデル構造（modelTopology）がありません。',
+      'not-converted': '{file}：この TensorFlow.js モデルを変換できませんでした（{reason}）。',
+      'unsupported-op': '{file} は TensorFlow の演算 {op}（ノード {node}）を使っていますが、Metascope はまだこれを変換できません。',
+      'unsupported-op-setting': '{file}：ノード {node}（{op}）は、Metascope がまだ変換できない設定を使っています：{what}。',
+      'unsupported-layer': '{file} には種類 {className} の層 {layer} があり、Metascope はまだこれを変換できません。',
+      'unsupported-layer-setting': '{file}：層 {layer}（{className}）は、Metascope がまだ変換できない設定を使っています：{what}。',
+      'not-image-input': '{file} は Metascope が実行できる画像分類器ではありません。最初の入力は浮動小数点の画像 [N, C, H, W] または [N, H, W, C] である必要があります（実際は {found}）。',
+      inputs: '{file} には入力が {count} 個あります。Metascope が実行できるのは入力が 1 つの画像分類器です。',
+      runtime: 'onnxruntime で {file} を実行できませんでした：{reason}',
+      'not-classifier': '{file} はクラススコア [N, クラス数] を出力しません（最初の出力の形は {shape}）。',
+      opset: '{file} は ONNX opset {opset} を使っています。Metascope が開けるのは opset {min} 以降です。新しい opset でモデルを書き出し直してください。',
+      'upgrade-op': '{file}（ONNX opset {opset}）の {op} ノード（{node}）は opset 13 に変換できません（{why}）。opset 13 以降でモデルを書き出し直してください。'
+    },
+    /** 追加・読み込みできない画像。 */
+    paths: {
+      'not-found': '画像 {path} がありません。',
+      permission: '画像 {path} を読めません（アクセス権がありません）。',
+      folder: '{path} はフォルダーで、画像ではありません。',
+      'not-regular': '{path} は通常のファイルではないため、画像として読みません。',
+      unreadable: '{file} は画像として読めません。ファイルが壊れているか、画像ではありません（{reason}）。',
+      empty: '{file} は空（0 バイト）です。',
+      format: '{file} は {format} ファイルで、Metascope が読める画像（{formats}）ではありません。',
+      'no-size': '{file} には画素サイズがありません。',
+      'too-large': '{file} は大きすぎます（{width}×{height} 画素）。'
+    },
+    layer: {
+      'not-found': '{model} に層「{value}」はありません。近い名前：{closeMatches}。',
+      ambiguous: '層「{value}」は {model} で曖昧です。{count} 個の名前に当てはまります（{closeMatches}）。名前をもっと詳しく指定してください。',
+      'not-4d': '{model} の層 {value} の形は {shape} です。ヒートマップには 4 次元（N, C, H, W）の層が必要です。',
+      'none-4d': '{model} には 4 次元（N, C, H, W）の層がないため、ヒートマップを計算するマップがありません。',
+      'no-gradient': 'この層と出力の間にある演算 {op}（ノード {node}）を Metascope は微分できません。出力に近い層を選ぶか、勾配を使わない Score-CAM か Eigen-CAM を選んでください。',
+      'gradient-failed': '{op}（ノード {node}）を通る勾配を作れませんでした（{reason}）。出力に近い層を選ぶか、勾配を使わない Score-CAM か Eigen-CAM を選んでください。'
+    },
+    target: {
+      range: '対象クラス {value} は範囲外です。このモデルのクラスは 0〜{max} です。',
+      'unknown-class': '「{value}」はこのモデルのクラスではありません。',
+      'no-labels': '「{value}」はクラス番号ではなく、このモデルはクラス名を持ちません。クラス番号かラベルファイルを指定してください。'
+    },
+    /** 特定の設定に関するものではないエラー。エラーのコードと制約ごと（'any' はすべての制約）。 */
+    code: {
+      'engine-unavailable': {
+        any: '計算エンジンは今使えません。少し待ってからもう一度試してください。',
+        starting: '計算エンジンはまだ起動中です。少し待ってからもう一度試してください。',
+        restarting: '計算エンジンが停止し、再起動しています。少し待ってからもう一度試してください。',
+        stopped: '計算エンジンが処理中に停止し、再起動しています。この処理は失われたので、もう一度実行してください。',
+        down: '計算エンジンが何度も停止したため、再起動しませんでした。Metascope を再起動してください。',
+        closed: 'Metascope は終了処理中です。',
+        unreachable: '計算エンジンに接続できませんでした。再起動しているので、少し待ってからもう一度試してください。',
+        server: 'Metascope サーバーに接続できません。サーバーは動いていますか？（{reason}）'
+      },
+      busy: { any: 'すでに {queued} 件の処理が待っています（上限は {limit} 件）。いくつか終わるのを待つか取り消してから、もう一度試してください。' },
+      internal: { 'out-of-memory': 'エンジンのメモリーが足りなくなりました。一度に処理する画像を減らすか、入力サイズを小さくするか、ほかの処理を閉じてから試してください。' }
+    },
     innerRate: { any: '内側ループの学習率は 0 より大きく 10 以下の数にしてください（現在 {value}）。既定値は 0.1 です。' },
     steps: { any: '内側ステップ数は 0〜1000 の整数にしてください（現在 {value}）。' },
     shard: {
       any: 'シャード「{value}」は無効です。全 N 分割のうち K 番目を K/N の形で書いてください（K は 1〜N、例：1/4）。',
       range: 'シャード「{value}」は無効です。K は 1〜{count} にしてください。'
     },
+    weightsManifest: {
+      missing: {
+        disk: '{model} が指定する重みファイルがフォルダーにありません：{missing}。{model} と同じフォルダーにコピーしてから、もう一度開いてください。',
+        upload: '{model} が指定する重みファイルが渡されていません：{missing}。「モデルのファイルをアップロード…」で {model} と一緒に選ぶか、まとめてここにドロップしてください。'
+      }
+    },
     labelsPath: {
-      required: '{model} はクラス名を持たないため、フォルダー名を出力に対応づけられません。「詳細設定」でラベルファイル（出力順に 1 行 1 クラス名）を選ぶか、フォルダー名をクラス番号（0〜{max}）にしてください。'
+      'not-found': 'ラベルファイル {path} がありません。',
+      count: 'ラベルファイルには {count} クラスありますが、{model} の出力は {classes} クラスです。出力の順に 1 行 1 クラス名で書いてください。',
+      required: '{model} はクラス名を持たないため、フォルダー名を出力に対応づけられません。下でフォルダーごとにクラスを選ぶか、「設定」でラベルファイル（出力順に 1 行 1 クラス名）を選んでください。'
+    },
+    folderClasses: {
+      missing: 'すべてのフォルダーにクラスを選んでください：{missing} がまだです。',
+      max: 'フォルダーにクラス {value} が指定されましたが、このモデルのクラスは 0〜{max} です。'
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { ApiErrorShape } from '../../../shared/errors'
+import { toErrorShape, type ApiErrorShape } from '../../../shared/errors'
 import type { JobEvent } from '../../../shared/events'
 import { api } from '../api'
 import { trackJob, type TrackedJob } from './track-job'
@@ -52,4 +52,15 @@ export async function runJob(record: JobRecord, start: () => Promise<{ jobId: st
 /** Asks the engine to stop a job; its record ends when the job's cancelled event arrives. */
 export async function cancelJob(jobId: string): Promise<boolean> {
   return (await api.call('jobs.cancel', { jobId })).cancelled
+}
+
+/** A `done` hook that reads the result with `schema` into `set`; a result that does not parse fails the record with why. */
+export function parsedInto<T>(schema: { parse: (x: unknown) => T }, set: (value: T) => void): (result: unknown) => ApiErrorShape | void {
+  return (result) => {
+    try {
+      set(schema.parse(result))
+    } catch (err) {
+      return toErrorShape(err)
+    }
+  }
 }

@@ -6,10 +6,8 @@
  * model and its shards into one batch folder, keeping their relative names, so the engine finds them.
  */
 
-import { MODEL_COMPANION_EXTENSIONS, MODEL_EXTENSIONS } from '../../../shared/registry/model-formats'
-
-/** What the browser-mode file picker offers: every format's model files and the files that travel with them (the registry). */
-export const MODEL_PICKER_ACCEPT = [...MODEL_EXTENSIONS, ...MODEL_COMPANION_EXTENSIONS].join(',')
+import { MODEL_EXTENSIONS } from '../../../shared/registry/model-formats'
+import { normalRelativePath as normal, tfjsShardPaths } from '../../../shared/tfjs-manifest'
 
 export interface NamedFile {
   relativePath: string
@@ -34,37 +32,10 @@ const folderOf = (p: string) => {
   const s = segmentsOf(p)
   return s.length > 1 ? s.slice(0, -1).join('/') + '/' : ''
 }
-const normal = (p: string) => segmentsOf(p).join('/')
 
 /** True for a file the Model panel could open (.onnx or .json), hidden files excluded. */
 export function isModelFile(relativePath: string): boolean {
   return !hidden(relativePath) && MODEL_EXTENSIONS.includes(extOf(relativePath))
-}
-
-/**
- * The weight shard paths a tfjs model.json lists (URL-decoded, as tfjs resolves them), or null when
- * the parsed JSON is not a tfjs model (Teachable Machine's metadata.json, a labels file).
- */
-export function tfjsShardPaths(json: unknown): string[] | null {
-  if (!json || typeof json !== 'object' || !('modelTopology' in json)) return null
-  const manifest = (json as { weightsManifest?: unknown }).weightsManifest
-  if (!Array.isArray(manifest)) return []
-  const paths: string[] = []
-  for (const group of manifest) {
-    const list = (group as { paths?: unknown })?.paths
-    if (!Array.isArray(list)) continue
-    for (const p of list) {
-      if (typeof p !== 'string') continue
-      let decoded = p
-      try {
-        decoded = decodeURIComponent(p)
-      } catch {
-        // A stray '%' is a literal character in the name.
-      }
-      paths.push(normal(decoded))
-    }
-  }
-  return paths
 }
 
 /**
@@ -110,6 +81,15 @@ export function chooseModelFiles<T extends NamedFile>(files: T[], manifests: Rea
     } else if (!missing.includes(p)) missing.push(p)
   }
   return { model, companions, missing }
+}
+
+/**
+ * What browser mode uploads for a choice: the model, then its companions, each marked with the model's
+ * relative path. The upload route takes a file of any name (`group1-shard1of2`) when that model's
+ * manifest lists it, so the model goes first and its companions after it.
+ */
+export function uploadsFor<T extends NamedFile>(choice: ModelChoice<T>): (T & { listedBy?: string })[] {
+  return [choice.model, ...choice.companions.map((c) => ({ ...c, listedBy: choice.model.relativePath }))]
 }
 
 /** Reads each .json among `files` and notes its shard paths (null: not a tfjs model; unreadable: left out). */

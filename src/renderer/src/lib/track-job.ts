@@ -25,9 +25,10 @@ export async function trackJob(start: () => Promise<{ jobId: string }>, onEvent:
     }
   }
   const stop = api.onEvent((e: ApiEvent) => {
+    if (e.type === 'call.progress') return
     if (e.type === 'engine.restarted') {
       if (jobId === null) return
-      const failed: JobEndEvent = { type: 'job.failed', jobId, kind: '', error: { code: 'engine-unavailable', message: e.reason } }
+      const failed: JobEndEvent = { type: 'job.failed', jobId, kind: '', error: { code: 'engine-unavailable', message: e.reason, details: { constraint: e.ok ? 'stopped' : 'down' } } }
       handle(failed)
       return
     }

@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, reactive, ref } from 'vue'
+import { computed, reactive, ref, watch } from 'vue'
 import { AUDIT_METRICS, AuditImage, AuditResult, type AuditArgs, type AuditCamMethod, type AuditMetric, type AuditProgress, type WorstCase } from '../../../shared/audit'
 import type { CamItem } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
@@ -39,6 +39,10 @@ export const useAuditStore = defineStore('audit', () => {
   const out = ref('')
   /** A labels file (one class name per line) for a model that does not name its classes. */
   const labelsPath = ref('')
+  /** The user's class per folder, for folders the model's labels do not name (chosen in place after the engine listed them). */
+  const folderClasses = ref<Record<string, number> | null>(null)
+  // A map belongs to one folder of one model.
+  watch([imagesDir, () => useModelStore().summary?.path], () => (folderClasses.value = null))
   /** K/N: audit only part K of N (merged later from the CLI); empty: the whole folder. */
   const shard = ref('')
   const saveDir = ref(localStorage.getItem(OUT_KEY) ?? '')
@@ -70,6 +74,7 @@ export const useAuditStore = defineStore('audit', () => {
       ...(out.value.trim() ? { out: out.value.trim() } : {}),
       ...(labelsPath.value.trim() ? { labelsPath: labelsPath.value.trim() } : {}),
       ...(shard.value.trim() ? { shard: shard.value.trim() } : {}),
+      ...(folderClasses.value ? { folderClasses: { ...folderClasses.value } } : {}),
       settings: {
         methods: [...methods.value],
         metrics: [...metrics.value],
@@ -205,7 +210,7 @@ export const useAuditStore = defineStore('audit', () => {
     saved.value = null
   }
 
-  return { labelsPath, shard, keepIn, restore,
+  return { labelsPath, shard, folderClasses, keepIn, restore,
     imagesDir, out, saveDir, methods, metrics, baseline, steps, sanityImages, batch, runs, run, running, canRun, error, saving, saved, drill,
     start, saveReport, openWorst, openCell
   }

@@ -7,6 +7,7 @@ import { i18n } from '../i18n'
 import { runJob, type JobRecord, type JobStatus } from '../lib/job-runner'
 import { checkSizeText, MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
 import { asError } from './errors'
+import { useImagesStore } from './images'
 import { useModelStore } from './model'
 
 export const DEFAULT_SETTINGS: CamSettings = { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false }
@@ -27,6 +28,18 @@ export const useCamStore = defineStore('cam', () => {
 
   const activeRun = computed(() => runs.value.find((r) => r.id === activeRunId.value) ?? null)
   const compareRun = computed(() => runs.value.find((r) => r.id === compareRunId.value) ?? null)
+
+  /**
+   * The run whose predictions stand for model `path` (the library shows and filters by them): the
+   * active run when it is that model's, else that model's latest run with a result. Predictions belong
+   * to a model: another model's run never stands for the open one.
+   */
+  function predictionRunOf(path: string | undefined): CamRunRecord | null {
+    if (!path) return null
+    if (activeRun.value?.modelPath === path) return activeRun.value
+    return runs.value.findLast((r) => r.modelPath === path && r.items.some((i) => i.ok)) ?? null
+  }
+  const predictionRun = computed(() => predictionRunOf(useModelStore().summary?.path))
 
   // A run may be several jobs (one per target class): their ids point at the run's id.
   const alias = new Map<string, string>()
@@ -82,7 +95,9 @@ export const useCamStore = defineStore('cam', () => {
     return check.ok ? null : check.problem
   }
 
-  async function start(imageIds: string[]): Promise<string | null> {
+  /** Runs the chosen method (or `over`'s method, layer and target) on the open model. */
+  async function start(imageIds: string[], over: Partial<Pick<CamSettings, 'method' | 'layer' | 'target'>> = {}): Promise<string | null> {
+    const { method, layer, target } = { method: settings.method, layer: settings.layer, target: settings.target, ...over }
     const model = useModelStore()
     if (!model.summary || !imageIds.length) return null
     const dynamicSize = modelDefaults(model.summary).dynamicSize
@@ -97,9 +112,9 @@ export const useCamStore = defineStore('cam', () => {
       id: '',
       modelId: model.summary.id,
       modelPath: model.summary.path,
-      method: settings.method,
-      layer: settings.layer,
-      target: settings.target,
+      method,
+      layer,
+      target,
       createdAt: new Date().toISOString(),
       status: 'running',
       items: []
@@ -108,9 +123,9 @@ export const useCamStore = defineStore('cam', () => {
       const { jobId } = await runCam(run, run, {
         modelId: model.summary.id,
         imageIds,
-        method: settings.method,
-        layer: settings.layer,
-        target: settings.target,
+        method,
+        layer,
+        target,
         hold: true,
         ...preprocessArgs(preprocessOf(model.summary.path), dynamicSize)
       })
@@ -152,6 +167,34 @@ export const useCamStore = defineStore('cam', () => {
     return run.id
   }
 
+  /**
+   * After the open model changed from `previous`: settings that name the old model's layers or classes
+   * return to auto / top-1, and the library gets the new model's predictions. A model that has a run
+   * shows it again; otherwise the images the old model had predicted are run again (the old run's method,
+   * Grad-CAM for Score-CAM, at auto layer and top-1, streaming in with its progress) and the old runs stay, labelled
+   * with their model. Nothing of the old model is shown as the new one's.
+   */
+  async function followModel(previous: string | null, previousLabels: string[] | null): Promise<void> {
+    const model = useModelStore()
+    const path = model.summary?.path
+    if (!path || path === previous) return
+    if (settings.layer !== 'auto' && !model.inspection?.layers.some((l) => l.name === settings.layer)) settings.layer = 'auto'
+    if (typeof settings.target === 'number' && JSON.stringify(previousLabels) !== JSON.stringify(model.labels)) settings.target = 'top1'
+    const own = predictionRunOf(path)
+    if (own) {
+      activeRunId.value = own.id
+      return
+    }
+    const before = predictionRunOf(previous ?? undefined)
+    if (!before) return
+    const library = useImagesStore().byId
+    const ids = before.items.flatMap((i) => (i.ok && i.imageId && library.has(i.imageId) ? [i.imageId] : []))
+    // Score-CAM runs the model once per channel of the layer: too heavy to start unasked, so the
+    // new predictions come with Grad-CAM then; any other method is as cheap as a forward pass or two.
+    const method = before.method === 'scorecam' ? 'gradcam' : before.method
+    if (ids.length) await start(ids, { method, layer: 'auto', target: 'top1' })
+  }
+
   /** Largest raw value over a run's maps: the common denominator of the shared scale. */
   function sharedMax(run: CamRunRecord | null): number {
     let max = 0
@@ -171,5 +214,5 @@ export const useCamStore = defineStore('cam', () => {
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, error, start, startGroups, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
+  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, predictionRun, error, start, startGroups, followModel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
 })

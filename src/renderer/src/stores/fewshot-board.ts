@@ -1,10 +1,13 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import { useFewshotViewStore } from './fewshot-view'
 import { useImagesStore, type PickedFile } from './images'
 
 export type SetRow = 'support' | 'query'
+
+/** What "Undo" puts back: a whole class at its place, or one image in its row. */
+export type Removed = { kind: 'class'; cls: FewshotClass; index: number } | { kind: 'image'; key: string; image: FewshotImage; row: SetRow; index: number }
 
 export interface FewshotImage {
   id: string
@@ -34,6 +37,10 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
   const shots = ref(DEFAULT_SHOTS)
   /** Files that could not be added to a class, each with its reason. */
   const failures = ref<ImagesAddResult['failed']>([])
+  /** Images the user put in a row by hand (moved, dragged): a new shots count leaves them where they are. */
+  const pinned = ref(new Set<string>())
+  /** The last class or image removed, until undone or replaced by the next removal. */
+  const removed = ref<Removed | null>(null)
 
   /** Per class: 'few' (under 2 images), 'noSupport', 'noQuery', 'name' (empty or repeated), or null. */
   const issues = computed(() => {
@@ -50,6 +57,8 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
   const ready = computed(() => !boardIssue.value && [...issues.value.values()].every((v) => v === null))
 
   function addClass(name?: string): FewshotClass {
+    // Undo is for the last step: a new class or new images move on from it.
+    removed.value = null
     const taken = new Set(classes.value.map((c) => c.name))
     let n = classes.value.length + 1
     while (!name && taken.has(`Class ${n}`)) n++
@@ -58,7 +67,25 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
   }
 
   function removeClass(key: string): void {
+    const index = classes.value.findIndex((c) => c.key === key)
+    if (index < 0) return
+    removed.value = { kind: 'class', cls: classes.value[index], index }
     classes.value = classes.value.filter((c) => c.key !== key)
+  }
+
+  /** Puts back the last removed class (at its place) or image (in its row, when its class is still there). */
+  function undoRemove(): void {
+    const r = removed.value
+    removed.value = null
+    if (!r) return
+    if (r.kind === 'class') {
+      const next = [...classes.value]
+      next.splice(Math.min(r.index, next.length), 0, r.cls)
+      classes.value = next
+      return
+    }
+    const c = findClass(r.key)
+    if (c && ![...c.support, ...c.query].some((x) => x.id === r.image.id)) c[r.row].splice(Math.min(r.index, c[r.row].length), 0, r.image)
   }
 
   function findClass(key: string): FewshotClass | undefined {
@@ -77,14 +104,29 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     }
   }
 
-  /** Splits every class again: the first `shots` images are support, the rest query. */
+  /** Splits every class again, hand moves included: the first `shots` images are support, the rest query. */
   function resplit(): void {
+    pinned.value = new Set()
+    applyShots()
+  }
+
+  /**
+   * The shots count applies at once: in every class, images the user placed by hand stay in their row;
+   * the others fill support up to `shots` (in the order they were added) and the rest are query.
+   */
+  function applyShots(): void {
+    const n = Math.max(0, Math.floor(shots.value || 0))
     for (const c of classes.value) {
-      const all = [...c.support, ...c.query]
-      c.support = all.slice(0, shots.value)
-      c.query = all.slice(shots.value)
+      const isPinned = (x: FewshotImage) => pinned.value.has(x.id)
+      const handSupport = c.support.filter(isPinned)
+      const handQuery = c.query.filter(isPinned)
+      const rest = [...c.support, ...c.query].filter((x) => !isPinned(x))
+      const room = Math.max(0, n - handSupport.length)
+      c.support = [...handSupport, ...rest.slice(0, room)]
+      c.query = [...rest.slice(room), ...handQuery]
     }
   }
+  watch(shots, applyShots)
 
   function move(key: string, id: string, to: SetRow): void {
     const c = findClass(key)
@@ -94,6 +136,11 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     c.support = c.support.filter((x) => x.id !== id)
     c.query = c.query.filter((x) => x.id !== id)
     c[to].push(img)
+    pin(id)
+  }
+
+  function pin(id: string): void {
+    pinned.value = new Set(pinned.value).add(id)
   }
 
   /** Moves an image to another class (or row) by drag and drop. */
@@ -105,12 +152,18 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
       c.query = c.query.filter((x) => x.id !== id)
     }
     const target = findClass(key)
-    if (img && target) target[row].push(img)
+    if (img && target) {
+      target[row].push(img)
+      pin(id)
+    }
   }
 
   function removeImage(key: string, id: string): void {
     const c = findClass(key)
     if (!c) return
+    const row: SetRow = c.support.some((x) => x.id === id) ? 'support' : 'query'
+    const index = c[row].findIndex((x) => x.id === id)
+    if (index >= 0) removed.value = { kind: 'image', key, image: c[row][index], row, index }
     c.support = c.support.filter((x) => x.id !== id)
     c.query = c.query.filter((x) => x.id !== id)
   }
@@ -122,6 +175,7 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
   function place(result: ImagesAddResult | null, key: string | null): void {
     const view = useFewshotViewStore()
     failures.value = result?.failed ?? []
+    removed.value = null
     if (!result) {
       view.error = useImagesStore().error
       return
@@ -142,13 +196,16 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     for (const name of names) put(classes.value.find((c) => c.name === name) ?? addClass(name), groups.get(name)!.sort(byPath))
   }
 
-  /** Dropped or picked files (uploaded first in browser mode); they join the image library too. */
+  /**
+   * Dropped or picked files (uploaded first in browser mode). They stay out of the image library: the
+   * board is its own set, and a class folder of 100 images should not flood the library.
+   */
   async function addFiles(files: PickedFile[], key: string | null): Promise<void> {
     if (!files.length) return
     const view = useFewshotViewStore()
     view.busy = true
     try {
-      place(await useImagesStore().addFiles(files), key)
+      place(await useImagesStore().addFiles(files, { library: false }), key)
     } finally {
       view.busy = false
     }
@@ -158,7 +215,7 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     const view = useFewshotViewStore()
     view.busy = true
     try {
-      place(await useImagesStore().add(paths), key)
+      place(await useImagesStore().add(paths, { library: false }), key)
     } finally {
       view.busy = false
     }
@@ -171,5 +228,5 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     if (c) put(c, ids.flatMap((id) => (images.byId.get(id) ? [toFewshotImage(images.byId.get(id)!)] : [])))
   }
 
-  return { classes, shots, failures, issues, boardIssue, ready, addClass, removeClass, resplit, move, moveTo, removeImage, addFiles, addPaths, addLibrary }
+  return { classes, shots, failures, removed, issues, boardIssue, ready, addClass, removeClass, undoRemove, resplit, move, moveTo, removeImage, addFiles, addPaths, addLibrary }
 })

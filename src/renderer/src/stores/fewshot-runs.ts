@@ -2,7 +2,7 @@ import { defineStore } from 'pinia'
 import { computed, reactive, ref } from 'vue'
 import type { ArgsOf } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
-import { AdaptItem, AdaptReport, type FewshotWorkspace } from '../../../shared/fewshot'
+import { ADAPT_DEFAULTS, AdaptItem, AdaptReport, type FewshotWorkspace } from '../../../shared/fewshot'
 import { api } from '../api'
 import { runJob, type JobStatus } from '../lib/job-runner'
 import { asError } from './errors'
@@ -28,7 +28,6 @@ export interface AdaptRun {
 }
 
 /** Adaptation defaults: the fewshot.adapt call's (AdaptArgs in src/shared/fewshot.ts). */
-export const ADAPT_DEFAULTS = { method: 'protomaml' as AdaptMethodName, steps: 10, innerRate: 0.1 }
 
 /** Adaptation of the open model to the board's classes: the method and its settings, and every run with its streamed losses and report. */
 export const useAdaptRunsStore = defineStore('fewshot-runs', () => {

@@ -36,7 +36,7 @@ export async function restoreFewshot(saved: FewshotWorkspace | undefined): Promi
   const paths = saved.classes.flatMap((c) => [...c.support, ...c.query].map((x) => x.path))
   const known = new Map(images.entries.map((e) => [e.path, e]))
   const missing = paths.filter((p) => !known.has(p))
-  if (missing.length) for (const e of (await images.add(missing))?.added ?? []) known.set(e.path, e)
+  if (missing.length) for (const e of (await images.add(missing, { library: false }))?.added ?? []) known.set(e.path, e)
   const image = (x: { path: string }) => (known.has(x.path) ? [toFewshotImage(known.get(x.path)!)] : [])
   board.classes = saved.classes.map((c) => ({ key: newClassKey(), name: c.name, support: c.support.flatMap(image), query: c.query.flatMap(image) }))
   board.shots = saved.shots

@@ -20,15 +20,22 @@ export const useImagesStore = defineStore('images', () => {
   const selected = ref(new Set<string>())
   const byId = computed(() => new Map(entries.value.map((e) => [e.id, e])))
 
-  /** Adds files or folders; resolves with what was added (null when the call failed: see `error`). */
-  async function add(paths: string[]): Promise<ImagesAddResult | null> {
+  /**
+   * Adds files or folders; resolves with what was added (null when the call failed: see `error`).
+   * `library: false`: the engine knows them (thumbnails, runs) but the library list does not show them
+   * (the few-shot board's own images).
+   */
+  async function add(paths: string[], opts: { library?: boolean } = {}): Promise<ImagesAddResult | null> {
     if (!paths.length) return null
     busy.value = true
     try {
       const result = await api.call('images.add', { paths })
       const known = new Set(entries.value.map((e) => e.id))
-      entries.value = [...entries.value, ...result.added.filter((e) => !known.has(e.id))]
-      failed.value = result.failed
+      // The few-shot board's own images (library: false) report their failures on the board, not here.
+      if (opts.library !== false) {
+        entries.value = [...entries.value, ...result.added.filter((e) => !known.has(e.id))]
+        failed.value = result.failed
+      }
       error.value = null
       return result
     } catch (err) {
@@ -43,14 +50,14 @@ export const useImagesStore = defineStore('images', () => {
    * Files from a file input or a drop: the desktop app knows their paths; a browser uploads them
    * to the local server first (keeping folder names, which are the expected labels).
    */
-  async function addFiles(files: PickedFile[]): Promise<ImagesAddResult | null> {
+  async function addFiles(files: PickedFile[], opts: { library?: boolean } = {}): Promise<ImagesAddResult | null> {
     if (!files.length) return null
-    if (api.pathForFile) return add(files.map((f) => api.pathForFile!(f.file)).filter(Boolean))
+    if (api.pathForFile) return add(files.map((f) => api.pathForFile!(f.file)).filter(Boolean), opts)
     if (!api.uploadFiles) return null
     upload.value = { done: 0, total: files.length }
     try {
       const paths = await api.uploadFiles(files, (done, total) => (upload.value = { done, total }))
-      return await add(paths)
+      return await add(paths, opts)
     } catch (err) {
       error.value = asError(err)
       return null

@@ -12,6 +12,8 @@ export interface JobState {
   total: number
   phase: string
   message?: string
+  /** How far the unit under way is (Score-CAM's masks of one image); absent for jobs without steps. */
+  step?: { done: number; total: number }
   status: 'running' | 'done' | 'failed' | 'cancelled'
   error?: ApiErrorShape
   startedAt: number
@@ -31,12 +33,13 @@ export const useJobsStore = defineStore('jobs', () => {
   }
 
   function apply(e: ApiEvent): void {
+    if (e.type === 'call.progress') return
     if (e.type === 'engine.restarted') {
-      for (const j of jobs.values()) if (j.status === 'running') Object.assign(j, { status: 'failed', error: { code: 'engine-unavailable', message: e.reason } })
+      for (const j of jobs.values()) if (j.status === 'running') Object.assign(j, { status: 'failed', error: { code: 'engine-unavailable', message: e.reason, details: { constraint: e.ok ? 'stopped' : 'down' } } })
       return
     }
     const job = ensure(e)
-    if (e.type === 'job.progress') Object.assign(job, { done: e.done, total: e.total, phase: e.phase, message: e.message })
+    if (e.type === 'job.progress') Object.assign(job, { done: e.done, total: e.total, phase: e.phase, message: e.message, step: e.step })
     else if (e.type === 'job.done') job.status = 'done'
     else if (e.type === 'job.failed') Object.assign(job, { status: 'failed', error: e.error })
     else if (e.type === 'job.cancelled') job.status = 'cancelled'

@@ -1,11 +1,14 @@
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, reactive, ref } from 'vue'
 import { ConversionCheck, type DemoInfo, type ModelInspection, type ModelSummary } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
+import { useCamStore } from './cam'
 import { asError } from './errors'
 import { isConverted } from '../../../shared/registry/model-formats'
-import { runJob } from '../lib/job-runner'
+import { parsedInto, runJob } from '../lib/job-runner'
+import { callWithProgress } from '../lib/call-progress'
+import type { ModelOpenPhase } from '../../../shared/events'
 
 const RECENT_KEY = 'metascope.recentModels'
 
@@ -14,6 +17,9 @@ export const useModelStore = defineStore('model', () => {
   const inspection = ref<ModelInspection | null>(null)
   const error = ref<ApiErrorShape | null>(null)
   const busy = ref(false)
+  /** The model being opened: its path, the phase the engine last reported (then the layer listing), since when. */
+  type Opening = { path: string; phase: ModelOpenPhase | 'inspecting'; startedAt: number }
+  const opening = ref<Opening | null>(null)
   const demo = ref<DemoInfo | null>(null)
   const recent = ref<string[]>(JSON.parse(localStorage.getItem(RECENT_KEY) ?? '[]') as string[])
   /** A TensorFlow.js model's conversion check, for the open model only. */
@@ -39,12 +45,20 @@ export const useModelStore = defineStore('model', () => {
     localStorage.setItem(RECENT_KEY, JSON.stringify(recent.value))
   }
 
-  /** A failed open keeps the model that was already open: nothing the user had is lost. */
-  async function open(path: string): Promise<boolean> {
+  /**
+   * A failed open keeps the model that was already open: nothing the user had is lost. Opening another
+   * model moves the library's predictions and the run settings to it (see the cam store's followModel),
+   * unless `follow` is false (a workspace brings its own runs).
+   */
+  async function open(path: string, { follow = true } = {}): Promise<boolean> {
     busy.value = true
+    const mine = reactive<Opening>({ path, phase: 'reading', startedAt: Date.now() })
+    opening.value = mine
     try {
-      const s = await api.call('models.open', { path })
+      const s = await callWithProgress('models.open', { path }, (e) => (mine.phase = e.phase as ModelOpenPhase))
+      mine.phase = 'inspecting'
       const i = await api.call('models.inspect', { modelId: s.id })
+      const previous = summary.value
       summary.value = s
       inspection.value = i
       error.value = null
@@ -52,12 +66,14 @@ export const useModelStore = defineStore('model', () => {
       check.value = null
       // A converted model is checked against TensorFlow.js itself at once, on probe inputs (a job: the model is usable meanwhile).
       if (isConverted(s.format)) void checkConversion()
+      if (follow) void useCamStore().followModel(previous?.path ?? null, previous?.labels ?? null)
       return true
     } catch (err) {
       error.value = asError(err)
       return false
     } finally {
       busy.value = false
+      if (opening.value === mine) opening.value = null
     }
   }
 
@@ -75,13 +91,7 @@ export const useModelStore = defineStore('model', () => {
     const c = check.value
     try {
       const job = await runJob(c, () => api.call('models.checkConversion', { modelId: s.id, ...(imageIds?.length ? { imageIds: imageIds.slice(0, 64) } : {}) }), {
-        done: (result) => {
-          try {
-            c.result = ConversionCheck.parse(result)
-          } catch (err) {
-            return asError(err)
-          }
-        }
+        done: parsedInto(ConversionCheck, (r) => (c.result = r))
       })
       c.jobId = job.jobId
       // Callers may wait for the verdict.
@@ -91,5 +101,5 @@ export const useModelStore = defineStore('model', () => {
     }
   }
 
-  return { summary, inspection, error, busy, demo, recent, labels, labelFolders, check, open, loadDemo, checkConversion }
+  return { summary, inspection, error, busy, opening, demo, recent, labels, labelFolders, check, open, loadDemo, checkConversion }
 })

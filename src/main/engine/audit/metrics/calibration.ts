@@ -1,4 +1,4 @@
-import type { AuditFile } from '../../../../shared/audit'
+import { auditClassNames, type AuditFile } from '../../../../shared/audit'
 import { maxOf } from '../../../../shared/stats'
 import { calibrationSummary, type Labelled } from '../calibration'
 import { csv } from '../csv'
@@ -22,7 +22,7 @@ export const calibration: AuditMetricModule = {
   csvFiles(f): Record<string, string> {
     const cal = f.summary.calibration
     if (!cal) return {}
-    const labels = f.model.labels
+    const labels = auditClassNames(f)
     return {
       'classes.csv': csv(['index', 'label', 'count', 'correct', 'accuracy'], cal.perClass.map((c) => [c.index, c.label, c.count, c.correct, c.accuracy])),
       'confusion.csv': csv(['true \\ predicted', ...labels], cal.confusion.map((row, i) => [labels[i], ...row])),
@@ -36,7 +36,7 @@ function behaviourSection(f: AuditFile): string {
   const c = f.summary.calibration
   if (!c) return ''
   const st = f.settings
-  const labels = f.model.labels
+  const labels = auditClassNames(f)
   const max = Math.max(1, maxOf(c.confusion.flat()))
   const cm = `<table class="cm"><thead><tr><th>true \\ predicted</th>${labels.map((l) => `<th>${esc(l)}</th>`).join('')}</tr></thead><tbody>${c.confusion
     .map((row, i) => `<tr><th>${esc(labels[i])}</th>${row.map((v, j) => `<td style="background:rgba(${i === j ? '31,119,180' : '214,39,40'},${(v / max).toFixed(3)})">${v || ''}</td>`).join('')}</tr>`)

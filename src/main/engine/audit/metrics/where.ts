@@ -1,4 +1,4 @@
-import type { AuditFile, AuditImage, AuditSettings, WhereSummary } from '../../../../shared/audit'
+import { auditClassNames, type AuditFile, type AuditImage, type AuditSettings, type WhereSummary } from '../../../../shared/audit'
 import { camMethodName } from '../../../../shared/registry/cam-methods'
 import { num } from '../report-parts'
 import { esc } from '../svg-plots'
@@ -56,7 +56,7 @@ async function whereSection(f: AuditFile): Promise<string> {
     w.clusters.map(
       async (g, i) =>
         `<h3>Group ${i + 1}: ${g.size} image(s), border mass ${num(g.border)}</h3><div class="tiles"><img class="heat" src="${await gridDataUrl(g.centroid)}" alt="group ${i + 1} centre">${(
-          await Promise.all(g.members.map(async (m) => `<img src="${await smallDataUrl(m.small)}" alt="${esc(m.path)}" title="${esc(`${m.path}: predicted ${f.model.labels[m.predicted] ?? m.predicted}`)}">`))
+          await Promise.all(g.members.map(async (m) => `<img src="${await smallDataUrl(m.small)}" alt="${esc(m.path)}" title="${esc(`${m.path}: predicted ${auditClassNames(f)[m.predicted] ?? m.predicted}`)}">`))
         ).join('')}</div><p class="muted">${esc(g.members.map((m) => m.path).join(', '))}</p>`
     )
   )

@@ -36,6 +36,8 @@ export interface ForwardCamInput {
   scores: { session: OrtSession; name: string } | null
   batch: number
   throwIfCancelled?: () => void
+  /** Called as the method's own passes progress (Score-CAM: channels masked so far, of k). */
+  onStep?: (done: number, total: number) => void
 }
 
 export interface ForwardCamModule {

@@ -43,6 +43,8 @@ export interface ScoreCamArgs {
   target: number
   batch: number
   throwIfCancelled?: () => void
+  /** After each masked batch (and once before the first): channels done, of k. */
+  onStep?: (done: number, total: number) => void
 }
 
 /**
@@ -54,6 +56,8 @@ export async function scoreCam(args: ScoreCamArgs): Promise<Float32Array> {
   const [c, H, W] = args.chw
   const plane = H * W
   const scores = new Float64Array(args.k)
+  // One image is k forward passes (1,280 for a MobileNetV2: about 10 s at 224 px on a CPU), so each batch says so.
+  args.onStep?.(0, args.k)
   for (let start = 0; start < args.k; start += args.batch) {
     args.throwIfCancelled?.()
     const n = Math.min(args.batch, args.k - start)
@@ -81,6 +85,7 @@ export async function scoreCam(args: ScoreCamArgs): Promise<Float32Array> {
     const logits = out[args.logitsName].data as Float32Array
     const classes = logits.length / n
     for (let i = 0; i < n; i++) scores[start + i] = logits[i * classes + args.target]
+    args.onStep?.(start + n, args.k)
   }
   return weightedSum(args.activations, softmaxWeights(scores), args.h * args.w)
 }
@@ -112,6 +117,7 @@ export const scorecamMethod: ForwardCamModule = {
       w: x.w,
       target: x.target,
       batch: x.batch,
-      throwIfCancelled: x.throwIfCancelled
+      throwIfCancelled: x.throwIfCancelled,
+      onStep: x.onStep
     })
 }

@@ -22,6 +22,8 @@ export interface AdaptedHead {
   adapted: HeadWeights
   /** Support loss before each inner step (empty without steps). */
   supportLoss: number[]
+  /** Inner steps actually taken: 0 for a closed-form head (ProtoNet's prototypes), whatever steps were asked for. */
+  steps: number
   provider: string
 }
 
@@ -32,7 +34,7 @@ export interface AdaptedHead {
  */
 export async function adaptHead(spec: AdaptHeadSpec): Promise<AdaptedHead> {
   const plan = METHODS[spec.method].headPlan(spec)
-  if (plan.kind === 'exact') return { adapted: plan.head, supportLoss: [], provider: 'cpu' }
+  if (plan.kind === 'exact') return { adapted: plan.head, supportLoss: [], steps: 0, provider: 'cpu' }
   return runSteps(spec, plan.graph, plan.init)
 }
 
@@ -74,7 +76,7 @@ async function runSteps(spec: AdaptHeadSpec, graphMethod: FewshotMethodId, init:
         `Adapting the head with ${method} diverged (support loss ${out.supportLosses.map((l) => l.toPrecision(3)).join(' -> ')}); use a smaller inner learning rate than ${spec.innerRate} or fewer steps.`
       )
     }
-    return { adapted, supportLoss: out.supportLosses, provider: runner.provider }
+    return { adapted, supportLoss: out.supportLosses, steps, provider: runner.provider }
   } finally {
     await runner.release()
   }

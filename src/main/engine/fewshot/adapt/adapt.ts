@@ -35,8 +35,11 @@ export interface AdaptResult {
   modelSha256: string
   head: ClassifierHead
   method: AdaptMethod
+  /** Inner steps taken (0 when the head is closed-form, as ProtoNet's is), not the steps asked for. */
   steps: number
   innerRate: number
+  /** Weights the steps trained: the new head's (F + 1) x N, or 0 when no step was taken. */
+  trainedParameters: number
   classes: string[]
   supportCounts: number[]
   queryCounts: number[]
@@ -75,7 +78,7 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   opts.throwIfCancelled?.()
 
   const t0 = performance.now()
-  const { adapted, supportLoss, provider } = await adaptHead({
+  const { adapted, supportLoss, steps: stepsTaken, provider } = await adaptHead({
     model,
     head,
     method,
@@ -97,8 +100,9 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
     modelSha256: modelSha256(model),
     head,
     method,
-    steps,
+    steps: stepsTaken,
     innerRate,
+    trainedParameters: stepsTaken > 0 ? (head.featureDim + 1) * classes.length : 0,
     classes,
     supportCounts: sFiles.map((x) => x.length),
     queryCounts: qFiles.map((x) => x.length),

@@ -12,6 +12,7 @@ export function predictionsJson(r: AdaptResult, outModel: string): Record<string
     method: r.method,
     steps: r.steps,
     innerRate: r.innerRate,
+    trainedParameters: r.trainedParameters,
     classes: r.classes,
     supportCounts: r.supportCounts,
     queryCounts: r.queryCounts,

@@ -1,6 +1,6 @@
 import type { z } from 'zod'
 import { ApiError } from '../../../../shared/errors'
-import { AdaptArgs, ADAPT_METHOD_NAMES, FEWSHOT_METHOD_NAMES, type FewshotMethod } from '../../../../shared/fewshot'
+import { ADAPT_DEFAULTS, AdaptArgs, ADAPT_METHOD_NAMES, FEWSHOT_METHOD_NAMES, type FewshotMethod } from '../../../../shared/fewshot'
 import type { AdaptMethodId } from '../../../../shared/registry/fewshot-methods'
 import { validateCall } from '../../../../shared/validate'
 import type { AdaptOptions } from './adapt'
@@ -10,8 +10,8 @@ export const ADAPT_METHODS = ADAPT_METHOD_NAMES
 export type AdaptMethod = AdaptMethodId
 
 /** The API's defaults: docs/fewshot.md's inner rate, measured stable on pretrained bodies' features (docs/fewshot-adapt.md). */
-export const DEFAULT_INNER_RATE = AdaptArgs.shape.innerRate.parse(undefined)
-export const DEFAULT_STEPS = AdaptArgs.shape.steps.parse(undefined)
+export const DEFAULT_INNER_RATE = ADAPT_DEFAULTS.innerRate
+export const DEFAULT_STEPS = ADAPT_DEFAULTS.steps
 
 /** An adaptation as the fewshot.adapt call takes it, checked and with the defaults filled in. */
 export type AdaptCall = z.output<typeof AdaptArgs>
