@@ -8,8 +8,7 @@ import { mergeAuditFiles, readAuditFile } from '../engine/audit/merge'
 import { writeAudit } from '../engine/audit/report-data'
 import { planAudit } from '../engine/audit/plan'
 import { runAudit } from '../engine/audit/run-audit'
-import { sizeFlag } from './cam-command'
-import { given, listOf, num } from './flags'
+import { given, listOf, num, sizeFlag } from './flags'
 
 export const AUDIT_USAGE = `audit --model M.onnx --images DIR --out DIR [--methods ${AUDIT_CAM_METHODS.join(',')}] [--metrics ${AUDIT_METRICS.join(',')}]
       [--shard K/N] [--layer auto|NAME] [--labels F] [--baseline blur|mean] [--steps 20] [--road 10,30,50,70,90]

@@ -9,13 +9,12 @@ import { COLORMAP_NAMES } from '../engine/cam/colormap'
 import { planCam } from '../engine/cam/plan'
 import { toRecord, type CamRecord } from '../engine/cam/record'
 import { writeCamFiles } from '../engine/cam/writer'
-import { parseSize } from '../engine/data/preprocess-spec'
 import { prepareOutputDir } from '../engine/files/output-dir'
 import { openNewFile, writeFileAtomic } from '../engine/files/safe-write'
 import { collectInputs } from '../engine/model/inputs'
 import { LoadedModel } from '../engine/model/loaded-model'
 import { readLabelsFile } from '../engine/onnx/summary'
-import { given, num } from './flags'
+import { given, num, sizeFlag } from './flags'
 
 export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHOD_IDS.join('|')}]
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
@@ -36,9 +35,6 @@ export async function openModel(modelPath: string | undefined, labelsPath: strin
   const labels = labelsPath ? await readLabelsFile(resolve(labelsPath)) : null
   return LoadedModel.open(resolve(modelPath), labels)
 }
-
-/** `--size WxH` as the API's { width, height }. */
-export const sizeFlag = (text: string | undefined) => (text === undefined ? undefined : ((s: [number, number]) => ({ width: s[1], height: s[0] }))(parseSize(text)))
 
 /**
  * `cam`: the app's cam.run in-process - the same checks and set-up (planCam), the same batches - with

@@ -1,4 +1,5 @@
 import type { ApiErrorShape } from '../../shared/errors'
+import { parseSize } from '../engine/data/preprocess-spec'
 
 /** The CLI flag of an API argument, where the two names differ. */
 const FLAG_OF: Record<string, string> = {
@@ -30,6 +31,13 @@ export const num = (s: string | undefined) => (s === undefined ? undefined : s.t
 
 /** A comma-separated list flag (`--metrics a,b`), items as given: the schema checks them. */
 export const listOf = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()))
+
+/** `--size WxH` as the API's { width, height } (parseSize names the size when it is malformed). */
+export function sizeFlag(text: string | undefined): { width: number; height: number } | undefined {
+  if (text === undefined) return undefined
+  const [height, width] = parseSize(text)
+  return { width, height }
+}
 
 /** The object without its undefined fields: a flag left out leaves the schema's default. */
 export const given = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>

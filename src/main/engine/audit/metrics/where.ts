@@ -49,6 +49,7 @@ function whereSummary(ok: AuditImage[], settings: AuditSettings, labels: string[
 async function whereSection(f: AuditFile): Promise<string> {
   const w = f.summary.where
   if (!w) return ''
+  const names = auditClassNames(f)
   const classes = await Promise.all(
     w.classes.map(async (k) => `<div class="card"><img class="heat" src="${await gridDataUrl(k.mean)}" alt="mean map ${esc(k.label)}"><div><b>${esc(k.label)}</b> (${k.count})</div><div>border ${num(k.border)} · off-centre ${num(k.offCentre)}</div></div>`)
   )
@@ -56,7 +57,7 @@ async function whereSection(f: AuditFile): Promise<string> {
     w.clusters.map(
       async (g, i) =>
         `<h3>Group ${i + 1}: ${g.size} image(s), border mass ${num(g.border)}</h3><div class="tiles"><img class="heat" src="${await gridDataUrl(g.centroid)}" alt="group ${i + 1} centre">${(
-          await Promise.all(g.members.map(async (m) => `<img src="${await smallDataUrl(m.small)}" alt="${esc(m.path)}" title="${esc(`${m.path}: predicted ${auditClassNames(f)[m.predicted] ?? m.predicted}`)}">`))
+          await Promise.all(g.members.map(async (m) => `<img src="${await smallDataUrl(m.small)}" alt="${esc(m.path)}" title="${esc(`${m.path}: predicted ${names[m.predicted] ?? m.predicted}`)}">`))
         ).join('')}</div><p class="muted">${esc(g.members.map((m) => m.path).join(', '))}</p>`
     )
   )
