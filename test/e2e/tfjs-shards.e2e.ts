@@ -49,8 +49,14 @@ async function openedPath(name: string, not = ''): Promise<string> {
 
 /** Runs Grad-CAM on the library and expects a heatmap for every image. */
 async function gradcamGivesHeatmaps(): Promise<void> {
+  // Wait for the new run's tab, not the previous run's (still selected for a moment after the click).
+  const before = await h.page.getByTestId('run-tab').count()
   await h.page.getByTestId('cam-run').click()
-  await h.page.waitForFunction(() => /· (done|failed|cancelled)\)/.test(document.querySelector('[data-testid="run-tab"][aria-selected="true"]')?.textContent ?? ''), undefined, { timeout: 120_000 })
+  await h.page.waitForFunction(
+    (n) => document.querySelectorAll('[data-testid="run-tab"]').length > n && /· (done|failed|cancelled)\)/.test(document.querySelector('[data-testid="run-tab"][aria-selected="true"]')?.textContent ?? ''),
+    before,
+    { timeout: 120_000 }
+  )
   expect(await h.page.locator('[data-testid="run-tab"][aria-selected="true"]').textContent()).toMatch(/\(2 · done\)/)
   expect(await h.page.getByTestId('heat-card-failed').count()).toBe(0)
   for (const name of IMAGES) expect(await h.page.locator(`[data-testid="heat-card"][aria-label="${name}"] canvas`).first().isVisible()).toBe(true)
