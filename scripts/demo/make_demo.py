@@ -1,5 +1,6 @@
 """Builds Metascope's bundled demo: a small CNN trained on Fashion-MNIST, exported to ONNX, plus
-40 demo images from the test set.
+40 demo images from the test set; and the few-shot demo: the same CNN trained on classes 0-4 only,
+plus images of the 5 classes it never saw (5-9) to teach it.
 
 Run with Debian's Python (python3-torch 1.13, python3-onnx, python3-pil) after
 `apt-get install dataset-fashion-mnist`:
@@ -9,6 +10,10 @@ Run with Debian's Python (python3-torch 1.13, python3-onnx, python3-pil) after
 Writes (replacing what is there):
     resources/demo/fashion_cnn.onnx         the model (input 'input' [batch,1,28,28] in [0,1], output 'logits' [batch,10])
     resources/demo/images/<Folder>/<i>.png  4 test images per class, 28x28 greyscale, i = test-set index
+    resources/demo/fewshot/fashion_cnn_0to4.onnx    the same CNN trained on classes 0-4 only (output 'logits' [batch,5])
+    resources/demo/fewshot/{support,query}/<Folder>/<i>.png   5 + 5 test images of each of classes 5-9
+
+`--only classifier` or `--only fewshot` rebuilds one of the two, leaving the other's files as they are.
 
 Deterministic: seeded, fixed thread count, CPU only; no network access is needed.
 """
@@ -28,6 +33,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 OUT_DIR = os.path.join(ROOT, 'resources', 'demo')
 MODEL_PATH = os.path.join(OUT_DIR, 'fashion_cnn.onnx')
 IMAGES_DIR = os.path.join(OUT_DIR, 'images')
+FEWSHOT_DIR = os.path.join(OUT_DIR, 'fewshot')
+FEWSHOT_MODEL_PATH = os.path.join(FEWSHOT_DIR, 'fashion_cnn_0to4.onnx')
 DEFAULT_DATA = '/usr/share/datasets/fashion-mnist'  # Debian's dataset-fashion-mnist
 
 LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']
@@ -41,6 +48,9 @@ BATCH = 64
 LR = 5e-3
 PER_CLASS = 4          # demo images per class
 MISTAKE_WINDOW = 40    # look this far into each class for a misclassified example
+KNOWN = 5              # the few-shot demo model knows classes 0..KNOWN-1; it is taught the others
+SHOTS = 5              # few-shot demo: support images per new class (the first SHOTS of the class in the test set)
+QUERIES = 5            # ... and query images per new class (the next QUERIES)
 
 
 class FashionCNN(nn.Module):
@@ -124,7 +134,7 @@ def predict(model, x):
     return torch.cat([model(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)]).numpy()
 
 
-def export(model, accuracy, path):
+def export(model, path, meta):
     import onnx
     model.eval()
     tmp = path + '.tmp'
@@ -135,15 +145,6 @@ def export(model, accuracy, path):
         do_constant_folding=True,
     )
     m = onnx.load(tmp)
-    meta = {
-        'labels': json.dumps(LABELS),
-        'metascope.label_folders': json.dumps(FOLDERS),
-        'metascope.normalization': 'unit',
-        'metascope.resize': 'stretch',
-        'metascope.description': 'A small CNN (3 convolutions, global average pooling, 1 linear layer) trained on '
-                                 'Fashion-MNIST 28x28 greyscale clothing images, input scaled to [0,1]; Metascope\'s demo model.',
-        'metascope.test_accuracy': f'{accuracy:.4f}',
-    }
     del m.metadata_props[:]
     for k, v in meta.items():
         e = m.metadata_props.add()
@@ -152,6 +153,18 @@ def export(model, accuracy, path):
     onnx.checker.check_model(m)
     onnx.save(m, tmp)
     os.replace(tmp, path)
+
+
+def model_meta(classes, description, accuracy):
+    """The metadata both demo models carry: labels, label folders, the preprocessing they were trained with."""
+    return {
+        'labels': json.dumps(LABELS[:classes]),
+        'metascope.label_folders': json.dumps(FOLDERS[:classes]),
+        'metascope.normalization': 'unit',
+        'metascope.resize': 'stretch',
+        'metascope.description': description,
+        'metascope.test_accuracy': f'{accuracy:.4f}',
+    }
 
 
 def pick_demo(y_test, pred):
@@ -179,10 +192,82 @@ def write_images(x_test, picks):
         Image.fromarray(x_test[i], mode='L').save(os.path.join(d, f'{i}.png'), optimize=False)
 
 
+def build_classifier(x_train, y_train, x_test, y_test_u8, x_test_u8, epochs):
+    """The 10-class demo model and its 40 demo images."""
+    torch.manual_seed(SEED)
+    model = FashionCNN()
+    print(f'parameters: {sum(p.numel() for p in model.parameters())}', flush=True)
+    t0 = time.time()
+    train(model, x_train, y_train, epochs)
+    train_s = time.time() - t0
+    pred = predict(model, x_test)
+    accuracy = float((pred == y_test_u8).mean())
+    print(f'train time: {train_s:.1f} s on {THREADS} threads')
+    print(f'test accuracy: {accuracy:.4f} ({int((pred == y_test_u8).sum())}/{len(pred)})')
+
+    os.makedirs(OUT_DIR, exist_ok=True)
+    export(model, MODEL_PATH, model_meta(
+        len(LABELS),
+        'A small CNN (3 convolutions, global average pooling, 1 linear layer) trained on '
+        'Fashion-MNIST 28x28 greyscale clothing images, input scaled to [0,1]; Metascope\'s demo model.',
+        accuracy))
+    print(f'wrote {os.path.relpath(MODEL_PATH, ROOT)} ({os.path.getsize(MODEL_PATH)} bytes)')
+
+    picks = pick_demo(y_test_u8, pred)
+    write_images(x_test_u8, picks)
+    print(f'wrote {len(picks)} images under {os.path.relpath(IMAGES_DIR, ROOT)}/')
+    for c, i in picks:
+        if pred[i] != c:
+            print(f'  misclassified: {FOLDERS[c]}/{i}.png predicted {LABELS[pred[i]]}')
+
+
+def build_fewshot(x_train, y_train, x_test, y_test_u8, x_test_u8, epochs):
+    """
+    The few-shot demo: the same network, seeded alike, trained on classes 0..KNOWN-1 only, so the
+    classes it is then taught (KNOWN..9) are new to it; their images come from the test set, which
+    the model never trained on (and it saw no image of these classes at all).
+    """
+    from PIL import Image
+    keep = y_train < KNOWN
+    torch.manual_seed(SEED)
+    model = FashionCNN(classes=KNOWN)
+    t0 = time.time()
+    train(model, x_train[keep], y_train[keep], epochs)
+    train_s = time.time() - t0
+    known = y_test_u8 < KNOWN
+    pred = predict(model, x_test[torch.from_numpy(known)])
+    right = int((pred == y_test_u8[known]).sum())
+    accuracy = right / int(known.sum())
+    print(f'few-shot demo model: {int(keep.sum())} training images of classes 0-{KNOWN - 1}, {train_s:.1f} s')
+    print(f'few-shot demo model: test accuracy on classes 0-{KNOWN - 1}: {accuracy:.4f} ({right}/{int(known.sum())})')
+
+    if os.path.isdir(FEWSHOT_DIR):
+        shutil.rmtree(FEWSHOT_DIR)
+    os.makedirs(FEWSHOT_DIR)
+    export(model, FEWSHOT_MODEL_PATH, model_meta(
+        KNOWN,
+        f'The demo CNN (3 convolutions, global average pooling, 1 linear layer) trained on Fashion-MNIST classes '
+        f'0-{KNOWN - 1} only ({", ".join(LABELS[:KNOWN])}), input scaled to [0,1]: Metascope\'s few-shot demo, '
+        f'taught {", ".join(LABELS[KNOWN:])}, which it never saw.',
+        accuracy))
+    print(f'wrote {os.path.relpath(FEWSHOT_MODEL_PATH, ROOT)} ({os.path.getsize(FEWSHOT_MODEL_PATH)} bytes)')
+
+    for c in range(KNOWN, len(LABELS)):
+        idx = np.flatnonzero(y_test_u8 == c)[:SHOTS + QUERIES]
+        for row, chosen in (('support', idx[:SHOTS]), ('query', idx[SHOTS:])):
+            d = os.path.join(FEWSHOT_DIR, row, FOLDERS[c])
+            os.makedirs(d, exist_ok=True)
+            for i in chosen:
+                Image.fromarray(x_test_u8[i], mode='L').save(os.path.join(d, f'{i}.png'), optimize=False)
+    print(f'wrote {SHOTS} support + {QUERIES} query images for each of {", ".join(FOLDERS[KNOWN:])} '
+          f'under {os.path.relpath(FEWSHOT_DIR, ROOT)}/')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--data', default=DEFAULT_DATA, help='folder with the Fashion-MNIST idx(.gz) files')
     ap.add_argument('--epochs', type=int, default=EPOCHS)
+    ap.add_argument('--only', choices=['classifier', 'fewshot'], help='build one part of the demo, leave the other as it is')
     args = ap.parse_args()
 
     torch.manual_seed(SEED)
@@ -195,26 +280,10 @@ def main():
     x_test = to_tensor(x_test_u8)
     print(f'Fashion-MNIST from {args.data}: {len(x_train)} train, {len(x_test)} test', flush=True)
 
-    model = FashionCNN()
-    print(f'parameters: {sum(p.numel() for p in model.parameters())}', flush=True)
-    t0 = time.time()
-    train(model, x_train, y_train, args.epochs)
-    train_s = time.time() - t0
-    pred = predict(model, x_test)
-    accuracy = float((pred == y_test_u8).mean())
-    print(f'train time: {train_s:.1f} s on {THREADS} threads')
-    print(f'test accuracy: {accuracy:.4f} ({int((pred == y_test_u8).sum())}/{len(pred)})')
-
-    os.makedirs(OUT_DIR, exist_ok=True)
-    export(model, accuracy, MODEL_PATH)
-    print(f'wrote {os.path.relpath(MODEL_PATH, ROOT)} ({os.path.getsize(MODEL_PATH)} bytes)')
-
-    picks = pick_demo(y_test_u8, pred)
-    write_images(x_test_u8, picks)
-    print(f'wrote {len(picks)} images under {os.path.relpath(IMAGES_DIR, ROOT)}/')
-    for c, i in picks:
-        if pred[i] != c:
-            print(f'  misclassified: {FOLDERS[c]}/{i}.png predicted {LABELS[pred[i]]}')
+    if args.only != 'fewshot':
+        build_classifier(x_train, y_train, x_test, y_test_u8, x_test_u8, args.epochs)
+    if args.only != 'classifier':
+        build_fewshot(x_train, y_train, x_test, y_test_u8, x_test_u8, args.epochs)
 
 
 if __name__ == '__main__':

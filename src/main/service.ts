@@ -24,6 +24,7 @@ import type { AdaptItem, MetaTrainItem } from '../shared/fewshot'
 import { parseClassSpec } from './engine/fewshot/data/episodes'
 import { openFewshotDataset } from './engine/fewshot/data/open'
 import { adaptModel } from './engine/fewshot/adapt/adapt'
+import { listFeatures, suggestFeatures, suggestSupportFiles } from './engine/fewshot/adapt/suggest-features'
 import { explicitSetFiles } from './engine/fewshot/adapt/sets'
 import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
@@ -218,23 +219,23 @@ export class Service {
       this.jobs.checkRoom()
       // Explicit sets are checked before the job starts (2+ classes, 1 support + 1 query each, the
       // unreadable files named), so those mistakes come back as call errors.
-      if (a.sets) await explicitSetFiles(a.sets)
+      if (a.sets) await explicitSetFiles(a.sets, 8, a.mode === 'add' ? 1 : 2)
       // The output folder is checked (and made) before the job, like every folder a call writes into.
       const chosenOut = a.out ? await prepareOutputDir(a.out, 'out') : null
       return this.jobs.start('fewshot.adapt', async (ctx) => {
+        // Every setting of the call goes to the engine as given (it checks them with the same schema).
+        const { out: _out, modelPath, supportDir, queryDir, sets, ...settings } = a
         const result = await adaptModel({
-          modelPath: resolve(a.modelPath),
-          ...(a.sets ? { sets: a.sets } : { supportDir: resolve(a.supportDir!), queryDir: resolve(a.queryDir!) }),
-          method: a.method,
-          steps: a.steps,
-          innerRate: a.innerRate,
-          head: a.head,
-          threads: a.threads,
+          ...settings,
+          modelPath: resolve(modelPath),
+          ...(sets ? { sets } : { supportDir: resolve(supportDir!), queryDir: resolve(queryDir!) }),
           throwIfCancelled: ctx.throwIfCancelled,
-          onProgress: (p) => ctx.progress(p.done, p.total, p.stage)
+          onProgress: (p) => ctx.progress(p.done, p.total, p.stage),
+          // Deeper adaptation takes one onnxruntime run per step: each loss streams out as it is measured.
+          onStep: (item) => ctx.item(item satisfies AdaptItem)
         })
         // The head adapts in one unrolled run: its support loss per inner step streams out afterwards.
-        result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
+        if (!result.deep) result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
         // Without a folder: a scratch folder of this engine, removed on exit and swept after a crash.
         const out = chosenOut ?? scratchDir('adapted')
         const modelOut = join(out, 'model.onnx')
@@ -244,6 +245,15 @@ export class Service {
         this.outputs.keep(ctx.jobId, { kind: 'fewshot.adapt', files: [modelOut, join(out, 'predictions.json')], main: modelOut })
         return { ...report, downloadId: this.offerDownload(modelOut) }
       })
+    },
+    'fewshot.features': async (a) => listFeatures(a),
+    'fewshot.suggestFeatures': async (a) => {
+      this.jobs.checkRoom()
+      // Too few classes or support images per class come back as call errors, before any job starts.
+      await suggestSupportFiles(a)
+      return this.jobs.start('fewshot.suggestFeatures', async (ctx) =>
+        suggestFeatures({ ...a, throwIfCancelled: ctx.throwIfCancelled, onProgress: (done, total) => ctx.progress(done, total, 'embeddings') })
+      )
     },
     'audit.run': async (a) => {
       this.jobs.checkRoom()

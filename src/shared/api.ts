@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
+import { FeaturesArgs, FeaturesResult, SuggestFeaturesArgs } from './fewshot-features'
 import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
 import { ModelPreprocess, PreprocessFields } from './preprocess'
@@ -242,7 +243,15 @@ export const DemoInfo = z.object({
   available: z.boolean(),
   modelPath: z.string(),
   imagesDir: z.string(),
-  description: z.string()
+  description: z.string(),
+  /** The few-shot demo: a model that knows some classes, and support/query folders (one sub-folder per class) of classes it never saw. */
+  fewshot: z.object({
+    available: z.boolean(),
+    modelPath: z.string(),
+    supportDir: z.string(),
+    queryDir: z.string(),
+    description: z.string()
+  })
 })
 export type DemoInfo = z.infer<typeof DemoInfo>
 
@@ -344,6 +353,10 @@ export const methods = {
   'fewshot.evaluate': { args: EvaluateArgs, result: JobStarted },
   /** Adapts a model's head to the classes of a support folder (job: result = predictions before/after, accuracies, the adapted model's path). */
   'fewshot.adapt': { args: AdaptArgs, result: JobStarted },
+  /** The tensors a model's images can be embedded with for adaptation (fewshot.adapt's `features`), the automatic one marked. */
+  'fewshot.features': { args: FeaturesArgs, result: FeaturesResult },
+  /** Ranks those tensors by leave-one-out nearest-centroid accuracy on a support set, 2+ images per class (job: result FeatureSuggestion). Nothing is applied. */
+  'fewshot.suggestFeatures': { args: SuggestFeaturesArgs, result: JobStarted },
   /** Audits a model on a labelled folder (job: progress phases AUDIT_PHASES, items AuditImage, result AuditResult; see src/shared/audit.ts). */
   'audit.run': { args: AuditArgs, result: JobStarted },
   /** cancelled: false with a reason when the job is not running (it ended, it was lost with a stopped engine, or no such job). */

@@ -1,6 +1,9 @@
 import { z } from 'zod'
 import { ApiErrorShape } from './errors'
+import { AddClassesReport } from './fewshot-add'
+import { FeatureChoice } from './fewshot-features'
 import { OutputPath, Path } from './paths'
+import { ModelPreprocess, PreprocessFields } from './preprocess'
 import { ADAPT_METHOD_IDS, FEWSHOT_METHOD_IDS } from './registry/fewshot-methods'
 
 /**
@@ -97,6 +100,20 @@ export const AdaptClassSet = z
   .strict()
 export type AdaptClassSet = z.infer<typeof AdaptClassSet>
 
+/** fewshot.adapt's modes: a classifier for the new classes only, or the model's classes plus the new ones. */
+export const ADAPT_MODES = ['replace', 'add'] as const
+export type AdaptMode = (typeof ADAPT_MODES)[number]
+
+/** Images of one of the model's own classes (add mode): measured before and after, never trained on. */
+export const AdaptOldClass = z
+  .object({
+    /** One of the model's labels (or its label folder name). */
+    name: z.string().trim().min(1, 'every class needs a name'),
+    files: z.array(Path).min(1)
+  })
+  .strict()
+export type AdaptOldClass = z.infer<typeof AdaptOldClass>
+
 export const AdaptArgs = z
   .object({
     /** The model to adapt (an ONNX file). */
@@ -107,30 +124,107 @@ export const AdaptArgs = z
     /** Explicit support and query files per class, instead of supportDir / queryDir. */
     sets: z.object({ classes: z.array(AdaptClassSet) }).strict().optional(),
     method: z.enum(ADAPT_METHOD_NAMES).default('protomaml'),
-    steps: z.number().int().min(0).max(1000).default(10),
+    /** Inner steps; omitted: 10 to replace the classifier, 0 to add classes (ADAPT_DEFAULTS). */
+    steps: z.number().int().min(0).max(1000).optional(),
     innerRate: z.number().positive().max(10).default(0.1),
     /** The head's node or weight name, when it is not found automatically. */
     head: z.string().min(1).optional(),
+    /** The tensor images are embedded with (fewshot.features lists the candidates); omitted: the automatic choice. */
+    features: z.string().min(1).optional(),
     /** onnxruntime threads per operator (benchmarks); omitted: onnxruntime's choice. */
     threads: z.number().int().min(1).max(256).optional(),
+    /** Preprocessing of support and query images, as cam.run takes it; a field left out is the model's own. */
+    ...PreprocessFields,
     /** Folder for model.onnx and predictions.json; a fresh temporary folder when omitted. */
-    out: OutputPath.optional()
+    out: OutputPath.optional(),
+    /** 'replace' (default): the written model knows the new classes only; 'add': the model's classes plus the new ones (docs/fewshot-adapt.md). */
+    mode: z.enum(ADAPT_MODES).default('replace'),
+    /** Add mode: images of the model's own classes to measure with, one sub-folder per class named by a label (or label folder). */
+    oldDir: Path.optional(),
+    /** Add mode: the same as explicit files per class (the app's board classes named like a label). */
+    oldClasses: z.array(AdaptOldClass).optional(),
+    /** Deeper adaptation: fine-tune the last `depth` blocks of the body with the new head; 0: the head only (docs/fewshot-adapt.md). */
+    depth: z.number().int().min(0).max(1000).default(0),
+    /** Deeper adaptation: Adam steps at most (early stopping may choose fewer). */
+    deepSteps: z.number().int().min(1).max(1000).default(50),
+    /** Deeper adaptation: Adam's learning rate for the blocks and the head. */
+    deepRate: z.number().positive().max(1).default(3e-3),
+    /** Deeper adaptation: seeded flip, crop and colour-jitter views of the support images; omitted: on when depth > 0. */
+    augment: z.boolean().optional(),
+    /** Deeper adaptation: the seed of the augmented views and of the held-out images. */
+    seed: z.number().int().min(0).default(0),
+    /** Deeper adaptation: choose the step count by holding out one support image per class (2+ shots per class). */
+    earlyStop: z.boolean().default(true)
   })
   .strict()
+  .refine((a) => a.depth === 0 || a.mode !== 'add', { message: "fine-tuning blocks (depth > 0) replaces the classifier; it does not combine with adding classes (mode 'add')", path: ['depth'] })
+  .refine((a) => a.depth > 0 || !a.augment, { message: 'augmentation is for fine-tuning blocks: give a depth of 1 or more', path: ['augment'] })
   .refine((a) => (a.sets ? !a.supportDir && !a.queryDir : !!a.supportDir && !!a.queryDir), 'give either supportDir and queryDir, or sets')
+  .refine((a) => a.mode === 'add' || (a.oldDir === undefined && a.oldClasses === undefined), {
+    message: "images of the model's own classes are measured only when adding classes (mode 'add')",
+    path: ['oldDir']
+  })
+  .refine((a) => a.oldDir === undefined || a.oldClasses === undefined, { message: 'give either oldDir or oldClasses, not both', path: ['oldClasses'] })
 
 /** fewshot.adapt's defaults, read from its schema: the CLI's help, the engine and the Few-shot view's "defaults" link say the same. */
 export const ADAPT_DEFAULTS = {
   method: AdaptArgs.shape.method.parse(undefined),
-  steps: AdaptArgs.shape.steps.parse(undefined),
-  innerRate: AdaptArgs.shape.innerRate.parse(undefined)
+  /** Steps when replacing the classifier, and when adding classes (imprinted rows, no refinement: docs/fewshot-adapt.md). */
+  steps: 10,
+  addSteps: 0,
+  innerRate: AdaptArgs.shape.innerRate.parse(undefined),
+  mode: AdaptArgs.shape.mode.parse(undefined)
+}
+
+/** Deeper adaptation's defaults, read from the schema (the CLI's help says the same). */
+export const ADAPT_DEEP_DEFAULTS = {
+  deepSteps: AdaptArgs.shape.deepSteps.parse(undefined),
+  deepRate: AdaptArgs.shape.deepRate.parse(undefined)
 }
 
 /** fewshot.adapt streams one of these per inner step (after the head's single unrolled run). */
-export const AdaptItem = z.object({ step: z.number(), supportLoss: z.number() })
+export const AdaptItem = z.object({
+  step: z.number(),
+  supportLoss: z.number(),
+  /** Deeper adaptation: 'validation' while early stopping measures held-out images, then 'final'; absent for the head only. */
+  phase: z.enum(['validation', 'final']).optional(),
+  /** Deeper adaptation, validation phase: the held-out support images' loss after this step. */
+  heldOutLoss: z.number().optional()
+})
 export type AdaptItem = z.infer<typeof AdaptItem>
 
 const Scored = z.object({ index: z.number(), label: z.string(), probability: z.number() })
+
+/**
+ * The preprocessing an adaptation embedded its images with, and where each field came from: the
+ * model's metadata or input layers (stated), the caller (chosen), or Metascope's assumption (default).
+ */
+const StatedOrChosen = z.enum([...ModelPreprocess.shape.source.shape.normalization.options, 'chosen'])
+export const AdaptPreprocess = ModelPreprocess.pick({ channels: true, normalization: true, resize: true, channelOrder: true, size: true }).extend({
+  source: z.object({ normalization: StatedOrChosen, resize: StatedOrChosen, channelOrder: StatedOrChosen, size: ModelPreprocess.shape.source.shape.size })
+})
+export type AdaptPreprocess = z.infer<typeof AdaptPreprocess>
+
+/** What deeper adaptation did: the blocks fine-tuned, the augmentation, and the step count early stopping chose. */
+export const AdaptDeep = z.object({
+  depth: z.number(),
+  blocks: z.array(z.string()),
+  /** The tensor the fine-tuned part starts from (the frozen part runs up to it once per image). */
+  cut: z.string(),
+  augment: z.boolean(),
+  /** Views per support image (the image and its augmented copies). */
+  views: z.number(),
+  seed: z.number(),
+  rate: z.number(),
+  stepsAsked: z.number(),
+  /** Steps of the final run (chosen by early stopping when it ran). */
+  steps: z.number(),
+  /** Early stopping's held-out loss after 0..stepsAsked steps; null when it did not run. */
+  heldOutLoss: z.array(z.number()).nullable(),
+  trainedParameters: z.number(),
+  ms: z.object({ frozen: z.number(), training: z.number() })
+})
+export type AdaptDeep = z.infer<typeof AdaptDeep>
 
 /** fewshot.adapt's job result (also predictions.json). */
 export const AdaptReport = z.object({
@@ -143,6 +237,10 @@ export const AdaptReport = z.object({
   downloadId: z.string().optional(),
   head: z.object({ node: z.string(), weight: z.string(), bias: z.string().nullable().optional(), features: z.string(), featureDim: z.number(), originalClasses: z.number() }).passthrough(),
   method: z.string(),
+  /** 'replace' or 'add' (the model's classes kept); absent in reports written before there was a choice. */
+  mode: z.enum(ADAPT_MODES).optional(),
+  /** Add mode: labels, new-class accuracy, old-class accuracy before and after, or the proxy (src/shared/fewshot-add.ts). */
+  addClasses: AddClassesReport.optional(),
   /** Inner steps taken: 0 for a closed-form head (ProtoNet), whatever was asked. */
   steps: z.number(),
   innerRate: z.number(),
@@ -154,6 +252,12 @@ export const AdaptReport = z.object({
   accuracyBefore: z.number().nullable(),
   accuracyAfter: z.number(),
   supportLoss: z.array(z.number()),
+  /** The feature tensor the head was adapted on; absent in reports written before it was recorded. */
+  features: FeatureChoice.optional(),
+  /** The preprocessing support and query images were embedded with; absent in reports written before it was recorded. */
+  preprocess: AdaptPreprocess.optional(),
+  /** Deeper adaptation (depth > 0): what was fine-tuned and how; absent for head-only adaptation. */
+  deep: AdaptDeep.optional(),
   ms: z.object({ embeddings: z.number(), adaptation: z.number() }),
   embeddings: z.object({ computed: z.number(), reused: z.number() }),
   backend: z.string(),
@@ -177,6 +281,9 @@ export const FewshotWorkspace = z.object({
   method: z.enum(ADAPT_METHOD_NAMES),
   steps: z.number(),
   innerRate: z.number(),
+  /** Absent in workspaces saved before classes could be added. */
+  mode: z.enum(ADAPT_MODES).optional(),
+  addSteps: z.number().optional(),
   runs: z.array(
     z.object({
       id: z.string(),

@@ -1,8 +1,6 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ROOT, tempDir } from '../helpers'
-import { startWithDemo, type Harness } from './harness'
+import { tempDir } from '../helpers'
+import { copyDemoClasses, startWithDemo, type Harness } from './harness'
 
 /**
  * The few-shot board as a user drives it (issue #21 item 9): the shots count applies at once and keeps
@@ -10,7 +8,6 @@ import { startWithDemo, type Harness } from './harness'
  * added to the board does not flood the image library. Real server, engine, images and Chromium.
  */
 let h: Harness
-const demoImages = join(ROOT, 'resources', 'demo', 'images')
 const CLASSES = ['Bag', 'Coat', 'Sneaker']
 const work = tempDir('metascope-fs-board-')
 
@@ -20,10 +17,7 @@ const classCounts = (): Promise<Counts> =>
 const shownCount = async () => (await h.page.getByTestId('shown-count').textContent()) ?? ''
 
 beforeAll(async () => {
-  for (const c of CLASSES) {
-    mkdirSync(join(work, c), { recursive: true })
-    for (const f of readdirSync(join(demoImages, c)).sort().slice(0, 4)) copyFileSync(join(demoImages, c, f), join(work, c, f))
-  }
+  copyDemoClasses(work, CLASSES, 4)
   h = await startWithDemo()
 })
 

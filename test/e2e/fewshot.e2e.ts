@@ -103,17 +103,8 @@ describe('few-shot in the app', () => {
     expect(await h.page.getByTestId('fs-card').count()).toBe(4)
     expect(await text('fs-pred')).toContain('→')
     await h.page.getByTestId('fs-results').scrollIntoViewIfNeeded()
+    // The README's picture is the few-shot demo's (fewshot-demo.e2e.ts): classes the model never saw.
     await h.screenshot('fewshot-04-results')
-    // A taller window for the README, with the image library folded away (as a user would to make
-    // room): the board, the run and its results in one view.
-    await h.page.setViewportSize({ width: 1440, height: 1400 })
-    await h.page.getByTestId('library-toggle').click()
-    await h.page.evaluate(() => document.querySelector('.fewshot .fs-scroll')?.scrollTo(0, 0))
-    await h.page.waitForTimeout(200)
-    // The README's picture is this one, retaken on every run.
-    copyFileSync(await h.screenshot('fewshot-readme'), join(ROOT, 'docs', 'screenshot-fewshot.png'))
-    await h.page.getByTestId('library-toggle').click()
-    await h.page.setViewportSize({ width: 1280, height: 800 })
   })
 
   it('opens Grad-CAM before vs after for a query image, then all of them in the compare view', async () => {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { ROOT } from '../helpers'
@@ -108,6 +108,17 @@ export async function startHarness(o: { chromiumPath?: string } = {}): Promise<H
 }
 
 /** The harness with the app open on the demo model: what most end-to-end files start from. */
+/** The demo's images folder (one sub-folder per class). */
+export const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
+
+/** Copies the first `perClass` demo images of each class into `<dir>/<class>/`: a class-folder tree a user would pick. */
+export function copyDemoClasses(dir: string, classes: string[], perClass: number): void {
+  for (const c of classes) {
+    mkdirSync(join(dir, c), { recursive: true })
+    for (const f of readdirSync(join(DEMO_IMAGES, c)).sort().slice(0, perClass)) copyFileSync(join(DEMO_IMAGES, c, f), join(dir, c, f))
+  }
+}
+
 export async function startWithDemo(): Promise<Harness> {
   const h = await startHarness()
   await h.page.goto(h.url)

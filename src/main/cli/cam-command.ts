@@ -14,12 +14,11 @@ import { openNewFile, writeFileAtomic } from '../engine/files/safe-write'
 import { collectInputs } from '../engine/model/inputs'
 import { LoadedModel } from '../engine/model/loaded-model'
 import { readLabelsFile } from '../engine/onnx/summary'
-import { given, num, sizeFlag } from './flags'
+import { given, num, PREPROCESS_OPTIONS, preprocessFlags, preprocessUsage } from './flags'
 
 export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHOD_IDS.join('|')}]
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
-    [--normalization imagenet|unit|symmetric|raw] [--resize stretch|center-crop] [--channel-order rgb|bgr]
-    [--size WxH (models with dynamic height/width; default: the model's metadata, the .npy inputs' size, else 224x224)]
+    ${preprocessUsage('    ', "the model's metadata, the .npy inputs' size, else 224x224")}
     [--threads N]
     --layer takes auto, a tensor name or a unique suffix of one (Conv_1/Relu6), an exporter scope
     (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2).
@@ -55,10 +54,7 @@ export async function camCommand(argv: string[]): Promise<number> {
       labels: { type: 'string' },
       colormap: { type: 'string' },
       alpha: { type: 'string' },
-      normalization: { type: 'string' },
-      resize: { type: 'string' },
-      'channel-order': { type: 'string' },
-      size: { type: 'string' },
+      ...PREPROCESS_OPTIONS,
       threads: { type: 'string' }
     },
     allowPositionals: true,
@@ -75,10 +71,7 @@ export async function camCommand(argv: string[]): Promise<number> {
       layer: v.layer,
       target: v.target,
       batch: num(v.batch),
-      normalization: v.normalization,
-      resize: v.resize,
-      channelOrder: v['channel-order']?.toLowerCase(),
-      size: sizeFlag(v.size),
+      ...preprocessFlags(v),
       threads: num(v.threads)
     }),
     'cam settings'

@@ -13,6 +13,7 @@ import { METHODS } from '../engine/fewshot/methods'
 import { given, num } from './flags'
 import { cliService } from './service-job'
 import { ADAPT_USAGE, adaptCommand } from './fewshot-adapt-command'
+import { FEATURES_USAGE, featuresCommand } from './fewshot-features-command'
 
 export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-classes 0-4 --test-classes 5-9 [--ways 5] [--shots K]
       [--queries 15] [--episodes 600] [--method ${FEWSHOT_METHOD_NAMES.join('|')}] [--iterations N]
@@ -30,12 +31,14 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
   fewshot evaluate --checkpoint F --test-classes 5-9 [--episodes 600] [--dataset fashion-mnist | --folder DIR]
             score a checkpoint on test episodes; prints one JSON line: accuracy, ci95, episodes
   ${ADAPT_USAGE}
+  ${FEATURES_USAGE}
 methods: ${FEWSHOT_METHOD_NAMES.map((m) => `\n  ${m.padEnd(10)} ${METHODS[m].summary}`).join('')}`
 
 export async function fewshotCommand(argv: string[]): Promise<number> {
   const [what, ...rest] = argv
   if (what === 'bench') return benchCommand(rest)
   if (what === 'adapt') return adaptCommand(rest)
+  if (what === 'features') return featuresCommand(rest)
   if (what === 'metatrain') return metatrainCommand(rest)
   if (what === 'evaluate') return evaluateCommand(rest)
   throw new ApiError('invalid-arguments', `unknown fewshot command "${what ?? ''}"; try: fewshot bench --dataset fashion-mnist ...`)

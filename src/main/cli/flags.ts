@@ -1,4 +1,5 @@
 import type { ApiErrorShape } from '../../shared/errors'
+import { CHANNEL_ORDERS, NORMALIZATIONS, RESIZES } from '../../shared/preprocess'
 import { parseSize } from '../engine/data/preprocess-spec'
 
 /** The CLI flag of an API argument, where the two names differ. */
@@ -8,6 +9,7 @@ const FLAG_OF: Record<string, string> = {
   modelPath: '--model',
   supportDir: '--support',
   queryDir: '--query',
+  oldDir: '--old',
   dir: '--out',
   modelOut: '--out',
   roadPercentiles: '--road',
@@ -37,6 +39,25 @@ export function sizeFlag(text: string | undefined): { width: number; height: num
   if (text === undefined) return undefined
   const [height, width] = parseSize(text)
   return { width, height }
+}
+
+/** The preprocessing flags of every command that feeds images to a model (cam, fewshot adapt), as parseArgs options. */
+export const PREPROCESS_OPTIONS = {
+  normalization: { type: 'string' },
+  resize: { type: 'string' },
+  'channel-order': { type: 'string' },
+  size: { type: 'string' }
+} as const
+
+/** Those flags as the API's preprocessing fields (PreprocessFields): the schema checks the values and names the field, the CLI the flag. */
+export function preprocessFlags(v: { normalization?: string; resize?: string; 'channel-order'?: string; size?: string }) {
+  return { normalization: v.normalization, resize: v.resize, channelOrder: v['channel-order']?.toLowerCase(), size: sizeFlag(v.size) }
+}
+
+/** Their help, one text for every command; `sizeDefault` says where the size comes from when none is given. */
+export function preprocessUsage(indent: string, sizeDefault: string): string {
+  return `[--normalization ${NORMALIZATIONS.join('|')}] [--resize ${RESIZES.join('|')}] [--channel-order ${CHANNEL_ORDERS.join('|')}]
+${indent}[--size WxH (models with dynamic height/width; default: ${sizeDefault})]`
 }
 
 /** The object without its undefined fields: a flag left out leaves the schema's default. */

@@ -24,6 +24,22 @@ export async function demoInfo(): Promise<DemoInfo> {
     available: existsSync(modelPath) && existsSync(imagesDir),
     modelPath,
     imagesDir,
-    description: 'A small CNN trained on Fashion-MNIST (10 clothing classes, 28x28 greyscale), with test images in one folder per class.'
+    description: 'A small CNN trained on Fashion-MNIST (10 clothing classes, 28x28 greyscale), with test images in one folder per class.',
+    fewshot: fewshotDemo(join(dir, 'fewshot'))
+  }
+}
+
+/** The few-shot demo (scripts/demo/make_demo.py): the same CNN trained on 5 classes, taught the other 5. */
+function fewshotDemo(dir: string): DemoInfo['fewshot'] {
+  const modelPath = join(dir, 'fashion_cnn_0to4.onnx')
+  const supportDir = join(dir, 'support')
+  const queryDir = join(dir, 'query')
+  return {
+    available: [modelPath, supportDir, queryDir].every((p) => existsSync(p)),
+    modelPath,
+    supportDir,
+    queryDir,
+    description:
+      'A CNN trained on 5 Fashion-MNIST classes only (T-shirt/top, Trouser, Pullover, Dress, Coat) is taught 5 classes it has never seen (Sandal, Shirt, Sneaker, Bag, Ankle boot) from 5 images each; 5 more of each test it.'
   }
 }

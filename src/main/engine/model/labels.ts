@@ -1,7 +1,7 @@
+import { folderSafe, labelIndex } from '../../../shared/label-match'
 import type { LoadedModel } from './loaded-model'
 
-/** Folder-safe form of a label, as the demo's label folders are written (`T-shirt/top` -> `T-shirt_top`). */
-export const folderSafe = (s: string) => s.replace(/[\\/:*?"<>|\s]+/g, '_')
+export { folderSafe }
 
 /** The model's class index for each class name, when every name is one of its labels; null otherwise. */
 export function matchLabels(model: LoadedModel, classes: string[]): number[] | null {
@@ -14,13 +14,7 @@ export function matchLabels(model: LoadedModel, classes: string[]): number[] | n
   } catch {
     folders = []
   }
-  const idx = classes.map((c) => {
-    const exact = labels.indexOf(c)
-    if (exact >= 0) return exact
-    const folder = folders.indexOf(c)
-    if (folder >= 0) return folder
-    return labels.findIndex((l) => folderSafe(l) === c || l.toLowerCase() === c.toLowerCase())
-  })
+  const idx = classes.map((c) => labelIndex(c, labels, folders))
   return idx.every((i) => i >= 0) ? idx : null
 }
 

@@ -108,7 +108,9 @@ export class LoadedModel {
       throw new ApiError(
         'invalid-arguments',
         `${file} takes ${pre.size[1]}x${pre.size[0]} (width x height) inputs only; its input size is fixed, so ${opts.size[1]}x${opts.size[0]} cannot be used.`,
-        path
+        path,
+        // The caller's size argument (cam.run's, fewshot.adapt's; the CLI names its flag).
+        { field: 'size', constraint: 'fixed', file, value: `${opts.size[1]}x${opts.size[0]}` }
       )
     }
     const summary: ModelSummary = { ...base, preprocess: describePreprocess(input.shape, base.metadata, pre.size, sizeSource, opened.inputScaling) }

@@ -1,4 +1,5 @@
 import type { ModelSummary, PreprocessChoice } from '../../../shared/api'
+import type { AdaptPreprocess } from '../../../shared/fewshot'
 import { MAX_SIDE, type InputSize, type ModelPreprocess } from '../../../shared/preprocess'
 
 export { CHANNEL_ORDERS, MAX_SIDE, NORMALIZATIONS, RESIZES } from '../../../shared/preprocess'
@@ -37,5 +38,25 @@ export function preprocessArgs(choice: PreprocessChoice | undefined, dynamicSize
     ...(choice.resize ? { resize: choice.resize } : {}),
     ...(choice.channelOrder ? { channelOrder: choice.channelOrder } : {}),
     ...(choice.size && dynamicSize ? { size: { width: choice.size.width, height: choice.size.height } } : {})
+  }
+}
+
+/**
+ * The preprocessing a few-shot adaptation of this model will use with this choice, with where each
+ * field comes from, as the engine reports it afterwards (AdaptReport.preprocess): a chosen field is
+ * 'chosen', the rest is what the model states or the assumption (source 'default').
+ */
+export function effectivePreprocess(summary: ModelSummary, choice: PreprocessChoice): AdaptPreprocess {
+  const own = summary.preprocess
+  const pick = <K extends 'normalization' | 'resize' | 'channelOrder'>(k: K) => (choice[k] ? { value: choice[k]!, source: 'chosen' as const } : { value: own[k], source: own.source[k] })
+  const [normalization, resize, channelOrder] = [pick('normalization'), pick('resize'), pick('channelOrder')]
+  const size = choice.size && own.dynamicSize ? { value: choice.size, source: 'chosen' as const } : { value: own.size, source: own.source.size }
+  return {
+    channels: own.channels,
+    normalization: normalization.value,
+    resize: resize.value,
+    channelOrder: channelOrder.value,
+    size: { width: size.value.width, height: size.value.height },
+    source: { normalization: normalization.source, resize: resize.source, channelOrder: channelOrder.source, size: size.source }
   }
 }

@@ -1,6 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
+import { maxOf } from '../../../shared/stats'
 import { useFewshotViewStore } from './fewshot-view'
 import { useImagesStore, type PickedFile } from './images'
 
@@ -221,6 +222,45 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     }
   }
 
+  /**
+   * Classes from two folders of class sub-folders, one of support and one of query images (as the
+   * few-shot demo's): each image goes to the row its folder says. The shots count becomes the support
+   * count, so changing it afterwards re-splits from there.
+   */
+  async function addSplitFolders(supportDir: string, queryDir: string): Promise<boolean> {
+    const view = useFewshotViewStore()
+    const images = useImagesStore()
+    view.busy = true
+    try {
+      const support = await images.add([supportDir], { library: false })
+      const query = support && (await images.add([queryDir], { library: false }))
+      if (!support || !query) {
+        view.error = images.error
+        return false
+      }
+      view.error = null
+      removed.value = null
+      failures.value = [...support.failed, ...query.failed]
+      const byPath = (a: FewshotImage, b: FewshotImage) => a.path.localeCompare(b.path, undefined, { numeric: true })
+      for (const [result, row] of [
+        [support, 'support'],
+        [query, 'query']
+      ] as const) {
+        const groups = new Map<string, FewshotImage[]>()
+        for (const e of result.added) groups.set(e.folderLabel ?? 'images', [...(groups.get(e.folderLabel ?? 'images') ?? []), toFewshotImage(e)])
+        for (const [name, imgs] of [...groups].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))) {
+          const cls = classes.value.find((c) => c.name === name) ?? addClass(name)
+          const held = new Set([...cls.support, ...cls.query].map((x) => x.id))
+          cls[row].push(...imgs.filter((x) => !held.has(x.id)).sort(byPath))
+        }
+      }
+      shots.value = Math.max(1, maxOf(classes.value.map((c) => c.support.length)))
+      return true
+    } finally {
+      view.busy = false
+    }
+  }
+
   /** Images already in the library (selected there, or dragged from it). */
   function addLibrary(ids: string[], key: string): void {
     const images = useImagesStore()
@@ -228,5 +268,5 @@ export const useFewshotBoardStore = defineStore('fewshot-board', () => {
     if (c) put(c, ids.flatMap((id) => (images.byId.get(id) ? [toFewshotImage(images.byId.get(id)!)] : [])))
   }
 
-  return { classes, shots, failures, removed, issues, boardIssue, ready, addClass, removeClass, undoRemove, resplit, move, moveTo, removeImage, addFiles, addPaths, addLibrary }
+  return { classes, shots, failures, removed, issues, boardIssue, ready, addClass, removeClass, undoRemove, resplit, move, moveTo, removeImage, addFiles, addPaths, addSplitFolders, addLibrary }
 })

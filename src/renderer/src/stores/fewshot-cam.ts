@@ -50,7 +50,8 @@ export const useFewshotCamStore = defineStore('fewshot-cam', () => {
         modelId: after.id,
         modelPath: after.path,
         target: 'class',
-        groups: r.report.classes.map((_, n) => ({ imageIds: queries.filter((q) => q.cls === n).map((q) => q.id), target: n }))
+        // Added classes follow the model's own in the adapted model's labels.
+        groups: r.report.classes.map((_, n) => ({ imageIds: queries.filter((q) => q.cls === n).map((q) => q.id), target: (r.report!.addClasses?.oldLabels.length ?? 0) + n }))
       })
       cam.activeRunId = r.camBefore
       cam.compareRunId = r.camAfter

@@ -1,4 +1,4 @@
-import type { FewshotWorkspace } from '../../../shared/fewshot'
+import { ADAPT_DEFAULTS, type FewshotWorkspace } from '../../../shared/fewshot'
 import { newClassKey, toFewshotImage, useFewshotBoardStore, type FewshotImage } from './fewshot-board'
 import { useAdaptRunsStore } from './fewshot-runs'
 import { useImagesStore } from './images'
@@ -15,6 +15,8 @@ export function fewshotSnapshot(): FewshotWorkspace {
     method: adapt.method,
     steps: adapt.steps,
     innerRate: adapt.innerRate,
+    mode: adapt.mode,
+    addSteps: adapt.addSteps,
     runs: adapt.runs.map((r) => ({ ...r, args: { ...r.args }, losses: [...r.losses], status: r.status === 'running' ? 'cancelled' : r.status })),
     metaRuns: useMetaTrainStore().metaRuns.map((r) => ({ ...r, items: [...r.items], status: r.status === 'running' ? 'cancelled' : r.status }))
   }
@@ -43,6 +45,9 @@ export async function restoreFewshot(saved: FewshotWorkspace | undefined): Promi
   adapt.method = saved.method
   adapt.steps = saved.steps
   adapt.innerRate = saved.innerRate
+  // Workspaces saved before "add classes" replaced the classifier.
+  adapt.mode = saved.mode ?? 'replace'
+  adapt.addSteps = saved.addSteps ?? ADAPT_DEFAULTS.addSteps
   adapt.runs = saved.runs
   meta.metaRuns = saved.metaRuns
   adapt.activeRunId = adapt.runs.at(-1)?.id ?? null

@@ -41,7 +41,7 @@ export async function adaptHead(spec: AdaptHeadSpec): Promise<AdaptedHead> {
 async function runSteps(spec: AdaptHeadSpec, graphMethod: FewshotMethodId, init: HeadWeights): Promise<AdaptedHead> {
   const { method, steps } = spec
   const ways = spec.classes.length
-  const f = spec.head.featureDim
+  const f = spec.features.width
   const net = featuresHeadNet(f, init)
   const graph = await METHODS[graphMethod].graph({
     net,

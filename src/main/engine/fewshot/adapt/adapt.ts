@@ -1,16 +1,23 @@
 import { resolve } from 'node:path'
-import type { FewshotMethod } from '../../../../shared/fewshot'
+import type { PreprocessChoice } from '../../../../shared/api'
+import type { AdaptDeep, AdaptItem, AdaptMode, AdaptOldClass, AdaptPreprocess, FewshotMethod } from '../../../../shared/fewshot'
+import type { Preprocess } from '../../data/preprocess-spec'
 import { LoadedModel } from '../../model/loaded-model'
 import type { FolderWarning } from '../data/folder'
 import { adaptHead } from './adapt-head'
+import { addClasses, addModeFeatures, type AddedClasses } from './add-classes'
+import { adaptDeeper, checkDeeper } from './deep/adapt-deeper'
 import { embedFiles, embeddingCacheStats, modelSha256, type Embedding } from './embed'
+import { resolveFeatures, type FeatureTensor } from './features'
 import { findHead, type ClassifierHead } from './head'
 import type { HeadWeights } from './head-net'
 import { scoreQueries, type AdaptPrediction } from './predict'
+import { adaptInputs } from './preprocess'
 import { classLabels, loadSetFiles, type ExplicitSets } from './sets'
 import { checkAdaptOptions, type AdaptMethod } from './settings'
 
-export interface AdaptOptions {
+/** normalization, resize, channelOrder, size: as cam.run takes them; a field left out is the model's own. */
+export interface AdaptOptions extends PreprocessChoice {
   modelPath: string
   /** Folders with one sub-folder per class; or give `sets`. */
   supportDir?: string
@@ -23,6 +30,22 @@ export interface AdaptOptions {
   innerRate?: number
   /** The head's node name or weight name, when it is not found automatically. */
   head?: string
+  /** The tensor images are embedded with (featureCandidates lists them); omitted: the automatic choice. */
+  features?: string
+  /** 'add' keeps the model's classes and adds the new ones (add-classes.ts); default 'replace'. */
+  mode?: AdaptMode
+  /** Add mode: images of the model's own classes to measure with (a folder of label sub-folders, or files per label). */
+  oldDir?: string
+  oldClasses?: AdaptOldClass[]
+  /** Deeper adaptation (deep/adapt-deeper.ts): blocks fine-tuned (0: the head only), Adam steps and rate, augmentation, seed, early stopping. */
+  depth?: number
+  deepSteps?: number
+  deepRate?: number
+  augment?: boolean
+  seed?: number
+  earlyStop?: boolean
+  /** Each fine-tuning step's support loss as it is measured (deeper adaptation). */
+  onStep?: (item: AdaptItem) => void
   threads?: number
   /** Images per body run while embedding. */
   batch?: number
@@ -34,7 +57,14 @@ export interface AdaptResult {
   model: LoadedModel
   modelSha256: string
   head: ClassifierHead
-  method: AdaptMethod
+  /** The tensor the new head reads (the automatic choice unless one was named). */
+  features: FeatureTensor
+  /** 'imprint' in add mode. */
+  method: AdaptMethod | 'imprint'
+  /** Absent: 'replace'. */
+  mode?: AdaptMode
+  /** Add mode: the written model's labels, activation and the old-class measurements. */
+  added?: AddedClasses
   /** Inner steps taken (0 when the head is closed-form, as ProtoNet's is), not the steps asked for. */
   steps: number
   innerRate: number
@@ -51,6 +81,10 @@ export interface AdaptResult {
   accuracyAfter: number
   /** Support loss before each inner step (empty without steps). */
   supportLoss: number[]
+  /** What support and query images went through ("before" included), with each field's source. */
+  preprocess: AdaptPreprocess
+  /** Deeper adaptation: its report, and the fine-tuned block weights the written model carries. */
+  deep?: AdaptDeep & { weights: Map<string, Float32Array> }
   ms: { embeddings: number; adaptation: number }
   embeddings: { computed: number; reused: number }
   provider: string
@@ -66,21 +100,30 @@ export interface AdaptResult {
  */
 export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   const { method, steps, innerRate, ...call } = checkAdaptOptions(opts)
-  const model = await LoadedModel.open(resolve(call.modelPath))
+  // At the chosen size for a model with open height and width: the head is adapted on those features.
+  const { model, preprocess, used } = await adaptInputs(await LoadedModel.open(resolve(call.modelPath)), call)
   const head = findHead(model, call.head)
+  const features = call.mode === 'add' ? addModeFeatures(model, head, call.features) : resolveFeatures(model, head, call.features)
   const { classes, sFiles, qFiles, warnings: loadWarnings } = await loadSetFiles(call)
+  if (call.mode === 'add') {
+    const sets = { classes, sFiles, qFiles, warnings: loadWarnings }
+    const embed = (support: string[], query: string[]) => embedSets(model, head, features, preprocess, support, query, opts)
+    return addClasses({ model, head, features, call: { ...call, method, steps, innerRate }, sets, preprocess: used, embed, onProgress: opts.onProgress, throwIfCancelled: opts.throwIfCancelled })
+  }
   const supportFiles = sFiles.flat()
   const queryFiles = qFiles.flat()
   const supportLabels = classLabels(sFiles)
   const queryLabels = classLabels(qFiles)
 
-  const embedded = await embedSets(model, head, supportFiles, queryFiles, opts)
+  if (call.depth > 0) checkDeeper(model, features, preprocess, call)
+  const embedded = await embedSets(model, head, features, preprocess, supportFiles, queryFiles, opts)
   opts.throwIfCancelled?.()
 
   const t0 = performance.now()
-  const { adapted, supportLoss, steps: stepsTaken, provider } = await adaptHead({
+  const headSpec = {
     model,
     head,
+    features,
     method,
     classes,
     steps,
@@ -90,25 +133,32 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
     query: embedded.query.map((e) => e.features),
     queryLabels,
     threads: call.threads
-  })
+  }
+  // Deeper adaptation fine-tunes the last blocks from the head-only start; its queries get the fine-tuned features.
+  const deeper = call.depth > 0 ? await adaptDeeper(headSpec, { support: supportFiles, query: queryFiles }, embedded.query, preprocess, call, opts.onStep, opts.throwIfCancelled) : null
+  const { adapted, supportLoss, steps: stepsTaken, provider } = deeper ?? (await adaptHead(headSpec))
   const adaptationMs = performance.now() - t0
   opts.onProgress?.({ stage: 'adaptation', done: 1, total: 1 })
 
-  const rising = risingLossWarning(model, supportLoss, innerRate)
+  // Adam's loss over drawn augmented views is not monotone, and the inner rate is not its rate.
+  const rising = deeper ? null : risingLossWarning(model, supportLoss, innerRate)
   return {
     model,
     modelSha256: modelSha256(model),
     head,
+    features,
     method,
     steps: stepsTaken,
     innerRate,
-    trainedParameters: stepsTaken > 0 ? (head.featureDim + 1) * classes.length : 0,
+    trainedParameters: deeper ? deeper.deep.trainedParameters : stepsTaken > 0 ? (features.width + 1) * classes.length : 0,
     classes,
     supportCounts: sFiles.map((x) => x.length),
     queryCounts: qFiles.map((x) => x.length),
     adapted,
-    ...scoreQueries(model, classes, adapted, queryFiles, embedded.query, queryLabels),
+    ...scoreQueries(model, classes, adapted, queryFiles, deeper?.query ?? embedded.query, queryLabels),
     supportLoss,
+    preprocess: used,
+    ...(deeper ? { deep: { ...deeper.deep, weights: deeper.weights } } : {}),
     ms: { embeddings: embedded.ms, adaptation: adaptationMs },
     embeddings: embedded.counts,
     provider,
@@ -125,10 +175,12 @@ interface EmbeddedSets {
 }
 
 /** Support and query images through the model's body in one pass (cached per file). */
-async function embedSets(model: LoadedModel, head: ClassifierHead, support: string[], query: string[], opts: AdaptOptions): Promise<EmbeddedSets> {
+async function embedSets(model: LoadedModel, head: ClassifierHead, features: FeatureTensor, preprocess: Preprocess, support: string[], query: string[], opts: AdaptOptions): Promise<EmbeddedSets> {
   const before = embeddingCacheStats()
   const t0 = performance.now()
   const embedded = await embedFiles(model, head, [...support, ...query], {
+    features,
+    preprocess,
     threads: opts.threads,
     batch: opts.batch,
     throwIfCancelled: opts.throwIfCancelled,

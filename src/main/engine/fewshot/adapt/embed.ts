@@ -9,6 +9,7 @@ import { GraphBuilder } from '../../onnx/builder'
 import type { LoadedModel } from '../../model/loaded-model'
 import { probabilitiesFrom } from '../../model/scores'
 import type { ClassifierHead } from './head'
+import { preprocessKey } from './preprocess'
 
 /** What the original model makes of one image: its features and its own top-1 prediction. */
 export interface Embedding {
@@ -48,53 +49,80 @@ export function modelSha256(model: LoadedModel): string {
 }
 
 export interface EmbedOptions {
+  /** How each image becomes the model's input; omitted: the model's own (modelPreprocess). */
+  preprocess?: Preprocess
   threads?: number
   batch?: number
   throwIfCancelled?: () => void
   onProgress?: (done: number, total: number) => void
 }
 
+/** A tensor images are embedded with: its name and values per image (flattened). */
+export interface FeatureRef {
+  tensor: string
+  width: number
+}
+
+/** The head's input: what adaptation embedded with before feature tensors could be chosen. */
+export function headInput(head: ClassifierHead): FeatureRef {
+  return { tensor: head.features, width: head.featureDim }
+}
+
 /**
- * The embeddings of `files` under `model`: one onnxruntime session over the model with the head's
- * input (`features`) as an extra output, batched, each image preprocessed as the model wants it.
- * Results are cached by model hash, file path, modification time and size, so adapting again with
- * other settings reuses them. A file that cannot be read throws an ApiError naming it.
+ * The embeddings of `files` under `model` at `features` (omitted: the head's input): one onnxruntime
+ * session over the model with that tensor as an extra output, batched, each image preprocessed as
+ * the model wants it. Results are cached by model hash, tensor, preprocessing, file path,
+ * modification time and size, so adapting again with other settings reuses them (another
+ * preprocessing or tensor embeds again). A file that cannot be read throws an ApiError naming it.
  */
-export async function embedFiles(model: LoadedModel, head: ClassifierHead, files: string[], opts: EmbedOptions = {}): Promise<Embedding[]> {
+export async function embedFiles(model: LoadedModel, head: ClassifierHead, files: string[], opts: EmbedOptions & { features?: FeatureRef } = {}): Promise<Embedding[]> {
+  return (await embedTensors(model, head, [opts.features ?? headInput(head)], files, opts))[0]
+}
+
+/**
+ * The embeddings of `files` at every tensor of `tensors` (result[t][file]), from ONE session run per
+ * batch with all of them as extra outputs; each tensor's embeddings are cached on their own, and an
+ * image is run again only when one of its tensors is missing. The original model's prediction is
+ * the same in every tensor's entry.
+ */
+export async function embedTensors(model: LoadedModel, head: ClassifierHead, tensors: FeatureRef[], files: string[], opts: EmbedOptions = {}): Promise<Embedding[][]> {
   const hash = modelSha256(model)
-  const keys = await Promise.all(
+  const pre = opts.preprocess ?? modelPreprocess(model)
+  const how = preprocessKey(pre)
+  const fileKeys = await Promise.all(
     files.map(async (f) => {
       const s = await stat(f).catch(() => null)
-      return `${hash}|${head.features}|${f}|${s?.mtimeMs ?? 0}|${s?.size ?? 0}`
+      return `${how}|${f}|${s?.mtimeMs ?? 0}|${s?.size ?? 0}`
     })
   )
-  const out: (Embedding | undefined)[] = keys.map((k) => cache.get(k))
-  const missing = out.flatMap((e, i) => (e ? [] : [i]))
+  const keys = tensors.map((t) => fileKeys.map((k) => `${hash}|${t.tensor}|${k}`))
+  const out: (Embedding | undefined)[][] = keys.map((row) => row.map((k) => cache.get(k)))
+  const missing = files.flatMap((_, i) => (out.some((row) => !row[i]) ? [i] : []))
   stats.reused += files.length - missing.length
   if (missing.length) {
-    const pre = modelPreprocess(model)
-    const computed = await runBody(model, head, pre, missing.map((i) => files[i]), opts)
-    missing.forEach((i, j) => {
-      out[i] = computed[j]
-      cache.delete(keys[i])
-      cache.set(keys[i], computed[j])
-    })
+    const computed = await runBody(model, head, tensors, pre, missing.map((i) => files[i]), opts)
+    tensors.forEach((_, t) =>
+      missing.forEach((i, j) => {
+        out[t][i] = computed[t][j]
+        cache.delete(keys[t][i])
+        cache.set(keys[t][i], computed[t][j])
+      })
+    )
     stats.computed += missing.length
     while (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value as string)
   }
-  return out as Embedding[]
+  return out as Embedding[][]
 }
 
-async function runBody(model: LoadedModel, head: ClassifierHead, pre: Preprocess, files: string[], opts: EmbedOptions): Promise<Embedding[]> {
+async function runBody(model: LoadedModel, head: ClassifierHead, tensors: FeatureRef[], pre: Preprocess, files: string[], opts: EmbedOptions): Promise<Embedding[][]> {
   const b = new GraphBuilder(model.model)
-  const outputs = [...new Set([model.logitsName, head.features])]
+  const outputs = [...new Set([model.logitsName, ...tensors.map((t) => t.tensor)])]
   b.setOutputs(outputs)
   const session = await OrtSession.create(b.encode(), model.path, opts.threads ? { intraOpThreads: opts.threads } : {})
   const per = model.inputDims(1).slice(1).reduce((p, d) => p * d, 1)
   const batch = model.dynamicBatch ? Math.max(1, opts.batch ?? 16) : model.fixedBatch
-  const f = head.featureDim
   const k = model.numClasses
-  const result: Embedding[] = []
+  const result: Embedding[][] = tensors.map(() => [])
   try {
     for (let start = 0; start < files.length; start += batch) {
       opts.throwIfCancelled?.()
@@ -105,14 +133,17 @@ async function runBody(model: LoadedModel, head: ClassifierHead, pre: Preprocess
       const pixels = await Promise.all(chunk.map((file) => loadImageTensor(file, pre)))
       pixels.forEach((p, i) => data.set(p.data, i * per))
       const res = await session.run({ [model.inputName]: floatTensor(data, model.inputDims(n)) })
-      const feats = res[head.features].data as Float32Array
       const scores = res[model.logitsName].data as Float32Array
-      if (feats.length !== n * f) throw new ApiError('internal', `The features ${head.features} of ${model.file} have ${feats.length / n} values per image, expected ${f}.`, model.path)
-      chunk.forEach((_, i) => {
+      const predictions = chunk.map((_, i) => {
         const probs = Float32Array.from(probabilitiesFrom(scores.subarray(i * k, (i + 1) * k), head.activation))
         let top1 = 0
         for (let c = 1; c < k; c++) if (probs[c] > probs[top1]) top1 = c
-        result.push({ features: feats.slice(i * f, (i + 1) * f), top1, probability: probs[top1], probabilities: probs })
+        return { top1, probability: probs[top1], probabilities: probs }
+      })
+      tensors.forEach(({ tensor, width: f }, t) => {
+        const feats = res[tensor].data as Float32Array
+        if (feats.length !== n * f) throw new ApiError('internal', `The features ${tensor} of ${model.file} have ${feats.length / n} values per image, expected ${f}.`, model.path)
+        chunk.forEach((_, i) => result[t].push({ features: feats.slice(i * f, (i + 1) * f), ...predictions[i] }))
       })
       opts.onProgress?.(Math.min(files.length, start + batch), files.length)
     }

@@ -2,6 +2,7 @@ import { seededRandom } from '../../data/random'
 import { folderSafe } from '../../model/labels'
 import type { LoadedModel } from '../../model/loaded-model'
 import { headValues, type ClassifierHead } from './head'
+import type { FeatureRef } from './embed'
 import type { HeadWeights } from './head-net'
 
 /** How many support examples each of `ways` classes has. */
@@ -40,20 +41,22 @@ export function prototypeHead(support: Float32Array[], labels: Int32Array, ways:
 
 /**
  * The original head's row for a class whose name is one of the model's labels, otherwise PyTorch's
- * default initialisation (uniform in +-1/sqrt(F)) from a fixed seed.
+ * default initialisation (uniform in +-1/sqrt(F)) from a fixed seed. The original rows read the
+ * head's input: on any other feature tensor every row starts from the default initialisation.
  */
-export function labelRowsHead(model: LoadedModel, head: ClassifierHead, classes: string[]): HeadWeights {
-  const f = head.featureDim
-  const original = headValues(model, head)
-  const labels = model.labels ?? []
+export function labelRowsHead(model: LoadedModel, head: ClassifierHead, features: FeatureRef & { headInput: boolean }, classes: string[]): HeadWeights {
+  const f = features.width
+  const onHeadInput = features.headInput && f === head.featureDim
+  const original = onHeadInput ? headValues(model, head) : null
+  const labels = onHeadInput ? (model.labels ?? []) : []
   const random = seededRandom(0)
   const bound = 1 / Math.sqrt(f)
   const weight = new Float32Array(classes.length * f)
   const bias = new Float32Array(classes.length)
   classes.forEach((c, n) => {
     const i = labels.findIndex((l) => l === c || folderSafe(l) === c)
-    for (let j = 0; j < f; j++) weight[n * f + j] = i >= 0 ? original.weight[i * f + j] : (random.float() * 2 - 1) * bound
-    bias[n] = i >= 0 ? original.bias[i] : (random.float() * 2 - 1) * bound
+    for (let j = 0; j < f; j++) weight[n * f + j] = original && i >= 0 ? original.weight[i * f + j] : (random.float() * 2 - 1) * bound
+    bias[n] = original && i >= 0 ? original.bias[i] : (random.float() * 2 - 1) * bound
   })
   return { weight, bias }
 }

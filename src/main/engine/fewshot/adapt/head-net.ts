@@ -35,15 +35,27 @@ export interface BodyHeadModel {
   net: Net
 }
 
+/** The tensor a new head reads: its name, values per image, and whether it must be flattened to [B, F] first. */
+export interface HeadFeatures {
+  tensor: string
+  width: number
+  flatten: boolean
+}
+
+/** The original head's input as HeadFeatures. */
+export function headFeatures(head: ClassifierHead): HeadFeatures {
+  return { tensor: head.features, width: head.featureDim, flatten: head.flatten }
+}
+
 /**
- * The imported model in the canonical few-shot form: its own graph up to the head's input (the
- * features, flattened to [B, F] if needed), then a new Gemm(features, weight [N, F], bias [N],
- * transB=1) -> `logits` [batch, N]. The original opset is kept (no op of the body changes meaning);
- * metadata is left empty for the caller to fill.
+ * The imported model in the canonical few-shot form: its own graph up to the features tensor (the
+ * head's input, or another chosen feature tensor; flattened to [B, F] if needed), then a new
+ * Gemm(features, weight [N, F], bias [N], transB=1) -> `logits` [batch, N]. The original opset is
+ * kept (no op of the body changes meaning); metadata is left empty for the caller to fill.
  */
-export function bodyWithHead(model: LoadedModel, head: ClassifierHead, weights: HeadWeights): BodyHeadModel {
+export function bodyWithHead(model: LoadedModel, at: HeadFeatures, weights: HeadWeights): BodyHeadModel {
   const n = weights.bias.length
-  const f = head.featureDim
+  const f = at.width
   if (weights.weight.length !== n * f) throw new Error(`bodyWithHead: weight has ${weights.weight.length} values, expected ${n} x ${f}`)
   const taken = namesOf(model.model)
   const logitsName = uniqueName(taken, 'logits')
@@ -53,11 +65,11 @@ export function bodyWithHead(model: LoadedModel, head: ClassifierHead, weights: 
   const b = emptyBuilderFor(model.model, 1, '__ms_adapt')
   const input = model.summary.inputs[0]
   b.addInput(input.name, DataType.FLOAT, input.shape.map((d, i) => (d === null ? `dim${i}` : d)))
-  const rename = instantiate(b, model.index, { bind: new Map([[model.inputName, model.inputName]]), outputs: [head.features], prefix: '' })
-  let features = rename.get(head.features)!
-  if (head.flatten) {
-    features = uniqueName(taken, `${head.features}_flat`)
-    b.node('Flatten', [rename.get(head.features)!], { axis: 1 }, [features])
+  const rename = instantiate(b, model.index, { bind: new Map([[model.inputName, model.inputName]]), outputs: [at.tensor], prefix: '' })
+  let features = rename.get(at.tensor)!
+  if (at.flatten) {
+    features = uniqueName(taken, `${at.tensor}_flat`)
+    b.node('Flatten', [rename.get(at.tensor)!], { axis: 1 }, [features])
   }
   b.namedConstant(weightName, f32(weights.weight, [n, f]))
   b.namedConstant(biasName, f32(weights.bias, [n]))

@@ -15,7 +15,7 @@ export interface AdaptPrediction {
   trueClass: string
   before: Scored
   after: Scored
-  /** Null when the class names are not the model's labels (then "before" cannot be right or wrong). */
+  /** Null when the image's class is not one of the model's labels (then "before" cannot be right or wrong). */
   correctBefore: boolean | null
   correctAfter: boolean
 }
@@ -30,6 +30,8 @@ export interface QueryScores {
 /** Each query image before (the original model's own prediction) and after (the adapted head), with both accuracies. */
 export function scoreQueries(model: LoadedModel, classes: string[], adapted: HeadWeights, files: string[], query: Embedding[], labels: Int32Array): QueryScores {
   const modelIndex = matchLabels(model, classes)
+  // Per class, so that in a mix of old and new classes each old one is still scored (a new one: null).
+  const ownIndex = classes.map((c) => matchLabels(model, [c])?.[0] ?? null)
   const predictions = query.map((e, i): AdaptPrediction => {
     // Float32 as the original model's probabilities are, so both columns round alike.
     const probs = Float32Array.from(probabilitiesFrom(headLogits(adapted, e.features), 'none'))
@@ -41,7 +43,7 @@ export function scoreQueries(model: LoadedModel, classes: string[], adapted: Hea
       trueClass: classes[truth],
       before: { index: e.top1, label: model.labelOf(e.top1), probability: e.probability },
       after: { index: top, label: classes[top], probability: probs[top] },
-      correctBefore: modelIndex ? e.top1 === modelIndex[truth] : null,
+      correctBefore: ownIndex[truth] === null ? null : e.top1 === ownIndex[truth],
       correctAfter: top === truth
     }
   })

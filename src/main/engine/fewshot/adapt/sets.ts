@@ -18,9 +18,10 @@ export interface SetFiles {
 }
 
 /** The support and query sets an adaptation names: explicit sets, or two class folders. */
-export function loadSetFiles(call: Pick<AdaptCall, 'sets' | 'supportDir' | 'queryDir'>): Promise<SetFiles> {
-  // The schema holds either `sets` or both folders.
-  return call.sets ? explicitSetFiles(call.sets) : folderSetFiles(call.supportDir!, call.queryDir!)
+export function loadSetFiles(call: Pick<AdaptCall, 'sets' | 'supportDir' | 'queryDir'> & { mode?: AdaptCall['mode'] }): Promise<SetFiles> {
+  // The schema holds either `sets` or both folders. Adding classes may add one (explicit sets only:
+  // the folder module wants 2+ class folders).
+  return call.sets ? explicitSetFiles(call.sets, 8, call.mode === 'add' ? 1 : 2) : folderSetFiles(call.supportDir!, call.queryDir!)
 }
 
 /** Each file's class number, in the order of the flattened class lists. */
@@ -50,8 +51,9 @@ async function folderSetFiles(supportDir: string, queryDir: string): Promise<Set
  * image readable (unreadable ones are skipped with a warning naming the class and file), and at least
  * one support and one query image per class (the error names each short class with its count, and
  * lists the unreadable images, as they may be why). Empty names are the schema's to refuse.
+ * `minClasses` is 1 when adding classes to a model (its own classes are the others).
  */
-export async function explicitSetFiles(sets: ExplicitSets, concurrency = 8): Promise<SetFiles> {
+export async function explicitSetFiles(sets: ExplicitSets, concurrency = 8, minClasses = 2): Promise<SetFiles> {
   const classes = sets.classes.map((c) => c.name.trim())
   const seen = new Set<string>()
   for (const name of classes) {
@@ -82,9 +84,10 @@ export async function explicitSetFiles(sets: ExplicitSets, concurrency = 8): Pro
   const sFiles = sets.classes.map((c) => keep(c.support))
   const qFiles = sets.classes.map((c) => keep(c.query))
   const unreadable = warnings.length ? ` ${warnings.length} image(s) could not be read: ${warnings.map((w) => w.message).join('; ')}.` : ''
-  if (classes.length < 2) {
+  if (classes.length < minClasses) {
     const only = classes.length === 1 ? ` (only "${classes[0]}")` : ''
-    throw new ApiError('invalid-arguments', `The few-shot set has ${classes.length} class${classes.length === 1 ? '' : 'es'}${only}; few-shot needs at least 2 classes.`)
+    const need = minClasses === 1 ? 'adding classes needs at least 1 new class' : 'few-shot needs at least 2 classes'
+    throw new ApiError('invalid-arguments', `The few-shot set has ${classes.length} class${classes.length === 1 ? '' : 'es'}${only}; ${need}.`)
   }
   const short = classes.flatMap((name, n) => (sFiles[n].length < 1 || qFiles[n].length < 1 ? [{ name, support: sFiles[n].length, query: qFiles[n].length }] : []))
   if (short.length) {

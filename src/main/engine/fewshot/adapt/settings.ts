@@ -12,9 +12,11 @@ export type AdaptMethod = AdaptMethodId
 /** The API's defaults: docs/fewshot.md's inner rate, measured stable on pretrained bodies' features (docs/fewshot-adapt.md). */
 export const DEFAULT_INNER_RATE = ADAPT_DEFAULTS.innerRate
 export const DEFAULT_STEPS = ADAPT_DEFAULTS.steps
+/** Adding classes takes no refinement steps unless asked: the imprinted rows keep the old classes' accuracy best (docs/fewshot-adapt.md). */
+export const DEFAULT_ADD_STEPS = ADAPT_DEFAULTS.addSteps
 
-/** An adaptation as the fewshot.adapt call takes it, checked and with the defaults filled in. */
-export type AdaptCall = z.output<typeof AdaptArgs>
+/** An adaptation as the fewshot.adapt call takes it, checked and with the defaults filled in (steps by mode). */
+export type AdaptCall = Omit<z.output<typeof AdaptArgs>, 'steps'> & { steps: number }
 
 /**
  * Checks the options with the fewshot.adapt schema itself, so the engine refuses what the API
@@ -22,9 +24,10 @@ export type AdaptCall = z.output<typeof AdaptArgs>
  * refusal first: it is a real method, only not one that adapts an imported model.
  */
 export function checkAdaptOptions(opts: AdaptOptions): AdaptCall {
-  const { batch: _b, onProgress: _p, throwIfCancelled: _c, ...call } = opts
+  const { batch: _b, onProgress: _p, throwIfCancelled: _c, onStep: _s, ...call } = opts
   if (isFullNetwork(call.method)) refuseFullNetwork(call.method)
-  return validateCall('fewshot.adapt', call).args as AdaptCall
+  const args = validateCall('fewshot.adapt', call).args as z.output<typeof AdaptArgs>
+  return { ...args, steps: args.steps ?? (args.mode === 'add' ? DEFAULT_ADD_STEPS : DEFAULT_STEPS) }
 }
 
 function isFullNetwork(method: unknown): method is FewshotMethod {

@@ -105,7 +105,8 @@ function withUnreadable(check: () => void, unreadable: FolderWarning[]): void {
   }
 }
 
-async function listClassFolders(root: string): Promise<{ classes: ClassFiles[]; warnings: FolderWarning[] }> {
+/** The class sub-folders of `root` with their image files (not decoded), sorted by name; 2+ classes or an error. */
+export async function listClassFolders(root: string): Promise<{ classes: ClassFiles[]; warnings: FolderWarning[] }> {
   const info = await stat(root).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') throw new ApiError('not-found', `The dataset folder ${root} does not exist.`, root)
     throw new ApiError('bad-file', `The dataset folder ${root} cannot be read: ${err.message}`, root)

@@ -9,5 +9,5 @@ export const anil = {
   graph: unrolled({ meta: all, inner: head }),
   order: 'second',
   // The head starts from the original head's rows where a class is one of the model's labels.
-  headPlan: (s) => stepsFrom(labelRowsHead(s.model, s.head, s.classes), s.steps)
+  headPlan: (s) => stepsFrom(labelRowsHead(s.model, s.head, s.features, s.classes), s.steps)
 } satisfies MethodDef

@@ -11,5 +11,5 @@ export const finetune = {
     spec.order === 'none' ? unrolled({ meta: body, inner: head, headInit: 'zeros' })(spec) : unrolled({ meta: all, inner: () => [] })(spec),
   order: 'first',
   supervised: true,
-  headPlan: (s) => ({ kind: 'steps', graph: 'finetune', init: zeroHead(s.classes.length, s.head.featureDim) })
+  headPlan: (s) => ({ kind: 'steps', graph: 'finetune', init: zeroHead(s.classes.length, s.features.width) })
 } satisfies MethodDef

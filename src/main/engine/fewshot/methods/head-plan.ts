@@ -1,5 +1,6 @@
 import type { FewshotMethodId } from '../../../../shared/registry/fewshot-methods'
 import type { LoadedModel } from '../../model/loaded-model'
+import type { FeatureTensor } from '../adapt/features'
 import type { ClassifierHead } from '../adapt/head'
 import type { HeadWeights } from '../adapt/head-net'
 
@@ -7,6 +8,8 @@ import type { HeadWeights } from '../adapt/head-net'
 export interface HeadAdaptSpec {
   model: LoadedModel
   head: ClassifierHead
+  /** The tensor the support features come from: the new head is [N, features.width]. */
+  features: FeatureTensor
   classes: string[]
   steps: number
   /** Support features [F] each, with their class numbers. */

@@ -13,7 +13,7 @@ export const protomaml = {
   headPlan: (s) => {
     const ways = s.classes.length
     const counts = classCounts(s.supportLabels, ways)
-    if (counts.every((c) => c === counts[0])) return { kind: 'steps', graph: 'protomaml', init: zeroHead(ways, s.head.featureDim) }
-    return stepsFrom(prototypeHead(s.support, s.supportLabels, ways, s.head.featureDim), s.steps)
+    if (counts.every((c) => c === counts[0])) return { kind: 'steps', graph: 'protomaml', init: zeroHead(ways, s.features.width) }
+    return stepsFrom(prototypeHead(s.support, s.supportLabels, ways, s.features.width), s.steps)
   }
 } satisfies MethodDef
