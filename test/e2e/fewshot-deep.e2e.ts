@@ -30,6 +30,10 @@ describe('deeper adaptation in the app', () => {
     await h.page.getByTestId('fs-run').click()
     await h.page.waitForFunction(() => document.querySelector('[data-testid="fs-run-tab"]')?.getAttribute('data-status') === 'failed', null, { timeout: 120_000 })
     expect(await h.page.getByTestId('fs-live').textContent()).toMatch(/has 3 blocks .*features\.\d+, .*not 9/)
+    // The same refusal in the user's language: the UI phrases it from the field and the rule, not the engine's English.
+    await h.page.getByTestId('language').selectOption('ja')
+    expect(await h.page.getByTestId('fs-live').textContent()).toMatch(/微調整できるブロックは 3 個です（features\.\d+, .*）。9 ではなく/)
+    await h.page.getByTestId('language').selectOption('en')
 
     await h.page.getByTestId('fs-depth').fill('2')
     expect(await h.page.getByTestId('fs-augment').isChecked()).toBe(true)

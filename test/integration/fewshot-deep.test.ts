@@ -203,7 +203,7 @@ describe('deeper adaptation', () => {
   it('refuses a depth beyond the blocks, adding classes with depth, augmentation without depth, and augmentation on 1x1 inputs', async () => {
     const sets = demoSets(['Bag', 'Coat'], 2)
     const deep = await rejection(adaptModel({ modelPath: DEMO, sets, depth: 4 }))
-    expect(deep.details).toMatchObject({ field: 'depth', constraint: '1..3', blocks: ['features.0', 'features.3', 'features.6'] })
+    expect(deep.details).toMatchObject({ field: 'depth', constraint: 'max', max: 3, blocks: ['features.0', 'features.3', 'features.6'] })
     expect(deep.message).toContain('has 3 blocks')
     expect((await rejection(adaptModel({ modelPath: DEMO, sets, depth: 1, mode: 'add' }))).details).toMatchObject({ field: 'depth' })
     expect((await rejection(adaptModel({ modelPath: DEMO, sets, augment: true }))).details).toMatchObject({ field: 'augment' })
@@ -224,7 +224,7 @@ describe('deeper adaptation', () => {
     const path = join(tempDir(), 'pixel.onnx')
     await import('node:fs/promises').then((fs) => fs.writeFile(path, b.encode()))
     const tiny = await rejection(adaptModel({ modelPath: path, sets, depth: 1, augment: true }))
-    expect(tiny.details).toMatchObject({ field: 'augment', value: '1x1' })
+    expect(tiny.details).toMatchObject({ field: 'augment', constraint: 'too-small', value: '1x1' })
     expect(tiny.message).toContain('pixel.onnx takes 1x1 inputs')
   })
 })

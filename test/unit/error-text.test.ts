@@ -3,6 +3,10 @@ import { join } from 'node:path'
 import { createI18n } from 'vue-i18n'
 import { describe, expect, it } from 'vitest'
 import { CamRunner } from '../../src/main/engine/cam/runner'
+import { checkAugmentable } from '../../src/main/engine/fewshot/adapt/deep/augment'
+import { lastBlocks } from '../../src/main/engine/fewshot/adapt/deep/blocks'
+import { resolveFeatures } from '../../src/main/engine/fewshot/adapt/features'
+import { findHead } from '../../src/main/engine/fewshot/adapt/head'
 import { probeImage } from '../../src/main/engine/data/images'
 import { LoadedModel } from '../../src/main/engine/model/loaded-model'
 import { errorText } from '../../src/renderer/src/lib/error-text'
@@ -76,6 +80,20 @@ describe('engine errors in the UI’s words, in both languages', () => {
     const target = both(toErrorShape(await rejection(Promise.resolve().then(() => model.resolveTarget(10)))))
     expect(target.en).toBe('The target class 10 is out of range: this model has classes 0 to 9.')
     expect(target.ja).toBe('対象クラス 10 は範囲外です。このモデルのクラスは 0〜9 です。')
+  })
+
+  it('few-shot settings the model cannot take: a feature tensor without a batch axis, too many blocks, augmentation on tiny inputs', async () => {
+    const model = await LoadedModel.open(DEMO)
+    const head = findHead(model)
+    const features = both(await rejection(Promise.resolve().then(() => resolveFeatures(model, head, head.weight))))
+    expect(features.en).toMatch(new RegExp(`^The tensor "${head.weight}" of fashion_cnn\\.onnx has no batch axis .*Candidates: \\S`))
+    expect(features.ja).toMatch(new RegExp(`^fashion_cnn\\.onnx のテンソル「${head.weight}」にはバッチ軸がありません`))
+    const depth = both(await rejection(Promise.resolve().then(() => lastBlocks(model, resolveFeatures(model, head).tensor, 9))))
+    expect(depth.en).toMatch(/^fashion_cnn\.onnx has 3 blocks that can be fine-tuned \(.+\): choose between 1 and 3, not 9\.$/)
+    expect(depth.ja).toMatch(/^fashion_cnn\.onnx で微調整できるブロックは 3 個です/)
+    const tiny = both(await rejection(Promise.resolve().then(() => checkAugmentable({ size: [1, 1], layout: 'NCHW', normalization: 'unit', resize: 'stretch' }, 'pixel.onnx'))))
+    expect(tiny.en).toBe('pixel.onnx takes 1x1 images; augmentation (flip, crop, colour jitter) needs at least 8x8. Adapt without augmentation.')
+    expect(tiny.ja).toMatch(/^pixel\.onnx の入力画像は 1x1 です/)
   })
 
   it('the engine restarting, a full queue, and memory', () => {

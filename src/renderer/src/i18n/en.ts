@@ -516,6 +516,22 @@ export default {
   workspace: { heading: 'Workspace', dir: 'Workspace folder', save: 'Save', open: 'Open', saved: 'Saved to {file}', opened: 'Opened {dir}' },
   /** Errors about one setting, by the field the engine names (details.field) and the rule it breaks; 'any' covers every rule. */
   errors: {
+    /** Few-shot adaptation settings the model cannot take (fewshot.adapt's features, depth, augment). */
+    features: {
+      unknown: '{model} has no tensor named "{value}". Its candidate feature tensors: {candidates}.',
+      'no-batch-axis': 'The tensor "{value}" of {model} has no batch axis (it is a weight, or it is not computed per image), so it cannot be an image’s features. Candidates: {candidates}.',
+      'unknown-shape': 'The shape of the tensor "{value}" of {model} is unknown, so it cannot be used as features. Candidates: {candidates}.',
+      'not-flat': 'The tensor "{value}" of {model} is a spatial map, not one feature vector per image: choose a pooled tensor. Candidates: {candidates}.',
+      'add-mode-head-input': 'Adding classes keeps the model’s last layer, which reads {headInput}: the features "{value}" have no rows to keep. Leave the features automatic, or replace the classifier instead.'
+    },
+    depth: {
+      max: '{file} has {max} blocks that can be fine-tuned ({blocks}): choose between 1 and {max}, not {value}.',
+      'no-cut': 'Fine-tuning the last {value} blocks of {file} would start inside the block {block}, which reads no image-shaped tensor: choose another number of blocks.',
+      'skip-across': 'The last {value} blocks of {file} also read a tensor from before them (a skip connection): choose another number of blocks.'
+    },
+    augment: {
+      'too-small': '{file} takes {value} images; augmentation (flip, crop, colour jitter) needs at least {min}. Adapt without augmentation.'
+    },
     /** A model file that does not open (models.open's file, or a run's model), by what is wrong with it. */
     modelPath: {
       'not-found': 'The model file {path} does not exist.',

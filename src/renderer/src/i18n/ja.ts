@@ -516,6 +516,22 @@ const ja: typeof en = {
   },
   workspace: { heading: 'ワークスペース', dir: 'ワークスペースのフォルダー', save: '保存', open: '開く', saved: '{file} に保存しました', opened: '{dir} を開きました' },
   errors: {
+    /** Few-shot adaptation settings the model cannot take (fewshot.adapt's features, depth, augment). */
+    features: {
+      unknown: '{model} に「{value}」という名前のテンソルはありません。特徴量テンソルの候補：{candidates}。',
+      'no-batch-axis': '{model} のテンソル「{value}」にはバッチ軸がありません（重みであるか、画像ごとに計算されていません）。画像の特徴量には使えません。候補：{candidates}。',
+      'unknown-shape': '{model} のテンソル「{value}」の形がわからないため、特徴量には使えません。候補：{candidates}。',
+      'not-flat': '{model} のテンソル「{value}」は空間マップで、画像ごとの特徴ベクトルではありません。プーリング後のテンソルを選んでください。候補：{candidates}。',
+      'add-mode-head-input': 'クラスの追加ではモデルの最終層（入力 {headInput}）をそのまま残すため、特徴量「{value}」には残す行がありません。特徴量を自動のままにするか、分類器の置き換えを選んでください。'
+    },
+    depth: {
+      max: '{file} で微調整できるブロックは {max} 個です（{blocks}）。{value} ではなく 1 から {max} の間で選んでください。',
+      'no-cut': '{file} の最後の {value} ブロックを微調整すると、画像の形のテンソルを読まないブロック {block} の途中から始まります。別のブロック数を選んでください。',
+      'skip-across': '{file} の最後の {value} ブロックは、それより前のテンソルも読みます（スキップ接続）。別のブロック数を選んでください。'
+    },
+    augment: {
+      'too-small': '{file} の入力画像は {value} です。データ拡張（反転・切り抜き・色の揺らぎ）には少なくとも {min} が必要です。データ拡張なしで適応してください。'
+    },
     /** 開けないモデルファイル（models.open のファイル、または実行のモデル）、その理由ごと。 */
     modelPath: {
       'not-found': 'モデルファイル {path} がありません。',

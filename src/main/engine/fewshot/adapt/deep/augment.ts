@@ -21,7 +21,7 @@ export function checkAugmentable(pre: Preprocess, file: string, path?: string): 
       'unsupported',
       `${file} takes ${w}x${h} inputs; augmentation (flip, crop, colour jitter) needs at least ${MIN_AUGMENT_SIDE}x${MIN_AUGMENT_SIDE} pixels to crop from. Adapt without augmentation.`,
       path,
-      { field: 'augment', constraint: `input at least ${MIN_AUGMENT_SIDE}x${MIN_AUGMENT_SIDE}`, value: `${w}x${h}` }
+      { field: 'augment', constraint: 'too-small', value: `${w}x${h}`, min: `${MIN_AUGMENT_SIDE}x${MIN_AUGMENT_SIDE}`, file }
     )
   }
 }

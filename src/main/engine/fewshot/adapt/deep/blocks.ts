@@ -129,7 +129,7 @@ export function lastBlocks(model: LoadedModel, features: string, depth: number):
       'out-of-range',
       `${model.file} has ${all.length} blocks before its features ${features} (${shown.join(', ')}); fine-tune between 1 and ${all.length} of them, not ${depth}.`,
       model.path,
-      { field: 'depth', constraint: `1..${all.length}`, value: depth, blocks: names }
+      { field: 'depth', constraint: 'max', value: depth, max: all.length, blocks: names, file: model.file }
     )
   }
   const blocks = all.slice(all.length - depth)
@@ -138,7 +138,7 @@ export function lastBlocks(model: LoadedModel, features: string, depth: number):
   const cut = first.inputs.find((i) => i && !model.index.isConstant(i))
   const shape = cut ? model.shapes.get(cut) : undefined
   if (!cut || !shape || shape.length !== 4) {
-    throw new ApiError('unsupported', `The block ${blocks[0].name} of ${model.file} reads no [batch, C, H, W] tensor the fine-tuning can start from.`, model.path, { field: 'depth', value: depth })
+    throw new ApiError('unsupported', `The block ${blocks[0].name} of ${model.file} reads no [batch, C, H, W] tensor the fine-tuning can start from.`, model.path, { field: 'depth', constraint: 'no-cut', value: depth, block: blocks[0].name, file: model.file })
   }
   // Everything the features need past the cut must come from the cut or the weights, not from the image again.
   const stack = [features]
@@ -152,7 +152,9 @@ export function lastBlocks(model: LoadedModel, features: string, depth: number):
     else if (!model.index.initializerNames.has(t)) {
       throw new ApiError('unsupported', `Fine-tuning the last ${depth} blocks of ${model.file} would start at ${cut}, but ${features} also reads ${t} from before it; choose another depth.`, model.path, {
         field: 'depth',
-        value: depth
+        constraint: 'skip-across',
+        value: depth,
+        file: model.file
       })
     }
   }
