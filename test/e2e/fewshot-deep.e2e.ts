@@ -37,6 +37,8 @@ describe('deeper adaptation in the app', () => {
 
     await h.page.getByTestId('fs-depth').fill('2')
     expect(await h.page.getByTestId('fs-augment').isChecked()).toBe(true)
+    // What will be trained says so: not "only the last layer" once blocks are fine-tuned.
+    expect(await h.page.getByTestId('fs-what').textContent()).toMatch(/The last 2 block\(s\) of the model and a new head are trained/)
     await h.page.getByTestId('fs-run').click()
     await h.page.waitForFunction(() => document.querySelectorAll('[data-testid="fs-run-tab"]')[1]?.getAttribute('data-status') === 'done', null, { timeout: 120_000 })
     await h.page.getByTestId('fs-results').waitFor()

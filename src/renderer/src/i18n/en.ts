@@ -267,6 +267,7 @@ export default {
       protonet: 'No training: each class is its prototype, the mean embedding of its support images (the model’s features before its last layer); each query image goes to the nearest prototype.'
     },
     whatTrained: 'Only the last layer (the classifier head) is trained, for your {n} class; the rest of the model ({total} parameters) stays exactly as it is. | Only the last layer (the classifier head) is trained, for your {n} classes; the rest of the model ({total} parameters) stays exactly as it is.',
+    whatTrainedDeep: 'The last {k} block(s) of the model and a new head are trained for your {n} classes; the layers before them stay exactly as they are, and BatchNorm keeps its statistics.',
     whatKept: 'No weight is trained or changed: the model ({total} parameters) stays exactly as it is.',
     mamlNote: 'MAML and first-order MAML change every weight: they are for meta-training (the Meta-train tab).',
     run: 'Teach {n} class | Teach {n} classes',
