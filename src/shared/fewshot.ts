@@ -124,7 +124,7 @@ export const AdaptArgs = z
     /** Explicit support and query files per class, instead of supportDir / queryDir. */
     sets: z.object({ classes: z.array(AdaptClassSet) }).strict().optional(),
     method: z.enum(ADAPT_METHOD_NAMES).default('protomaml'),
-    /** Inner steps; omitted: 10 to replace the classifier, 0 to add classes (ADAPT_DEFAULTS). */
+    /** Inner steps; omitted: 100 to replace the classifier, 0 to add classes (ADAPT_DEFAULTS). */
     steps: z.number().int().min(0).max(1000).optional(),
     innerRate: z.number().positive().max(10).default(0.1),
     /** The head's node or weight name, when it is not found automatically. */
@@ -170,7 +170,7 @@ export const AdaptArgs = z
 export const ADAPT_DEFAULTS = {
   method: AdaptArgs.shape.method.parse(undefined),
   /** Steps when replacing the classifier, and when adding classes (imprinted rows, no refinement: docs/fewshot-adapt.md). */
-  steps: 10,
+  steps: 100,
   addSteps: 0,
   innerRate: AdaptArgs.shape.innerRate.parse(undefined),
   mode: AdaptArgs.shape.mode.parse(undefined)

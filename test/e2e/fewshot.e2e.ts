@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { ADAPT_DEFAULTS } from '../../src/shared/fewshot'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, tempDir } from '../helpers'
 import { dropFiles, SCREENSHOTS, startFrames, startWithDemo, stopFrames, type Harness } from './harness'
@@ -93,7 +94,7 @@ describe('few-shot in the app', () => {
     await h.page.getByTestId('fs-run').click()
     await h.page.waitForFunction(() => document.querySelector('[data-testid="fs-run-tab"]')?.getAttribute('data-status') === 'done', null, { timeout: 120_000 })
     await h.page.getByTestId('fs-results').waitFor()
-    expect(Number(await h.page.getByTestId('fs-loss-chart').getAttribute('data-points'))).toBe(10)
+    expect(Number(await h.page.getByTestId('fs-loss-chart').getAttribute('data-points'))).toBe(ADAPT_DEFAULTS.steps)
     expect(await text('fs-acc-before')).toMatch(/%$/)
     expect(await text('fs-acc-after')).toMatch(/%$/)
     expect(Number(await h.page.getByTestId('fs-accuracy').getAttribute('data-after'))).toBeGreaterThan(0.5)

@@ -308,7 +308,7 @@ export default {
     queryAccuracy: 'query accuracy',
     step: 'training step',
     iteration: 'iteration',
-    afterRunNote: 'The head trains in well under a second on cached features; its losses arrive when it is done.',
+    afterRunNote: 'The head trains in about a second on cached features; its losses arrive when it is done.',
     deep: {
       depth: 'Fine-tune the last blocks',
       depthHint: '0 trains the new head only; k fine-tunes the last k blocks of the model with it (BatchNorm frozen), for images unlike the model\'s own',

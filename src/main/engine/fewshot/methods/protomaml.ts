@@ -1,4 +1,4 @@
-import { classCounts, prototypeHead, zeroHead } from '../adapt/head-init'
+import { temperedPrototypeHead } from '../adapt/head-init'
 import { body, head, unrolled, type MethodDef } from './base'
 import { stepsFrom } from './head-plan'
 
@@ -8,12 +8,8 @@ export const protomaml = {
   metaParams: body,
   graph: unrolled({ meta: body, inner: head, headInit: 'proto' }),
   order: 'second',
-  // The graph computes its prototype head in-graph from equal shots per class; with unequal shots the
-  // prototypes (true per-class means) are computed here and ANIL's graph takes the same steps from them.
-  headPlan: (s) => {
-    const ways = s.classes.length
-    const counts = classCounts(s.supportLabels, ways)
-    if (counts.every((c) => c === counts[0])) return { kind: 'steps', graph: 'protomaml', init: zeroHead(ways, s.features.width) }
-    return stepsFrom(prototypeHead(s.support, s.supportLabels, ways, s.features.width), s.steps)
-  }
+  // Adapting a pretrained model: the head starts at the support prototypes divided by a temperature
+  // (temperedPrototypeHead: the plain prototype head is saturated on long pretrained features) and ANIL's
+  // graph takes the inner steps from it. Meta-training keeps the in-graph prototype start above.
+  headPlan: (s) => stepsFrom(temperedPrototypeHead(s.support, s.supportLabels, s.classes.length, s.features.width), s.steps)
 } satisfies MethodDef
