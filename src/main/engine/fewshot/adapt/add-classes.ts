@@ -3,7 +3,7 @@ import type { AdaptPreprocess } from '../../../../shared/fewshot'
 import type { AddClassesReport, OldClassPrediction } from '../../../../shared/fewshot-add'
 import { folderSafe, matchLabels } from '../../model/labels'
 import type { LoadedModel } from '../../model/loaded-model'
-import type { ScoreActivation } from '../../model/scores'
+import { probabilitiesFrom, type ScoreActivation } from '../../model/scores'
 import type { AdaptResult } from './adapt'
 import { modelSha256, type Embedding } from './embed'
 import { resolveFeatures, type FeatureTensor } from './features'
@@ -11,7 +11,7 @@ import { findHead, headValues, type ClassifierHead } from './head'
 import type { HeadWeights } from './head-net'
 import { imprintHead } from './imprint'
 import { loadOldImages, type OldImages } from './old-images'
-import type { AdaptPrediction, Scored } from './predict'
+import { headLogits, type AdaptPrediction, type Scored } from './predict'
 import { classLabels, type SetFiles } from './sets'
 import type { AdaptCall } from './settings'
 
@@ -95,20 +95,12 @@ function checkNewNames(model: LoadedModel, classes: string[], oldLabels: string[
 
 /** Scores of all K + N classes for one feature row, and the top one, with the model's activation. */
 function classify(head: HeadWeights, x: Float32Array, activation: ScoreActivation): { top: number; probability: number } {
-  const n = head.bias.length
-  const f = x.length
-  const logits = new Float64Array(n)
-  for (let c = 0; c < n; c++) {
-    let s = head.bias[c]
-    for (let j = 0; j < f; j++) s += head.weight[c * f + j] * x[j]
-    logits[c] = s
-  }
+  const logits = headLogits(head, x)
   let top = 0
-  for (let c = 1; c < n; c++) if (logits[c] > logits[top]) top = c
-  if (activation === 'sigmoid') return { top, probability: Math.fround(1 / (1 + Math.exp(-logits[top]))) }
-  let total = 0
-  for (const v of logits) total += Math.exp(v - logits[top])
-  return { top, probability: Math.fround(1 / total) }
+  for (let c = 1; c < logits.length; c++) if (logits[c] > logits[top]) top = c
+  // A sigmoid model scores each class alone; the others' scores are a softmax of the logits.
+  const probability = activation === 'sigmoid' ? 1 / (1 + Math.exp(-logits[top])) : probabilitiesFrom(logits, 'none')[top]
+  return { top, probability: Math.fround(probability) }
 }
 
 export interface EmbeddedImages {

@@ -56,7 +56,7 @@ export function scoreQueries(model: LoadedModel, classes: string[], adapted: Hea
 }
 
 /** logits = W x + b for one feature row, as float64 sums. */
-function headLogits(w: HeadWeights, x: Float32Array): Float64Array {
+export function headLogits(w: HeadWeights, x: Float32Array): Float64Array {
   const n = w.bias.length
   const f = x.length
   const out = new Float64Array(n)
