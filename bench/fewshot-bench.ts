@@ -12,6 +12,8 @@
  *       [--only metascope|pytorch]   rerun one side (its episodes and initial weights must exist already)
  *       [--seed S]       another replicate: new episodes and initial weights for both sides (default: the
  *                        CLI's seed); the table averages a side's runs over seeds
+ *       [--batch-norm batch|running]   BatchNorm convention for both sides (default: the method's own,
+ *                        running for protonet and finetune); the table keeps the conventions apart
  */
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -42,6 +44,7 @@ const { values: v } = parseArgs({
     // Training is chaotic (docs/fewshot.md, "Comparing two implementations"): one seed is one trajectory
     // per side, so a comparison that matters is repeated over seeds.
     seed: { type: 'string' },
+    'batch-norm': { type: 'string' },
     table: { type: 'boolean', default: false }
   }
 })
@@ -62,6 +65,8 @@ interface Row {
   // Set by hand in the results file on a row a later fix made obsolete (says why); the table skips it.
   superseded?: string
   seed?: number
+  /** BatchNorm convention; rows from before the choice existed are batch statistics. */
+  batch_norm?: string
 }
 
 function lastJson(stdout: string, what: string): Record<string, unknown> {
@@ -79,7 +84,7 @@ function run(cmd: string, args: string[], what: string): Record<string, unknown>
 
 function table(rows: Row[]): string {
   // Timing rows run fewer iterations but time the same work, so they join their method's group.
-  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}`
+  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}|${r.batch_norm ?? 'batch'}`
   const groups = new Map<string, Row[]>()
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r])
   const pct = (a: number, c: number) => `${(a * 100).toFixed(1)} ± ${(c * 100).toFixed(1)}`
@@ -115,10 +120,10 @@ function table(rows: Row[]): string {
     return common.length ? `${((seedMean(ours, common) - seedMean(torch, common)) * 100).toFixed(1)}` : ''
   }
   // Split, then shots, then the methods in registry order.
-  const order = (rs: Row[]) => [rs[0].rotations, rs[0].shots, FEWSHOT_METHOD_NAMES.indexOf(rs[0].method as never)]
+  const order = (rs: Row[]) => [rs[0].rotations, rs[0].shots, FEWSHOT_METHOD_NAMES.indexOf(rs[0].method as never), rs[0].batch_norm === 'running' ? 1 : 0]
   const sorted = [...groups.values()].sort((a, b) => {
     const [x, y] = [order(a), order(b)]
-    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2]
+    return x[0] - y[0] || x[1] - y[1] || x[2] - y[2] || x[3] - y[3]
   })
   for (const all of sorted) {
     // onnxruntime's CPU kernels give the same bits at 1 and 2 threads, so such a rerun repeats the same
@@ -137,7 +142,7 @@ function table(rows: Row[]): string {
     const bases = ours.flatMap((r) => (r.baseline ? [r.baseline] : []))
     const base = bases.length ? { accuracy: avg(bases.map((b) => b.accuracy)), ci95: bases[bases.length - 1].ci95 } : null
     lines.push(
-      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain({ accuracy: seedMean(ours), ci95: ours[ours.length - 1].ci95 }, base) : ''} | ${ours.length && torch.length ? gap(ours, torch) : ''} |`
+      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method}${r0.batch_norm === 'running' ? ' (running stats)' : ''} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain({ accuracy: seedMean(ours), ci95: ours[ours.length - 1].ci95 }, base) : ''} | ${ours.length && torch.length ? gap(ours, torch) : ''} |`
     )
   }
   return lines.join('\n')
@@ -150,10 +155,11 @@ function main(): void {
       for (const shots of v.shots.split(',').map(Number)) {
         for (const method of v.methods.split(',')) {
           const iterations = v.timing ?? v.iterations
-          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}${v.seed ? `-seed${v.seed}` : ''}`
+          const bn = v['batch-norm']
+          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}${v.seed ? `-seed${v.seed}` : ''}${bn ? `-${bn}` : ''}`
           const episodes = join(out, `episodes-${tag}.json`)
           const init = join(out, `init-${tag}.json`)
-          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes, ...(v.seed ? ['--seed', v.seed] : [])]
+          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes, ...(v.seed ? ['--seed', v.seed] : []), ...(bn ? ['--batch-norm', bn] : [])]
           const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}), ...(v.seed ? { seed: Number(v.seed) } : {}) }
           if (v.only !== 'pytorch') {
             const args = [...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init]
@@ -163,7 +169,7 @@ function main(): void {
           if (v.only === 'metascope') continue
           for (const style of v.styles.split(',')) {
             if (style === 'l2l' && method !== 'maml' && method !== 'fomaml') continue
-            const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', v.threads, '--style', style, '--log-every', '50'], `pytorch ${tag} ${style}`)
+            const torch = run('/usr/bin/python3', ['bench/torch_fewshot.py', '--episodes', episodes, '--init', init, '--method', method, '--threads', v.threads, '--style', style, '--log-every', '50', ...(bn ? ['--batch-norm', bn] : [])], `pytorch ${tag} ${style}`)
             appendFileSync(log, JSON.stringify({ impl: 'pytorch', rotations, ...torch, ...mark }) + '\n')
           }
         }

@@ -41,6 +41,10 @@ Definitions (docs/fewshot.md):
 - ms_per_iteration: wall time of the meta-training loop / iterations. All images the file references are
   decoded, rotated and scaled into one tensor before the clock starts; inside the loop a task's images are
   an index_select from it.
+- --batch-norm running (protonet and finetune, their default; batch for the others): training forwards use
+  F.batch_norm(training=True) on running tensors (momentum 0.1, so they update in place as nn.BatchNorm2d's
+  do); protonet then embeds support and query as one batch (torch.cat, as Snell et al.'s code does);
+  testing uses training=False on those statistics. --batch-norm batch is the convention above.
 - --style l2l (maml / fomaml only): meta-training the way learn2learn's MAML wrapper does it, to time what
   users run today: an nn.Module Conv-4 (nn.Conv2d, nn.BatchNorm2d(track_running_stats=False), nn.Linear),
   per task learner = clone_module(model), learner.adapt(loss) = autograd.grad(loss, learner.parameters(),
@@ -115,17 +119,25 @@ def episode_tensors(images, ep, ways, shots, queries):
 
 # ---------------------------------------------------------------------------------------------- Conv-4
 
-def features(p, x):
+def features(p, x, stats=None, training=True):
+    """stats None: batch statistics (the batch convention). stats = {i: (running_mean, running_var)}: the
+    running convention, as nn.BatchNorm2d does it: training=True normalises with the batch and updates the
+    running tensors in place (momentum 0.1, unbiased variance); training=False normalises with them."""
     for i in range(1, 5):
         x = F.conv2d(x, p[f'block{i}.conv.weight'], p[f'block{i}.conv.bias'], padding=1)
-        x = F.batch_norm(x, None, None, p[f'block{i}.bn.weight'], p[f'block{i}.bn.bias'], training=True,
-                         eps=BN_EPS)
+        rm, rv = stats[i] if stats is not None else (None, None)
+        x = F.batch_norm(x, rm, rv, p[f'block{i}.bn.weight'], p[f'block{i}.bn.bias'],
+                         training=training if stats is not None else True, momentum=0.1, eps=BN_EPS)
         x = F.max_pool2d(F.relu(x), 2)
     return x.flatten(1)
 
 
-def forward(p, x):
-    return F.linear(features(p, x), p['head.weight'], p['head.bias'])
+def forward(p, x, stats=None, training=True):
+    return F.linear(features(p, x, stats, training), p['head.weight'], p['head.bias'])
+
+
+def running_stats():
+    return {i: (torch.zeros(HIDDEN), torch.ones(HIDDEN)) for i in range(1, 5)}
 
 
 def feature_size(channels_in, size):
@@ -189,6 +201,8 @@ class Learner:
 
     def __init__(self, method, init, args, ways, shots, finetune_classes=0):
         self.method, self.args, self.ways, self.shots = method, args, ways, shots
+        # The running convention: nn.BatchNorm2d's running statistics, updated by every training forward.
+        self.stats = running_stats() if args.batch_norm == 'running' else None
         body = body_names()
         self.p = {n: init[n].clone().requires_grad_(True) for n in body}
         if method in ('maml', 'fomaml', 'anil', 'metasgd'):
@@ -225,6 +239,10 @@ class Learner:
         if m == 'fomaml':
             cur = adapt(self.p, self.names, xs, ys, self.rates, k, create_graph=False)
             return F.cross_entropy(forward(cur, xq), yq)
+        if m == 'protonet' and self.stats is not None:
+            # Snell et al.'s code: support and query through the encoder as one batch.
+            f = features(self.p, torch.cat([xs, xq]), self.stats, True)
+            return F.cross_entropy(proto_logits(f[len(xs):], prototypes(f[:len(xs)], self.ways, self.shots)), yq)
         fs, fq = features(self.p, xs), features(self.p, xq)
         if m == 'anil':
             w, b = adapt_head(self.p['head.weight'], self.p['head.bias'], fs, ys, self.args.inner_rate, k, True)
@@ -254,7 +272,7 @@ class Learner:
 
     def supervised_step(self, x, y):
         self.opt.zero_grad()
-        loss = F.cross_entropy(forward(self.p, x), y)
+        loss = F.cross_entropy(forward(self.p, x, self.stats, True), y)
         loss.backward()
         self.opt.step()
         return loss.item()
@@ -269,7 +287,10 @@ class Learner:
             with torch.no_grad():
                 return accuracy(forward(cur, xq), yq)
         with torch.no_grad():
-            fs, fq = features(p, xs), features(p, xq)
+            if self.stats is not None:
+                fs, fq = features(p, xs, self.stats, False), features(p, xq, self.stats, False)
+            else:
+                fs, fq = features(p, xs), features(p, xq)
         if m == 'protonet':
             return accuracy(proto_logits(fq, prototypes(fs, self.ways, self.shots)), yq)
         if m == 'anil':
@@ -443,6 +464,8 @@ def parse_args(argv):
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--no-train', action='store_true')
     ap.add_argument('--style', choices=('functional', 'l2l'), default='functional')
+    ap.add_argument('--batch-norm', choices=('batch', 'running'), default=None,
+                    help='BatchNorm convention (default: running for protonet and finetune, batch otherwise)')
     ap.add_argument('--log-every', type=int, default=0, help='progress to stderr every N iterations')
     ap.add_argument('--make-demo-episodes', metavar='OUT')
     args = ap.parse_args(argv)
@@ -450,6 +473,10 @@ def parse_args(argv):
         ap.error('--episodes, --init and --method are required')
     if args.style == 'l2l' and args.method not in ('maml', 'fomaml'):
         ap.error('--style l2l is for maml / fomaml')
+    if args.batch_norm is None:
+        args.batch_norm = 'running' if args.method in ('protonet', 'finetune') else 'batch'
+    if args.batch_norm == 'running' and args.method not in ('protonet', 'finetune'):
+        ap.error('--batch-norm running is for protonet and finetune (no inner loop)')
     return args
 
 
@@ -529,7 +556,7 @@ def main(argv=None):
         'style': args.style, 'queries': queries, 'test_episodes': len(accs),
         'meta_batch': len(train[0]) if train and args.method != 'finetune' else None,
         'finetune_batch': len(finetune[0]) if finetune else None, 'inner_rate': args.inner_rate,
-        'train_steps': args.train_steps, 'test_steps': args.test_steps,
+        'train_steps': args.train_steps, 'test_steps': args.test_steps, 'batch_norm': args.batch_norm,
         'final_train_loss': round(losses[-1], 6) if losses else None, 'torch': torch.__version__,
     }))
 

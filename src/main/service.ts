@@ -25,6 +25,9 @@ import { parseClassSpec } from './engine/fewshot/data/episodes'
 import { openFewshotDataset } from './engine/fewshot/data/open'
 import { adaptModel } from './engine/fewshot/adapt/adapt'
 import { listFeatures, suggestFeatures, suggestSupportFiles } from './engine/fewshot/adapt/suggest-features'
+import { planAdapter, trainAdapter } from './engine/fewshot/adapt/adapter/meta-train'
+import { openAdapter } from './engine/fewshot/adapt/adapter/use'
+import type { AdapterItem } from '../shared/fewshot-adapter'
 import { explicitSetFiles } from './engine/fewshot/adapt/sets'
 import { predictionsJson } from './engine/fewshot/adapt/report'
 import { writeAdaptedModel } from './engine/fewshot/adapt/write'
@@ -231,11 +234,11 @@ export class Service {
           ...(sets ? { sets } : { supportDir: resolve(supportDir!), queryDir: resolve(queryDir!) }),
           throwIfCancelled: ctx.throwIfCancelled,
           onProgress: (p) => ctx.progress(p.done, p.total, p.stage),
-          // Deeper adaptation takes one onnxruntime run per step: each loss streams out as it is measured.
+          // Head-only steps (in chunks) and deeper adaptation's steps: each loss streams out as it is measured.
           onStep: (item) => ctx.item(item satisfies AdaptItem)
         })
-        // The head adapts in one unrolled run: its support loss per inner step streams out afterwards.
-        if (!result.deep) result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
+        // Adding classes refines the new rows in one synchronous pass: its losses stream out afterwards.
+        if (result.mode === 'add') result.supportLoss.forEach((supportLoss, step) => ctx.item({ step, supportLoss } satisfies AdaptItem))
         // Without a folder: a scratch folder of this engine, removed on exit and swept after a crash.
         const out = chosenOut ?? scratchDir('adapted')
         const modelOut = join(out, 'model.onnx')
@@ -255,6 +258,22 @@ export class Service {
         suggestFeatures({ ...a, throwIfCancelled: ctx.throwIfCancelled, onProgress: (done, total) => ctx.progress(done, total, 'embeddings') })
       )
     },
+    'fewshot.adapter': async (a) => {
+      this.jobs.checkRoom()
+      // The output file, the model, its features and the folder's episodes are checked before the job starts.
+      const plan = await planAdapter(a, await prepareOutputFile(a.out, 'out'))
+      return this.jobs.start('fewshot.adapter', async (ctx) =>
+        trainAdapter(plan, {
+          throwIfCancelled: ctx.throwIfCancelled,
+          onProgress: (p) => ctx.progress(p.done, p.total, p.stage),
+          onIteration: (item, total) => {
+            ctx.item(item satisfies AdapterItem)
+            ctx.progress(item.iteration, total, 'meta-training', `loss ${item.loss.toFixed(3)}`)
+          }
+        })
+      )
+    },
+    'fewshot.adapterInfo': async ({ path }) => (await openAdapter(path)).record,
     'audit.run': async (a) => {
       this.jobs.checkRoom()
       // Model, folder, labels, shard and settings are checked before the job starts: mistakes are call errors.

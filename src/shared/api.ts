@@ -3,6 +3,7 @@ import { COLORMAP_NAMES } from './colormap'
 import { ApiErrorShape } from './errors'
 import { AdaptArgs, EvaluateArgs, FewshotWorkspace, MetaTrainArgs } from './fewshot'
 import { FeaturesArgs, FeaturesResult, SuggestFeaturesArgs } from './fewshot-features'
+import { AdapterArgs, AdapterInfoArgs, AdapterRecord } from './fewshot-adapter'
 import { AuditArgs, AuditImage, AuditResult } from './audit'
 import { OutputPath, Path } from './paths'
 import { ModelPreprocess, PreprocessFields } from './preprocess'
@@ -357,6 +358,10 @@ export const methods = {
   'fewshot.features': { args: FeaturesArgs, result: FeaturesResult },
   /** Ranks those tensors by leave-one-out nearest-centroid accuracy on a support set, 2+ images per class (job: result FeatureSuggestion). Nothing is applied. */
   'fewshot.suggestFeatures': { args: SuggestFeaturesArgs, result: JobStarted },
+  /** Meta-trains a feature adapter on a labelled folder of many classes and writes it to `out` (job: items AdapterItem per iteration, result AdapterResult; src/shared/fewshot-adapter.ts). */
+  'fewshot.adapter': { args: AdapterArgs, result: JobStarted },
+  /** Reads an adapter file and says what it was trained on (its features tensor and widths, model, training): the checks fewshot.adapt makes of the file itself. */
+  'fewshot.adapterInfo': { args: AdapterInfoArgs, result: AdapterRecord },
   /** Audits a model on a labelled folder (job: progress phases AUDIT_PHASES, items AuditImage, result AuditResult; see src/shared/audit.ts). */
   'audit.run': { args: AuditArgs, result: JobStarted },
   /** cancelled: false with a reason when the job is not running (it ended, it was lost with a stopped engine, or no such job). */

@@ -1,10 +1,11 @@
 import { z } from 'zod'
+import { AdapterRecord } from './fewshot-adapter'
 import { ApiErrorShape } from './errors'
 import { AddClassesReport } from './fewshot-add'
 import { FeatureChoice } from './fewshot-features'
 import { OutputPath, Path } from './paths'
 import { ModelPreprocess, PreprocessFields } from './preprocess'
-import { ADAPT_METHOD_IDS, FEWSHOT_METHOD_IDS } from './registry/fewshot-methods'
+import { ADAPT_METHOD_IDS, BATCH_NORM_MODES, FEWSHOT_METHOD_CATALOGUE, FEWSHOT_METHOD_IDS, type BatchNormMode } from './registry/fewshot-methods'
 
 /**
  * The few-shot part of the API contract. The method names are the registry's keys
@@ -25,9 +26,16 @@ export const FewshotConfig = z.object({
   innerRate: z.number().positive().max(10).default(0.1),
   metaBatch: z.number().int().min(1).max(64).default(4),
   metaRate: z.number().positive().max(1).default(1e-3),
-  seed: z.number().int().min(0).default(0)
+  seed: z.number().int().min(0).default(0),
+  /** BatchNorm convention; omitted: the method's own (batchNormOf). 'running' is for methods without an inner loop. */
+  batchNorm: z.enum(BATCH_NORM_MODES).optional()
 })
 export type FewshotConfig = z.infer<typeof FewshotConfig>
+
+/** The BatchNorm convention a run uses: the configuration's, else the one the method's authors used. */
+export function batchNormOf(c: Pick<FewshotConfig, 'method' | 'batchNorm'>): BatchNormMode {
+  return c.batchNorm ?? FEWSHOT_METHOD_CATALOGUE.find((m) => m.id === c.method)!.batchNorm
+}
 
 
 /** Where meta-training images come from: Debian's Fashion-MNIST, or a folder with one sub-folder per class. */
@@ -154,7 +162,9 @@ export const AdaptArgs = z
     /** Deeper adaptation: the seed of the augmented views and of the held-out images. */
     seed: z.number().int().min(0).default(0),
     /** Deeper adaptation: choose the step count by holding out one support image per class (2+ shots per class). */
-    earlyStop: z.boolean().default(true)
+    earlyStop: z.boolean().default(true),
+    /** A feature adapter file written by fewshot.adapter: the new head reads the features through it (docs/fewshot-adapt.md). */
+    adapter: Path.optional()
   })
   .strict()
   .refine((a) => a.depth === 0 || a.mode !== 'add', { message: "fine-tuning blocks (depth > 0) replaces the classifier; it does not combine with adding classes (mode 'add')", path: ['depth'] })
@@ -182,7 +192,7 @@ export const ADAPT_DEEP_DEFAULTS = {
   deepRate: AdaptArgs.shape.deepRate.parse(undefined)
 }
 
-/** fewshot.adapt streams one of these per inner step (after the head's single unrolled run). */
+/** fewshot.adapt streams one of these per inner step as it is measured (adding classes: after its refinement pass). */
 export const AdaptItem = z.object({
   step: z.number(),
   supportLoss: z.number(),
@@ -258,6 +268,8 @@ export const AdaptReport = z.object({
   preprocess: AdaptPreprocess.optional(),
   /** Deeper adaptation (depth > 0): what was fine-tuned and how; absent for head-only adaptation. */
   deep: AdaptDeep.optional(),
+  /** The feature adapter the head was adapted after, when one was given. */
+  adapter: AdapterRecord.optional(),
   ms: z.object({ embeddings: z.number(), adaptation: z.number() }),
   embeddings: z.object({ computed: z.number(), reused: z.number() }),
   backend: z.string(),

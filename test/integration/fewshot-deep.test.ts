@@ -203,7 +203,7 @@ describe('deeper adaptation', () => {
   it('refuses a depth beyond the blocks, adding classes with depth, augmentation without depth, and augmentation on 1x1 inputs', async () => {
     const sets = demoSets(['Bag', 'Coat'], 2)
     const deep = await rejection(adaptModel({ modelPath: DEMO, sets, depth: 4 }))
-    expect(deep.details).toMatchObject({ field: 'depth', constraint: 'max', max: 3, blocks: ['features.0', 'features.3', 'features.6'] })
+    expect(deep.details).toMatchObject({ field: 'depth', constraint: 'blocks', max: 3, blocks: ['features.0', 'features.3', 'features.6'] })
     expect(deep.message).toContain('has 3 blocks')
     expect((await rejection(adaptModel({ modelPath: DEMO, sets, depth: 1, mode: 'add' }))).details).toMatchObject({ field: 'depth' })
     expect((await rejection(adaptModel({ modelPath: DEMO, sets, augment: true }))).details).toMatchObject({ field: 'augment' })

@@ -79,7 +79,7 @@ function looAccuracy(rows: Float32Array[], labels: number[]): number {
  * (a tensor without a batch axis), added back; Gemm -> scores. A model where a computed tensor has
  * no batch axis.
  */
-function batchMeanModel(path: string): void {
+function batchMeanModel(path: string, headReadsIt = false): void {
   const base = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], graph: { name: 'bm', node: [], initializer: [], input: [], output: [] } })
   const b = new GraphBuilder(base, 'bm')
   b.addInput('image', DataType.FLOAT, ['batch', 3, 8, 8])
@@ -87,7 +87,8 @@ function batchMeanModel(path: string): void {
   const conv = b.op('Relu', [b.op('Conv', ['image', 'conv.weight'], { pads: [1, 1, 1, 1] })])
   b.node('Flatten', [b.op('GlobalAveragePool', [conv])], { axis: 1 }, ['feat'])
   b.node('ReduceMean', ['feat'], { axes: [0], keepdims: 0 }, ['batch_mean'])
-  const mixed = b.op('Add', ['feat', 'batch_mean'])
+  // headReadsIt: the Gemm reads the batch mean itself, [1, 8] (the head's input has no batch axis).
+  const mixed = headReadsIt ? b.node('Unsqueeze', ['batch_mean', b.constI64([0])], {}, ['head_in'])[0] : b.op('Add', ['feat', 'batch_mean'])
   b.namedConstant('fc.w', f32(Float32Array.from({ length: 3 * 8 }, (_, i) => Math.cos(i)), [3, 8]))
   b.namedConstant('fc.b', f32([0, 0.1, -0.1], [3]))
   b.node('Gemm', [mixed, 'fc.w', 'fc.b'], { transB: 1 }, ['scores'])
@@ -161,6 +162,20 @@ describe('a chosen feature tensor that cannot be used', () => {
     expect(err.details).toMatchObject({ field: 'features', constraint: 'no-batch-axis', model: 'batch_mean.onnx' })
     const ok = await adaptModel({ modelPath: path, sets: sets(2), features: 'feat', steps: 1 })
     expect(ok.features).toMatchObject({ tensor: 'feat', width: 8 })
+  })
+
+  it('a head that reads a tensor without a batch axis: no candidate is listed, and adapting is refused naming it (not mis-embedded)', async () => {
+    const path = join(root, 'head_batch_mean.onnx')
+    batchMeanModel(path, true)
+    expect((await listFeatures({ modelPath: path })).candidates).toEqual([])
+    for (const features of [undefined, 'head_in']) {
+      const err = await rejection(adaptModel({ modelPath: path, sets: sets(2), features, steps: 1 }))
+      expect(err.code).toBe('invalid-arguments')
+      expect(err.message).toContain('head_batch_mean.onnx: its last layer')
+      expect(err.message).toContain('reads head_in, of shape [1, 8] at a batch of 2: it has no batch axis')
+      expect(err.details).toMatchObject({ field: 'features', constraint: 'head-no-batch-axis', value: 'head_in', model: 'head_batch_mean.onnx' })
+    }
+    expect((await rejection(adaptModel({ modelPath: path, sets: sets(2), mode: 'add', steps: 0 }))).details).toMatchObject({ constraint: 'head-no-batch-axis' })
   })
 
   it('through the API: the schema takes features, the job fails with the field', async () => {

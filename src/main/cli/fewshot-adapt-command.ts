@@ -23,7 +23,11 @@ export const ADAPT_USAGE = `fewshot adapt --model M.onnx --support DIR --query D
             --depth K fine-tunes the last K blocks of the body with the new head (BatchNorm frozen),
             starting from --method's head, with Adam; seeded flip/crop/colour-jitter views of the
             support images unless --no-augment; the step count is chosen on one held-out support image
-            per class unless --no-early-stop (replace mode only; K beyond the model's blocks lists them)`
+            per class unless --no-early-stop (replace mode only; K beyond the model's blocks lists them)
+      [--adapter A.json]
+            adapt the head on the features through a feature adapter meta-trained by \`fewshot adapter\`
+            (its features tensor is the default --features); the written model includes its MatMul
+            (replace mode, head only)`
 
 /** A number flag as the API takes it: the schema (not the CLI) decides what is valid, and says so by field; text that is no number goes as text. */
 const num = (s: string | undefined) => (s === undefined ? undefined : s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s)
@@ -56,6 +60,7 @@ export async function adaptCommand(argv: string[]): Promise<number> {
       'no-augment': { type: 'boolean' },
       seed: { type: 'string' },
       'no-early-stop': { type: 'boolean' },
+      adapter: { type: 'string' },
       // As cam takes them: support and query images are embedded with this preprocessing.
       ...PREPROCESS_OPTIONS
     },
@@ -86,6 +91,7 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     ...(v.augment ? { augment: true } : v['no-augment'] ? { augment: false } : {}),
     ...(v.seed !== undefined ? { seed: num(v.seed) } : {}),
     ...(v['no-early-stop'] ? { earlyStop: false } : {}),
+    ...(v.adapter !== undefined ? { adapter: v.adapter } : {}),
     ...given(preprocessFlags(v))
   }
   const result = (await job('fewshot.adapt', args)) as AdaptReport
@@ -104,6 +110,7 @@ export async function adaptCommand(argv: string[]): Promise<number> {
     embeddings: result.embeddings,
     preprocess: result.preprocess,
     features: result.features,
+    ...(result.adapter ? { adapter: { file: result.adapter.file, width: `${result.adapter.inWidth} -> ${result.adapter.outWidth}` } } : {}),
     backend: 'onnxruntime',
     provider: result.provider,
     model: result.adaptedModel,

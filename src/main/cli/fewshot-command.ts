@@ -10,18 +10,23 @@ import { openFewshotDataset } from '../engine/fewshot/data/open'
 import type { IterationResult } from '../engine/fewshot/learner'
 import { parseClassSpec } from '../engine/fewshot/data/episodes'
 import { METHODS } from '../engine/fewshot/methods'
+import { FEWSHOT_METHOD_CATALOGUE } from '../../shared/registry/fewshot-methods'
 import { given, num } from './flags'
 import { cliService } from './service-job'
 import { ADAPT_USAGE, adaptCommand } from './fewshot-adapt-command'
 import { FEATURES_USAGE, featuresCommand } from './fewshot-features-command'
+import { ADAPTER_USAGE, adapterCommand } from './fewshot-adapter-command'
 
 export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-classes 0-4 --test-classes 5-9 [--ways 5] [--shots K]
       [--queries 15] [--episodes 600] [--method ${FEWSHOT_METHOD_NAMES.join('|')}] [--iterations N]
       [--seed S] [--train-rotations 4] [--train-steps 5] [--test-steps 10] [--inner-rate 0.1]
-      [--meta-batch 4] [--meta-rate 0.001] [--threads N] [--baseline] [--episodes-out F] [--init-out F]
-      [--log-every 50]
+      [--meta-batch 4] [--meta-rate 0.001] [--batch-norm batch|running] [--threads N] [--baseline]
+      [--episodes-out F] [--init-out F] [--log-every 50]
             meta-train the built-in Conv-4, print one JSON line: method, ways, shots, iterations,
             accuracy, ci95, ms_per_iteration, backend
+            --batch-norm: batch = every forward pass normalises with its own batch, at test time too (MAML's
+            convention, the default of the inner-loop methods); running = train in batch mode tracking running
+            statistics, test in inference mode (the default of ${FEWSHOT_METHOD_CATALOGUE.filter((m) => m.batchNorm === 'running').map((m) => m.id).join(' and ')}, as their authors ran them)
   fewshot metatrain --train-classes 0-4 --test-classes 5-9 --iterations N --checkpoint F [--out M.onnx]
       [--dataset fashion-mnist | --folder DIR [--size 84] [--channels 3] | --idx-images F --idx-labels F]
       [--resume] [--eval-episodes 100]
@@ -32,6 +37,7 @@ export const FEWSHOT_USAGE = `fewshot bench --dataset fashion-mnist --train-clas
             score a checkpoint on test episodes; prints one JSON line: accuracy, ci95, episodes
   ${ADAPT_USAGE}
   ${FEATURES_USAGE}
+  ${ADAPTER_USAGE}
 methods: ${FEWSHOT_METHOD_NAMES.map((m) => `\n  ${m.padEnd(10)} ${METHODS[m].summary}`).join('')}`
 
 export async function fewshotCommand(argv: string[]): Promise<number> {
@@ -39,6 +45,7 @@ export async function fewshotCommand(argv: string[]): Promise<number> {
   if (what === 'bench') return benchCommand(rest)
   if (what === 'adapt') return adaptCommand(rest)
   if (what === 'features') return featuresCommand(rest)
+  if (what === 'adapter') return adapterCommand(rest)
   if (what === 'metatrain') return metatrainCommand(rest)
   if (what === 'evaluate') return evaluateCommand(rest)
   throw new ApiError('invalid-arguments', `unknown fewshot command "${what ?? ''}"; try: fewshot bench --dataset fashion-mnist ...`)
@@ -56,6 +63,7 @@ const CONFIG_OPTIONS = {
   'inner-rate': { type: 'string' },
   'meta-batch': { type: 'string' },
   'meta-rate': { type: 'string' },
+  'batch-norm': { type: 'string' },
   threads: { type: 'string' }
 } as const
 
@@ -71,7 +79,8 @@ function configFlags(v: Partial<Record<keyof typeof CONFIG_OPTIONS, string>>, me
     innerRate: num(v['inner-rate']),
     metaBatch: num(v['meta-batch']),
     metaRate: num(v['meta-rate']),
-    seed: num(v.seed)
+    seed: num(v.seed),
+    batchNorm: v['batch-norm']
   })
 }
 

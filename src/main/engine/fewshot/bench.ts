@@ -1,7 +1,7 @@
 import { dirname } from 'node:path'
 import { prepareOutputDir } from '../files/output-dir'
 import { writeFileAtomic } from '../files/safe-write'
-import type { FewshotConfig } from '../../../shared/fewshot'
+import { batchNormOf, type FewshotConfig } from '../../../shared/fewshot'
 import { readParams, type ParamStore } from '../train/params'
 import { materialiseEpisode, supervisedBatch } from './data/batch'
 import { toEpisodesFile, type EpisodePlan } from './data/episodes-file'
@@ -41,6 +41,8 @@ export interface BenchResult {
   baseline: { accuracy: number; ci95: number } | null
   backend: string
   threads: number | null
+  /** The BatchNorm convention the run trained and tested with. */
+  batch_norm: 'batch' | 'running'
 }
 
 
@@ -95,7 +97,8 @@ export async function runFewshotBench(o: BenchOptions): Promise<BenchResult> {
       ms_per_iteration: o.iterations ? trainMs / o.iterations : 0,
       baseline: baseline ? { accuracy: baseline.accuracy, ci95: baseline.ci95 } : null,
       backend: `onnxruntime-node (${learner.provider})`,
-      threads: o.threads ?? null
+      threads: o.threads ?? null,
+      batch_norm: batchNormOf(c)
     }
   } finally {
     await learner.release()

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { z } from 'zod'
 import { ApiError } from '../../../shared/errors'
-import { FewshotConfig } from '../../../shared/fewshot'
+import { batchNormOf, FewshotConfig } from '../../../shared/fewshot'
 import { writeFileAtomic } from '../files/safe-write'
 import { prepareOutputDir } from '../files/output-dir'
 import { fileError } from '../errors'
@@ -11,7 +11,7 @@ import type { MetaLearner } from './learner'
 
 /**
  * A meta-training checkpoint: configuration, the network's recipe, the iteration, every meta-parameter
- * (and Meta-SGD rate) with Adam's moments, and the loss history. One JSON file, tensors as base64
+ * (and Meta-SGD rate) with Adam's moments, BatchNorm's running statistics when tracked, and the loss history. One JSON file, tensors as base64
  * float32, written by write-then-rename so a crash or cancel never leaves a half-written file.
  */
 const Tensor = z.object({ dims: z.array(z.number().int().nonnegative()), data: z.string() })
@@ -41,6 +41,8 @@ export const Checkpoint = z.object({
   adamStep: z.number().int().nonnegative(),
   params: z.record(z.string(), Slot),
   rates: z.record(z.string(), Slot).nullable(),
+  /** BatchNorm running statistics (the 'running' convention); absent under batch statistics. */
+  stats: z.record(z.string(), Tensor).optional(),
   history: z.array(HistoryEntry)
 })
 export type Checkpoint = z.infer<typeof Checkpoint>
@@ -69,13 +71,15 @@ export async function saveCheckpoint(path: string, learner: MetaLearner, net: Ne
     format: 'metascope-fewshot-checkpoint',
     version: 1,
     savedAt: new Date().toISOString(),
-    config: learner.opts.config,
+    // The convention is written out, so a later default cannot change what a checkpoint means.
+    config: { ...learner.opts.config, batchNorm: batchNormOf(learner.opts.config) },
     task,
     net,
     iteration: learner.iteration,
     adamStep: learner.adam.state.step,
     params,
     rates,
+    ...(learner.stats ? { stats: Object.fromEntries([...learner.stats.values].map(([k, t]) => [k, { dims: t.dims, data: encode(t.data) }])) } : {}),
     history
   }
   await prepareOutputDir(dirname(path), 'checkpoint')
@@ -110,8 +114,11 @@ export function restoreCheckpoint(path: string, cp: Checkpoint, learner: MetaLea
   const mismatch = (what: string) => new ApiError('bad-file', `${file} does not match this run: ${what}.`, path)
   const config = learner.opts.config
   for (const key of Object.keys(config) as (keyof typeof config)[]) {
+    if (key === 'batchNorm') continue
     if (cp.config[key] !== config[key]) throw mismatch(`${key} is ${String(cp.config[key])} in the checkpoint but ${String(config[key])} here`)
   }
+  const [saved, here] = [savedBatchNorm(cp), batchNormOf(config)]
+  if (saved !== here) throw mismatch(`batchNorm is ${saved} in the checkpoint but ${here} here`)
   const { m, v } = learner.adam.state
   let k = 0
   const load = (store: ParamStore, slots: Record<string, z.infer<typeof Slot>> | null, kind: string) => {
@@ -130,6 +137,19 @@ export function restoreCheckpoint(path: string, cp: Checkpoint, learner: MetaLea
   }
   load(learner.params, cp.params, 'weight')
   if (learner.rates) load(learner.rates, cp.rates, 'rate')
+  for (const [name, t] of learner.stats?.values ?? []) {
+    const s = cp.stats?.[name]
+    if (!s) throw mismatch(`it has no running statistic ${name}`)
+    const data = decode(s.data)
+    if (data.length !== t.data.length) throw mismatch(`running statistic ${name} has ${data.length} values there but ${t.data.length} here`)
+    t.data.set(data)
+  }
+  if (learner.stats) learner.stats.version++
   learner.iteration = cp.iteration
   learner.adam.state.step = cp.adamStep
+}
+
+/** A checkpoint's BatchNorm convention: the one it names, or batch statistics (checkpoints from before the choice existed). */
+export function savedBatchNorm(cp: Checkpoint): 'batch' | 'running' {
+  return cp.config.batchNorm ?? 'batch'
 }

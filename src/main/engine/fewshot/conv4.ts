@@ -1,7 +1,7 @@
 import { onnx } from 'onnx-proto'
 import { GraphBuilder, valueInfo } from '../onnx/builder'
 import { DataType, f32, type ConstTensor } from '../onnx/tensor-data'
-import type { Net } from './net'
+import type { BatchNormLayer, Net } from './net'
 import { seededRandom } from '../data/random'
 
 export interface Conv4Options {
@@ -26,7 +26,7 @@ function uniform(n: number, bound: number, rand: () => number): Float32Array {
 
 /**
  * The Conv-4 of the MAML paper as an ONNX model the engine writes itself (docs/fewshot.md):
- * 4 x [3x3 conv 64 + bias, BatchNormalization with batch statistics, Relu, 2x2 max-pool], Flatten,
+ * 4 x [3x3 conv 64 + bias, BatchNormalization in training mode (batch statistics), Relu, 2x2 max-pool], Flatten,
  * a linear head. Weights use PyTorch's default initialisation from a seeded generator, so a run is
  * reproducible and the PyTorch reference can start from the same values.
  */
@@ -43,6 +43,7 @@ export function buildConv4(opts: Conv4Options): Net {
   const b = new GraphBuilder(empty, '__conv4')
   b.addInput(CONV4_INPUT, DataType.FLOAT, ['batch', opts.channels, opts.size, opts.size])
   const params: string[] = []
+  const batchNorms: BatchNormLayer[] = []
   const weight = (name: string, value: ConstTensor) => {
     params.push(name)
     return b.namedConstant(name, value)
@@ -57,11 +58,13 @@ export function buildConv4(opts: Conv4Options): Net {
     const conv = b.node('Conv', [x, w, bias], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, [`block${i}/conv`])[0]
     const scale = weight(`block${i}.bn.weight`, f32(new Float32Array(hidden).fill(1), [hidden]))
     const shift = weight(`block${i}.bn.bias`, f32(new Float32Array(hidden), [hidden]))
-    // Running statistics are required inputs of the op but unused in training mode (transductive BN).
+    // Running statistics are inputs of the op, unused in training mode; the 'running' convention tracks
+    // them beside the training graphs (running-stats.ts) and tests with them in inference mode.
     const mean = b.namedConstant(`block${i}.bn.running_mean`, f32(new Float32Array(hidden), [hidden]))
     const variance = b.namedConstant(`block${i}.bn.running_var`, f32(new Float32Array(hidden).fill(1), [hidden]))
     // Opset 15 wants the running-statistics outputs declared in training mode; nothing reads them.
     const bnOut = [`block${i}/bn`, `block${i}/bn_running_mean`, `block${i}/bn_running_var`]
+    batchNorms.push({ input: conv, mean, variance })
     const bn = b.node('BatchNormalization', [conv, scale, shift, mean, variance], { epsilon: { __float: 1e-5 }, training_mode: 1 }, bnOut)[0]
     const relu = b.node('Relu', [bn], {}, [`block${i}/relu`])[0]
     x = b.node('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2] }, [`block${i}/pool`])[0]
@@ -86,7 +89,8 @@ export function buildConv4(opts: Conv4Options): Net {
     featuresName: CONV4_FEATURES,
     featureDim,
     params,
-    headParams: ['head.weight', 'head.bias']
+    headParams: ['head.weight', 'head.bias'],
+    batchNorms
   }
 }
 

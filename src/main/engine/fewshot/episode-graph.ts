@@ -9,6 +9,8 @@ export interface EpisodeGraphSpec {
   ways: number
   supportBatch: number
   queryBatch: number
+  /** Training: embed support and query as one batch, so BatchNorm normalises them together (ProtoNet, running convention). */
+  jointBatch?: boolean
 }
 
 export interface EpisodeGraph {

@@ -1,4 +1,5 @@
-import type { FewshotConfig } from '../../../shared/fewshot'
+import { ApiError } from '../../../shared/errors'
+import { batchNormOf, type FewshotConfig } from '../../../shared/fewshot'
 import { Adam } from '../train/adam'
 import { readParams, type ParamStore } from '../train/params'
 import { materialiseEpisode, type EpisodeBatch } from './data/batch'
@@ -7,6 +8,7 @@ import type { Episode } from './data/episodes'
 import { METHODS, type MethodDef } from './methods'
 import type { Net } from './net'
 import { EpisodeRunner, type EpisodeOutcome } from './runner'
+import { inferenceNet, RunningStats } from './running-stats'
 
 export interface LearnerOptions {
   /** The network meta-training runs on (fine-tune: with a head over every meta-training class). */
@@ -50,9 +52,13 @@ export class MetaLearner {
   readonly params: ParamStore
   readonly rates: ParamStore | null
   readonly adam: Adam
+  /** BatchNorm running statistics, tracked under the 'running' convention (null: batch statistics throughout). */
+  readonly stats: RunningStats | null
   iteration = 0
   private trainRunner: EpisodeRunner | null = null
   private testRunner: EpisodeRunner | null = null
+  /** The statistics' version the test graph was built with (it holds them as constants). */
+  private testStatsVersion = -1
 
   constructor(readonly opts: LearnerOptions) {
     this.method = METHODS[opts.config.method]
@@ -62,6 +68,16 @@ export class MetaLearner {
       ? new Map(names.map((p) => [p, { dims: this.params.get(p)!.dims, data: new Float32Array(this.params.get(p)!.data.length).fill(opts.config.innerRate) }]))
       : null
     this.adam = new Adam([...this.tensors()].map((t) => t.length), { lr: opts.config.metaRate })
+    const running = batchNormOf(opts.config) === 'running'
+    if (running && !this.method.trainingImages) {
+      throw new ApiError(
+        'invalid-arguments',
+        `${opts.config.method} adapts through inner steps, each another forward pass; it trains and tests with batch statistics only (batchNorm "batch").`,
+        undefined,
+        { field: 'batchNorm', constraint: 'inner-loop', value: 'running', method: opts.config.method }
+      )
+    }
+    this.stats = running ? new RunningStats(opts.net, names.filter((p) => !opts.net.headParams.includes(p)), opts.threads) : null
   }
 
   /** Every tensor Adam updates, in a fixed order: parameters, then rates. */
@@ -75,11 +91,16 @@ export class MetaLearner {
 
   private async runner(kind: 'train' | 'test', batch: EpisodeBatch): Promise<EpisodeRunner> {
     const c = this.opts.config
+    if (kind === 'test' && this.testRunner && this.stats && this.testStatsVersion !== this.stats.version) {
+      await this.testRunner.release()
+      this.testRunner = null
+    }
     const existing = kind === 'train' ? this.trainRunner : this.testRunner
     if (existing) return existing
-    const net = kind === 'test' ? (this.opts.testNet ?? this.opts.net) : this.opts.net
+    const net = kind === 'test' ? this.testNet() : this.opts.net
     const graph = await this.method.graph({
       net,
+      jointBatch: kind === 'train' && !!this.stats,
       order: kind === 'train' ? this.method.order : 'none',
       ways: batch.ways,
       supportBatch: batch.supportLabels.length,
@@ -89,8 +110,17 @@ export class MetaLearner {
     })
     const runner = await EpisodeRunner.create(graph, `${c.method} ${kind} graph`, this.opts.threads)
     if (kind === 'train') this.trainRunner = runner
-    else this.testRunner = runner
+    else {
+      this.testRunner = runner
+      this.testStatsVersion = this.stats?.version ?? -1
+    }
     return runner
+  }
+
+  /** The network tests run on: under the running convention, with BatchNorm in inference mode on the tracked statistics. */
+  testNet(): Net {
+    const net = this.opts.testNet ?? this.opts.net
+    return this.stats ? inferenceNet(net, this.stats.values) : net
   }
 
   /** Compiles the training graph for batches shaped like `batch` (so a benchmark times only the steps). */
@@ -106,6 +136,11 @@ export class MetaLearner {
     let accuracy = 0
     let support: number[] = []
     for (const batch of batches) {
+      // The statistics of this forward pass, at the weights it runs with (before this iteration's step).
+      if (this.stats) {
+        const { images, count } = this.method.trainingImages!(batch)
+        await this.stats.update(this.params, images, count)
+      }
       const out = await runner.run(batch, this.params, this.rates ?? undefined)
       ;[...out.grads, ...out.rateGrads].forEach((g, i) => {
         const s = sums[i]
@@ -142,6 +177,7 @@ export class MetaLearner {
   async release(): Promise<void> {
     await this.trainRunner?.release()
     await this.testRunner?.release()
+    await this.stats?.release()
     this.trainRunner = this.testRunner = null
   }
 }

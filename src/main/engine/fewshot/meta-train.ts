@@ -2,7 +2,7 @@ import { access } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { onnx } from 'onnx-proto'
 import { ApiError } from '../../../shared/errors'
-import type { FewshotConfig } from '../../../shared/fewshot'
+import { batchNormOf, type FewshotConfig } from '../../../shared/fewshot'
 import { writeFileAtomic } from '../files/safe-write'
 import { graphOf } from '../onnx/model-file'
 import { encodeTensor, f32 } from '../onnx/tensor-data'
@@ -10,7 +10,7 @@ import { materialiseEpisode, supervisedBatch } from './data/batch'
 import type { FewshotDataset } from './data/dataset'
 import { planEpisodes } from './data/episodes-file'
 import { buildConv4 } from './conv4'
-import { readCheckpoint, restoreCheckpoint, saveCheckpoint, type HistoryEntry, type NetRecipe } from './checkpoint'
+import { readCheckpoint, restoreCheckpoint, savedBatchNorm, saveCheckpoint, type HistoryEntry, type NetRecipe } from './checkpoint'
 import { MetaLearner, type Evaluation, type IterationResult } from './learner'
 import { METHODS } from './methods'
 import type { Net } from './net'
@@ -93,7 +93,7 @@ export async function runMetaTraining(o: MetaTrainOptions): Promise<MetaTrainRes
       if (r.iteration % every === 0) await save()
     }
     await save()
-    const model = o.modelOut ? await writeLearnedModel(o.modelOut, net, learner, c) : null
+    const model = o.modelOut ? await writeLearnedModel(o.modelOut, learner.stats ? learner.testNet() : net, learner, c) : null
     let evaluation: Omit<Evaluation, 'accuracies'> | null = null
     if (evalEpisodes > 0) {
       const { accuracies: _, ...rest } = await learner.evaluate(plan.testSet, plan.test, { onEpisode: o.onEvaluate, throwIfCancelled: o.throwIfCancelled })
@@ -141,14 +141,17 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-/** The network with its meta-learned weights as initializers, as a plain ONNX file any tool opens. */
+/**
+ * The network with its meta-learned weights as initializers, as a plain ONNX file any tool opens. Under
+ * the running convention, `net` is the inference-mode network (BatchNorm on the running statistics).
+ */
 async function writeLearnedModel(path: string, net: Net, learner: MetaLearner, c: FewshotConfig): Promise<string> {
   const g = graphOf(net.model)
   const initializer = g.initializer.map((t) => {
     const p = learner.params.get(t.name ?? '')
     return p ? encodeTensor(t.name!, f32(p.data, p.dims)) : t
   })
-  const meta = { method: c.method, ways: c.ways, shots: c.shots, iterations: learner.iteration, seed: c.seed }
+  const meta = { method: c.method, ways: c.ways, shots: c.shots, iterations: learner.iteration, seed: c.seed, batchNorm: batchNormOf(c) }
   const model = onnx.ModelProto.create({
     ...net.model,
     graph: onnx.GraphProto.create({ ...g, initializer }),
@@ -175,7 +178,7 @@ export interface EvaluateOptions {
 /** Scores a checkpoint's weights on test episodes drawn from `testClasses` with the checkpoint's own settings. */
 export async function evaluateCheckpoint(o: EvaluateOptions): Promise<Evaluation & { iteration: number; method: string; provider: string }> {
   const cp = await readCheckpoint(o.checkpointPath)
-  const c = cp.config
+  const c = { ...cp.config, batchNorm: savedBatchNorm(cp) }
   if (o.dataset.channels !== cp.net.channels || o.dataset.height !== cp.net.size) {
     throw new ApiError('invalid-arguments', `${basename(o.checkpointPath)} takes ${cp.net.channels} x ${cp.net.size} x ${cp.net.size} images; ${o.dataset.name} has ${o.dataset.channels} x ${o.dataset.height} x ${o.dataset.width}.`, o.checkpointPath)
   }

@@ -17,4 +17,13 @@ export interface Net {
   params: string[]
   /** [weight, bias] of the head. */
   headParams: [string, string]
+  /** BatchNorm layers whose running statistics the 'running' convention tracks (running-stats.ts). */
+  batchNorms?: BatchNormLayer[]
+}
+
+/** One BatchNorm layer: the tensor it normalises and the initializers holding its running mean and variance. */
+export interface BatchNormLayer {
+  input: string
+  mean: string
+  variance: string
 }

@@ -13,7 +13,8 @@ import { QUERY, QUERY_LABELS, SUPPORT, SUPPORT_LABELS } from './unroll'
  * Prototypical Networks (Snell et al. 2017) as one graph: embed support and query with the body,
  * prototypes c_n = mean support embedding of class n (a MatMul with the one-hot labels), logits =
  * -|f(x_q) - c_n|^2 expanded as -(|q|^2 - 2 q.c + |c|^2), cross-entropy on the query set, and (when
- * training) the gradient of that loss with respect to the body.
+ * training) the gradient of that loss with respect to the body. With `jointBatch` the training graph
+ * embeds support and query as one batch (BatchNorm then normalises them together, as in the authors' code).
  */
 export async function buildProtoNet(spec: EpisodeGraphSpec): Promise<EpisodeGraph> {
   const { net } = spec
@@ -31,8 +32,10 @@ export async function buildProtoNet(spec: EpisodeGraphSpec): Promise<EpisodeGrap
     bind.set(net.inputName, image)
     return instantiate(b, source, { bind, outputs: [net.featuresName], prefix }).get(net.featuresName)!
   }
-  const fs = embed(SUPPORT, 's/')
-  const fq = embed(QUERY, 'q/')
+  const [fs, fq] =
+    spec.jointBatch && spec.order !== 'none'
+      ? b.node('Split', [embed(b.op('Concat', [SUPPORT, QUERY], { axis: 0 }), 'sq/'), b.constI64([spec.supportBatch, spec.queryBatch])], { axis: 0 }, 2)
+      : [embed(SUPPORT, 's/'), embed(QUERY, 'q/')]
   const shots = spec.supportBatch / spec.ways
   const protos = b.op('Div', [b.op('MatMul', [b.op('Transpose', [SUPPORT_LABELS], { perm: [1, 0] }), fs]), b.constF32([shots], [])])
   const sq = (t: string, keep: number) => b.op('ReduceSum', [b.op('Mul', [t, t]), b.constI64([1])], { keepdims: keep })

@@ -160,7 +160,7 @@ export async function buildUnrolled(spec: UnrollSpec): Promise<EpisodeGraph> {
 }
 
 /** Shapes of the cross-entropy's own tensors (the walker asks for them; they are not in any probe). */
-function recordLossShapes(b: GraphBuilder, shapes: Shapes, loss: string, batch: number, ways: number): void {
+export function recordLossShapes(b: GraphBuilder, shapes: Shapes, loss: string, batch: number, ways: number): void {
   const index = new GraphIndex(b.build())
   let t = loss
   const dims: number[][] = [[], [], [batch], [batch, ways], [batch, ways]]

@@ -225,6 +225,14 @@ export default {
       name: 'Give this class a name of its own.'
     },
     methodLabel: 'Method',
+    batchNorm: {
+      label: 'BatchNorm',
+      auto: 'as the method’s authors ran it ({mode})',
+      batch: 'batch statistics, at test time too',
+      running: 'running statistics at test time',
+      why: 'Batch statistics normalise each episode’s support and query sets with their own statistics (MAML’s convention); running statistics are tracked while training and used alone at test time (ProtoNet’s and fine-tune’s), so a test image does not depend on the others.',
+      innerLoop: 'Methods with inner steps use batch statistics.'
+    },
     recommended: 'recommended',
     method: {
       protomaml: 'Proto-MAML',
@@ -308,7 +316,8 @@ export default {
     queryAccuracy: 'query accuracy',
     step: 'training step',
     iteration: 'iteration',
-    afterRunNote: 'The head trains in about a second on cached features; its losses arrive when it is done.',
+    headLiveNote: 'The head trains on cached features, usually within a second; its loss is drawn as the steps run.',
+    afterRunNote: 'The new rows are refined in one pass on cached features; their losses arrive when it is done.',
     deep: {
       depth: 'Fine-tune the last blocks',
       depthHint: '0 trains the new head only; k fine-tunes the last k blocks of the model with it (BatchNorm frozen), for images unlike the model\'s own',
@@ -318,6 +327,41 @@ export default {
       validationLoss: 'support loss (choosing the steps)',
       heldOutLoss: 'held-out loss',
       trained: 'Trained: {n} parameters (the blocks {blocks} and the new head), {steps} of up to {asked} steps.'
+    },
+    /** The feature adapter (docs/fewshot-adapt.md, "Meta-training an adapter"): learning one, and adapting through one. */
+    adapter: {
+      heading: 'Feature adapter',
+      none: 'none',
+      help: 'An adapter is a linear map on the model’s features, meta-trained on a labelled folder of many classes of your kind of images, so that adapting to new classes starts from features that tell such classes apart better. It is learnt once and reused; the model itself is not changed.',
+      use: 'Adapt through adapter:',
+      file: 'Adapter file',
+      info: 'Trained on the features {tensor} ({inWidth} → {outWidth} values) of {model}: {iterations} iterations on {classes} classes of the folder {folder}.',
+      fit: {
+        same: 'The next run embeds with {tensor}, the features it was trained on.',
+        adapterTensor: 'The next run embeds with {tensor}, the adapter’s features, not the automatic choice {auto}.',
+        picked: 'Features is set to {picked}, but this adapter was trained on {tensor}: the run will be refused. Choose {tensor} or the automatic choice under Features.',
+        width: 'This model’s {tensor} has {width} values and the adapter takes {inWidth}: the run will be refused.',
+        addMode: 'An adapter cannot be used when adding classes (the model’s own rows read its unadapted features): the run will be refused.',
+        depth: 'An adapter cannot be used with fine-tuned blocks (they change the features it was trained on): the run will be refused.',
+        otherModel: 'It was learnt for {trained}, not for the open {open}: it fits only if their features mean the same.'
+      },
+      learnHeading: 'Learn an adapter',
+      learnHelp: 'From a folder with one sub-folder of images per class: at least as many classes as the classes per episode, and support + query images in each. Each iteration draws episodes from it and moves the adapter so that adaptation (the head with its default steps) does better on their query images.',
+      folder: 'Labelled folder',
+      out: 'Adapter file to write',
+      outHint: 'set a workspace folder, or a path here',
+      learnFeatures: 'Learns on the features {tensor} (the Features choice above), with the model panel’s preprocessing.',
+      learn: 'Learn an adapter',
+      phase: { embeddings: 'Embedding the images', compiling: 'Building the episode graph', 'meta-training': 'Meta-training' },
+      lossChart: 'Query loss (training episodes)',
+      accChart: 'Query accuracy (training episodes)',
+      done: 'Wrote {file}: features {tensor} ({inWidth} → {outWidth} values), {iterations} iterations on {classes} classes ({images} images).',
+      change: 'Query loss {lossStart} → {lossEnd}, accuracy {accStart} → {accEnd} (first and last tenth of the iterations, on training episodes: not a test); the adapter moved {moved} from its start.',
+      useLearnt: 'Use it for the next adaptation',
+      inUseNow: 'In use for the next adaptation.',
+      cancelled: 'Cancelled: no adapter file was written.',
+      otherModelRun: 'Learnt for {model}, not for the open model.',
+      used: 'Adapted through the adapter {file}: features {tensor} ({inWidth} → {outWidth} values), learnt for {trained} in {iterations} iterations on {classes} classes of the folder {folder}.'
     },
     before: 'Before (original model)',
     after: 'After (adapted)',
@@ -375,7 +419,15 @@ export default {
     metaResume: 'Resume meta-training',
     metaDone: '{n} iterations; checkpoint {path}.',
     metaEval: 'Test accuracy {acc} ± {ci} over {n} episodes.',
-    metaCancelled: 'Cancelled: the checkpoint keeps the iterations done; tick Resume to continue.'
+    metaCancelled: 'Cancelled: the checkpoint keeps the iterations done; tick Resume to continue.',
+    writeModel: 'Write the network as ONNX',
+    modelOut: 'Model file',
+    metaModelWritten: 'Model {path}.',
+    metaNoModel: 'This run wrote no model file. Opening it writes {path} from the checkpoint first (no iteration is repeated).',
+    metaNoModelPath: 'This run wrote no model file: give a model file path (or set a workspace folder) to write it from the checkpoint.',
+    metaWriteOpen: 'Write {file} and open it',
+    metaOpened: 'Opened {file} as the current model: run Grad-CAM on the library images from the run panel.',
+    metaNumbered: 'It has no class names: a meta-trained head’s outputs stand for the classes of whatever episode it is given (fine-tune: its meta-training classes), so they are shown by number.'
   },
   audit: {
     heading: 'Audit',
@@ -521,17 +573,36 @@ export default {
     features: {
       unknown: '{model} has no tensor named "{value}". Its candidate feature tensors: {candidates}.',
       'no-batch-axis': 'The tensor "{value}" of {model} has no batch axis (it is a weight, or it is not computed per image), so it cannot be an image’s features. Candidates: {candidates}.',
+      'head-no-batch-axis': 'The last layer of {model} reads "{value}", which has no batch axis (one row for the whole batch, not one per image): the model has no per-image features to adapt on.',
       'unknown-shape': 'The shape of the tensor "{value}" of {model} is unknown, so it cannot be used as features. Candidates: {candidates}.',
       'not-flat': 'The tensor "{value}" of {model} is a spatial map, not one feature vector per image: choose a pooled tensor. Candidates: {candidates}.',
       'add-mode-head-input': 'Adding classes keeps the model’s last layer, which reads {headInput}: the features "{value}" have no rows to keep. Leave the features automatic, or replace the classifier instead.'
     },
+    batchNorm: {
+      'inner-loop': '{method} adapts through inner steps, each another forward pass: it trains and tests with batch statistics only. Choose batch statistics, or ProtoNet or fine-tune for running statistics.'
+    },
     depth: {
-      max: '{file} has {max} blocks that can be fine-tuned ({blocks}): choose between 1 and {max}, not {value}.',
+      /** The model's blocks (the engine's refusal); 'max' is the limit of the setting itself. */
+      blocks: '{file} has {max} blocks that can be fine-tuned ({blocks}): choose between 1 and {max}, not {value}.',
+      max: 'Fine-tune at most {max} blocks, not {value}.',
       'no-cut': 'Fine-tuning the last {value} blocks of {file} would start inside the block {block}, which reads no image-shaped tensor: choose another number of blocks.',
       'skip-across': 'The last {value} blocks of {file} also read a tensor from before them (a skip connection): choose another number of blocks.'
     },
     augment: {
       'too-small': '{file} takes {value} images; augmentation (flip, crop, colour jitter) needs at least {min}. Adapt without augmentation.'
+    },
+    /** An adapter file fewshot.adapt or fewshot.adapterInfo cannot use (field `adapter`), by what is wrong. */
+    adapter: {
+      'not-found': 'The adapter file {path} does not exist.',
+      'not-json': '{path} is not an adapter file: it is not JSON. Choose a file written by “Learn an adapter”.',
+      schema: '{path} is not an adapter file Metascope wrote (a field is missing or wrong). Choose a file written by “Learn an adapter”.',
+      'weight-size': 'The adapter file {path} is damaged: it holds the wrong number of weights for its size.',
+      'not-finite': 'The adapter file {path} holds weights that are not numbers (NaN or infinity): its meta-training diverged. Learn it again.',
+      'features-mismatch': 'The adapter {path} was trained on the features {adapterTensor}, but this run embeds with {features}. Choose {adapterTensor} under Features, or the automatic choice (the adapter’s features are then used).',
+      'features-missing': 'The adapter {path} was trained on the features {adapterTensor}, which {model} does not have: it was learnt for another model.',
+      'width-mismatch': 'The adapter {path} takes {adapterWidth} features, but {features} of {model} has {featuresWidth}: it was learnt for another model.',
+      'add-mode': 'The adapter {path} cannot be used when adding classes: the model’s own rows read its unadapted features. Untick “Adapt through adapter”, or replace the classifier.',
+      'with-depth': 'The adapter {path} cannot be used with fine-tuned blocks: they change the features it was trained on. Untick “Adapt through adapter”, or fine-tune 0 blocks.'
     },
     /** A model file that does not open (models.open's file, or a run's model), by what is wrong with it. */
     modelPath: {

@@ -10,6 +10,7 @@ import { MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
 import { i18n } from '../i18n'
 import { useCamStore } from './cam'
 import { asError } from './errors'
+import { useFewshotAdapterStore } from './fewshot-adapter'
 import { useFewshotBoardStore } from './fewshot-board'
 import { useFewshotFeaturesStore } from './fewshot-features'
 import { useFewshotViewStore } from './fewshot-view'
@@ -85,7 +86,9 @@ export const useAdaptRunsStore = defineStore('fewshot-runs', () => {
       ...preprocessArgs(useCamStore().preprocessOf(modelPath), !!summary && modelDefaults(summary).dynamicSize),
       // The feature tensor picked in the Few-shot view; none for the automatic choice (adding classes works on the last layer's input).
       ...(mode.value === 'add' ? {} : useFewshotFeaturesStore().args),
-      ...(mode.value !== 'add' && depth.value > 0 ? { depth: depth.value, augment: augment.value } : {})
+      ...(mode.value !== 'add' && depth.value > 0 ? { depth: depth.value, augment: augment.value } : {}),
+      // The ticked adapter goes with every mode: adding classes or fine-tuning blocks with one is the engine's refusal to give, by name.
+      ...useFewshotAdapterStore().args
     }
   }
 

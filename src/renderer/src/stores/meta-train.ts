@@ -5,6 +5,7 @@ import type { ApiErrorShape } from '../../../shared/errors'
 import { MetaTrainItem } from '../../../shared/fewshot'
 import { api } from '../api'
 import { runJob, type JobStatus } from '../lib/job-runner'
+import type { TrackedJob } from '../lib/track-job'
 import { asError } from './errors'
 import { useFewshotViewStore } from './fewshot-view'
 
@@ -27,6 +28,10 @@ export const useMetaTrainStore = defineStore('meta-train', () => {
 
   /** Starts meta-training; resolves with the job id (null when the call was refused: see the view's error). */
   async function metaTrain(args: ArgsOf<'fewshot.metaTrain'>): Promise<string | null> {
+    return (await start(args))?.jobId ?? null
+  }
+
+  async function start(args: ArgsOf<'fewshot.metaTrain'>): Promise<TrackedJob | null> {
     const view = useFewshotViewStore()
     const r = reactive<MetaRun>({ id: '', createdAt: new Date().toISOString(), status: 'running', args: { ...args }, items: [], result: null, error: null })
     metaRuns.value.push(r)
@@ -37,15 +42,21 @@ export const useMetaTrainStore = defineStore('meta-train', () => {
           if (item.success) r.items.push(item.data)
         },
         done: (x) => {
-          // The history repeats the streamed items: keep the rest.
-          const { history: _, ...result } = x as Record<string, unknown>
+          // The history repeats the streamed items; a resumed run's earlier iterations come only from it (no support losses).
+          const { history, ...result } = x as Record<string, unknown>
+          const streamed = new Set(r.items.map((i) => i.iteration))
+          const earlier = (Array.isArray(history) ? history : []).flatMap((h) => {
+            const item = MetaTrainItem.safeParse({ supportLoss: [], ...(h as object) })
+            return item.success && !streamed.has(item.data.iteration) ? [item.data] : []
+          })
+          if (earlier.length) r.items = [...earlier, ...r.items]
           r.result = result
         }
       })
       r.id = job.jobId
       activeMetaId.value = job.jobId
       view.error = null
-      return job.jobId
+      return job
     } catch (err) {
       metaRuns.value = metaRuns.value.filter((x) => x !== r)
       view.error = asError(err)
@@ -53,5 +64,20 @@ export const useMetaTrainStore = defineStore('meta-train', () => {
     }
   }
 
-  return { metaRuns, activeMeta, activeMetaId, metaTrain }
+  /**
+   * Writes a finished run's network as ONNX without training further: the same run resumed from its
+   * checkpoint up to the iterations it reached, with `modelOut` set and no test episodes. Resolves
+   * with the written file (null when the call was refused or the job did not finish: see its record).
+   */
+  async function writeModel(run: MetaRun, modelOut: string): Promise<string | null> {
+    const iterations = Number(run.result?.iterations ?? 0)
+    const job = await start({ ...(run.args as ArgsOf<'fewshot.metaTrain'>), iterations, resume: true, evalEpisodes: 0, modelOut })
+    if (!job) return null
+    await job.end
+    const model = metaRuns.value.find((x) => x.id === job.jobId)?.result?.model
+    return typeof model === 'string' ? model : null
+  }
+
+  return { metaRuns, activeMeta, activeMetaId, metaTrain, writeModel }
 })
+

@@ -5,6 +5,7 @@ import type { Preprocess } from '../../data/preprocess-spec'
 import { LoadedModel } from '../../model/loaded-model'
 import type { FolderWarning } from '../data/folder'
 import { adaptHead } from './adapt-head'
+import { adaptedEmbeddings, adapterFeatures, checkAdapter, openAdapter, type UsedAdapter } from './adapter/use'
 import { addClasses, addModeFeatures, type AddedClasses } from './add-classes'
 import { adaptDeeper, checkDeeper } from './deep/adapt-deeper'
 import { embedFiles, embeddingCacheStats, modelSha256, type Embedding } from './embed'
@@ -44,7 +45,9 @@ export interface AdaptOptions extends PreprocessChoice {
   augment?: boolean
   seed?: number
   earlyStop?: boolean
-  /** Each fine-tuning step's support loss as it is measured (deeper adaptation). */
+  /** A feature adapter file written by `fewshot adapter` (adapter/): the head is adapted on its output, and the written model carries it. */
+  adapter?: string
+  /** Each step's support loss as it is measured: the head's inner steps, or deeper adaptation's fine-tuning steps (not add mode's refinement). */
   onStep?: (item: AdaptItem) => void
   threads?: number
   /** Images per body run while embedding. */
@@ -85,6 +88,8 @@ export interface AdaptResult {
   preprocess: AdaptPreprocess
   /** Deeper adaptation: its report, and the fine-tuned block weights the written model carries. */
   deep?: AdaptDeep & { weights: Map<string, Float32Array> }
+  /** The feature adapter the head was adapted after (its matrix goes into the written model). */
+  adapter?: UsedAdapter
   ms: { embeddings: number; adaptation: number }
   embeddings: { computed: number; reused: number }
   provider: string
@@ -103,7 +108,10 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   // At the chosen size for a model with open height and width: the head is adapted on those features.
   const { model, preprocess, used } = await adaptInputs(await LoadedModel.open(resolve(call.modelPath)), call)
   const head = findHead(model, call.head)
-  const features = call.mode === 'add' ? addModeFeatures(model, head, call.features) : resolveFeatures(model, head, call.features)
+  // An adapter names the features it was trained on: they are the default then.
+  const opened = call.adapter ? await openAdapter(call.adapter) : null
+  const features = call.mode === 'add' ? addModeFeatures(model, head, call.features) : opened && call.features === undefined ? adapterFeatures(opened, model, head) : resolveFeatures(model, head, call.features)
+  const adapterUse = opened ? checkAdapter(opened, model, features, call) : null
   const { classes, sFiles, qFiles, warnings: loadWarnings } = await loadSetFiles(call)
   if (call.mode === 'add') {
     const sets = { classes, sFiles, qFiles, warnings: loadWarnings }
@@ -116,14 +124,16 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   const queryLabels = classLabels(qFiles)
 
   if (call.depth > 0) checkDeeper(model, features, preprocess, call)
-  const embedded = await embedSets(model, head, features, preprocess, supportFiles, queryFiles, opts)
+  const raw = await embedSets(model, head, features, preprocess, supportFiles, queryFiles, opts)
+  // The cache keeps the model's own features; the head sees them through the adapter.
+  const embedded = adapterUse ? { ...raw, support: adaptedEmbeddings(adapterUse.adapter, raw.support), query: adaptedEmbeddings(adapterUse.adapter, raw.query) } : raw
   opts.throwIfCancelled?.()
 
   const t0 = performance.now()
   const headSpec = {
     model,
     head,
-    features,
+    features: adapterUse ? { ...features, width: adapterUse.adapter.outWidth, headInput: false } : features,
     method,
     classes,
     steps,
@@ -136,7 +146,9 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
   }
   // Deeper adaptation fine-tunes the last blocks from the head-only start; its queries get the fine-tuned features.
   const deeper = call.depth > 0 ? await adaptDeeper(headSpec, { support: supportFiles, query: queryFiles }, embedded.query, preprocess, call, opts.onStep, opts.throwIfCancelled) : null
-  const { adapted, supportLoss, steps: stepsTaken, provider } = deeper ?? (await adaptHead(headSpec))
+  // Head only: each inner step's loss streams out as its chunk of steps runs (adapt-head.ts).
+  const onStep = opts.onStep && ((step: number, supportLoss: number) => opts.onStep!({ step, supportLoss }))
+  const { adapted, supportLoss, steps: stepsTaken, provider } = deeper ?? (await adaptHead({ ...headSpec, onStep, throwIfCancelled: opts.throwIfCancelled }))
   const adaptationMs = performance.now() - t0
   opts.onProgress?.({ stage: 'adaptation', done: 1, total: 1 })
 
@@ -150,7 +162,7 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
     method,
     steps: stepsTaken,
     innerRate,
-    trainedParameters: deeper ? deeper.deep.trainedParameters : stepsTaken > 0 ? (features.width + 1) * classes.length : 0,
+    trainedParameters: deeper ? deeper.deep.trainedParameters : stepsTaken > 0 ? (headSpec.features.width + 1) * classes.length : 0,
     classes,
     supportCounts: sFiles.map((x) => x.length),
     queryCounts: qFiles.map((x) => x.length),
@@ -159,10 +171,11 @@ export async function adaptModel(opts: AdaptOptions): Promise<AdaptResult> {
     supportLoss,
     preprocess: used,
     ...(deeper ? { deep: { ...deeper.deep, weights: deeper.weights } } : {}),
+    ...(adapterUse ? { adapter: adapterUse } : {}),
     ms: { embeddings: embedded.ms, adaptation: adaptationMs },
     embeddings: embedded.counts,
     provider,
-    warnings: rising ? [...loadWarnings, rising] : loadWarnings
+    warnings: [...loadWarnings, ...(adapterUse?.warning ? [adapterUse.warning] : []), ...(rising ? [rising] : [])]
   }
 }
 

@@ -140,7 +140,8 @@ export function featureCandidates(model: LoadedModel, head: ClassifierHead): Fea
     }
     const shape = model.shapes.get(tensor)
     const width = shape ? flatWidth(shape) : null
-    if (!shape || width === null) return
+    // Without the batch axis (a statistic over the whole batch) a tensor is no image's features.
+    if (!shape || width === null || shape[0] !== probeBatch(model)) return
     byTensor.set(tensor, { tensor, width, kind, follows: followsOf(model, tensor), feeds, headInput: tensor === head.features, auto: false, flatten: shape.length !== 2 })
   }
   // Backbone first: the pooled tensor, then the Dense inputs from the first Dense to the head.
@@ -165,9 +166,19 @@ export function describeFeature(c: Pick<FeatureCandidate, 'tensor' | 'width' | '
  */
 export function resolveFeatures(model: LoadedModel, head: ClassifierHead, name?: string): FeatureTensor {
   const candidates = featureCandidates(model, head)
-  if (name === undefined || name === '') return candidates.find((c) => c.auto)!
-  const known = candidates.find((c) => c.tensor === name)
+  const automatic = name === undefined || name === ''
+  const known = automatic ? candidates.find((c) => c.auto) : candidates.find((c) => c.tensor === name)
   if (known) return known
+  // The head's input is always a candidate unless it lacks the batch axis; then the model has no candidate, and it is refused here rather than embedded as if it were per image.
+  if (automatic || name === head.features) {
+    const shape = model.shapes.get(head.features) ?? []
+    throw new ApiError(
+      'invalid-arguments',
+      `${model.file}: its last layer ${head.node.name} reads ${head.features}, of shape [${shape.join(', ')}] at a batch of ${probeBatch(model)}: it has no batch axis (one row for the whole batch, not one per image), so the model has no per-image features to adapt on.`,
+      model.path,
+      { field: 'features', constraint: 'head-no-batch-axis', value: head.features, model: model.file, shape }
+    )
+  }
   const refuse = (code: 'not-found' | 'invalid-arguments', constraint: string, why: string, extra: Record<string, unknown> = {}): never => {
     const list = candidates.map(describeFeature).join(', ')
     throw new ApiError(code, `${model.file}: the features tensor "${name}" ${why}. Its candidate feature tensors: ${list || 'none'}.`, model.path, {

@@ -30,6 +30,13 @@ function uniqueName(taken: Set<string>, base: string): string {
   return name
 }
 
+/** A linear map g = f A on the features before the head (adapter/file.ts): weight [inWidth, outWidth], row-major. */
+export interface FeatureAdapter {
+  inWidth: number
+  outWidth: number
+  weight: Float32Array
+}
+
 export interface BodyHeadModel {
   model: ModelProto
   net: Net
@@ -53,9 +60,13 @@ export function headFeatures(head: ClassifierHead): HeadFeatures {
  * Gemm(features, weight [N, F], bias [N], transB=1) -> `logits` [batch, N]. The original opset is
  * kept (no op of the body changes meaning); metadata is left empty for the caller to fill.
  */
-export function bodyWithHead(model: LoadedModel, at: HeadFeatures, weights: HeadWeights): BodyHeadModel {
+export function bodyWithHead(model: LoadedModel, at: HeadFeatures, weights: HeadWeights, adapter?: FeatureAdapter): BodyHeadModel {
   const n = weights.bias.length
-  const f = at.width
+  // With an adapter the head reads its output, F' wide.
+  const f = adapter ? adapter.outWidth : at.width
+  if (adapter && (adapter.inWidth !== at.width || adapter.weight.length !== adapter.inWidth * adapter.outWidth)) {
+    throw new Error(`bodyWithHead: the adapter maps ${adapter.inWidth} -> ${adapter.outWidth}, the features have ${at.width}`)
+  }
   if (weights.weight.length !== n * f) throw new Error(`bodyWithHead: weight has ${weights.weight.length} values, expected ${n} x ${f}`)
   const taken = namesOf(model.model)
   const logitsName = uniqueName(taken, 'logits')
@@ -71,6 +82,13 @@ export function bodyWithHead(model: LoadedModel, at: HeadFeatures, weights: Head
     features = uniqueName(taken, `${at.tensor}_flat`)
     b.node('Flatten', [rename.get(at.tensor)!], { axis: 1 }, [features])
   }
+  const adapterName = adapter ? uniqueName(taken, 'adapter.weight') : null
+  if (adapter && adapterName) {
+    b.namedConstant(adapterName, f32(adapter.weight, [adapter.inWidth, adapter.outWidth]))
+    const adapted = uniqueName(taken, `${at.tensor}_adapted`)
+    b.node('MatMul', [features, adapterName], {}, [adapted])
+    features = adapted
+  }
   b.namedConstant(weightName, f32(weights.weight, [n, f]))
   b.namedConstant(biasName, f32(weights.bias, [n]))
   b.node('Gemm', [features, weightName, biasName], { transB: 1 }, [logitsName])
@@ -82,7 +100,8 @@ export function bodyWithHead(model: LoadedModel, at: HeadFeatures, weights: Head
   const out = onnx.ModelProto.create({ ...built, graph: onnx.GraphProto.create({ ...g, output: [output] }) })
   const used = new Set(g.node.flatMap((x) => x.input ?? []))
   const params = g.initializer
-    .filter((t) => t.dataType === DataType.FLOAT && used.has(t.name ?? '') && t.name !== weightName && t.name !== biasName)
+    // The adapter is meta-trained and stays fixed: not a trainable weight of the body.
+    .filter((t) => t.dataType === DataType.FLOAT && used.has(t.name ?? '') && t.name !== weightName && t.name !== biasName && t.name !== adapterName)
     .map((t) => t.name ?? '')
   return {
     model: out,

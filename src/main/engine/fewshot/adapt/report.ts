@@ -25,6 +25,7 @@ export function predictionsJson(r: AdaptResult, outModel: string): Record<string
     supportLoss: r.supportLoss,
     preprocess: r.preprocess,
     ...(r.deep ? { deep: deepReport(r.deep) } : {}),
+    ...(r.adapter ? { adapter: r.adapter.record } : {}),
     ms: r.ms,
     embeddings: r.embeddings,
     backend: 'onnxruntime',

@@ -9,6 +9,8 @@ import { featureChoice, type FeatureTensor } from './features'
 import { bodyWithHead, headFeatures, type HeadWeights } from './head-net'
 import { withOutputActivation } from './output-activation'
 import { withWeights } from './deep/tail'
+import type { Adapter } from './adapter/file'
+import type { AdapterRecord } from '../../../../shared/fewshot-adapter'
 
 export interface AdaptedModelSpec {
   model: LoadedModel
@@ -27,6 +29,8 @@ export interface AdaptedModelSpec {
   added?: { labels: string[]; labelFolders: string[]; activation: ScoreActivation; oldClasses: number }
   /** Deeper adaptation: the fine-tuned block weights replace the model's, and adapted_from records what was done. */
   deep?: AdaptDeep & { weights: Map<string, Float32Array> }
+  /** A feature adapter: its MatMul goes between the features and the head, and adapted_from records it. */
+  adapter?: { adapter: Adapter; record: AdapterRecord }
 }
 
 /**
@@ -57,7 +61,7 @@ const DROPPED = new Set(['labels', 'classes', 'class_names', 'metascope.label_fo
  * output keeps the original's activation; adapted_from says mode 'add'.
  */
 export function adaptedModelBytes(spec: AdaptedModelSpec): Uint8Array {
-  const { model: head } = bodyWithHead(spec.model, spec.features ?? headFeatures(spec.head), spec.adapted)
+  const { model: head } = bodyWithHead(spec.model, spec.features ?? headFeatures(spec.head), spec.adapted, spec.adapter?.adapter)
   // Added classes keep the original's output activation (its Softmax or Sigmoid); a new classifier ends in logits.
   const activated = spec.added ? withOutputActivation(head, spec.added.activation) : head
   const built = spec.deep ? withWeights(activated, spec.deep.weights) : activated
@@ -85,7 +89,8 @@ export function adaptedModelBytes(spec: AdaptedModelSpec): Uint8Array {
       ...(spec.features ? { features: featureChoice(spec.features) } : {}),
       ...(spec.preprocess ? { preprocess: spec.preprocess } : {}),
       ...(spec.added ? { mode: 'add', addedClasses: spec.classes } : {}),
-      ...(spec.deep ? { deep: deepRecord(spec.deep) } : {})
+      ...(spec.deep ? { deep: deepRecord(spec.deep) } : {}),
+      ...(spec.adapter ? { adapter: spec.adapter.record } : {})
     })
   )
   add(

@@ -1,3 +1,4 @@
+import type { EpisodeBatch } from '../data/batch'
 import type { EpisodeGraph, EpisodeGraphSpec } from '../episode-graph'
 import type { Net } from '../net'
 import type { FewshotMethodId } from '../../../../shared/registry/fewshot-methods'
@@ -23,6 +24,12 @@ export interface MethodDef {
   order: GradientOrder
   /** Meta-training is plain supervised training over all meta-training classes (fine-tune). */
   supervised?: boolean
+  /**
+   * The images one training forward pass normalises together: what the 'running' BatchNorm convention
+   * (running-stats.ts) takes its statistics from. Methods without it (the inner-loop ones, whose
+   * every inner step is another forward pass) train and test with batch statistics only.
+   */
+  trainingImages?: (b: EpisodeBatch) => { images: Float32Array; count: number }
   /** How the method adapts an imported model's head on its embeddings (the catalogue's `adaptsImported` methods; ./index.ts requires it of them). */
   headPlan?: HeadPlanner
 }

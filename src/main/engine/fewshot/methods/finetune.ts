@@ -11,5 +11,7 @@ export const finetune = {
     spec.order === 'none' ? unrolled({ meta: body, inner: head, headInit: 'zeros' })(spec) : unrolled({ meta: all, inner: () => [] })(spec),
   order: 'first',
   supervised: true,
+  // The supervised batch is the training graph's query set.
+  trainingImages: (b) => ({ images: b.query, count: b.queryLabels.length }),
   headPlan: (s) => ({ kind: 'steps', graph: 'finetune', init: zeroHead(s.classes.length, s.features.width) })
 } satisfies MethodDef

@@ -129,7 +129,7 @@ export function lastBlocks(model: LoadedModel, features: string, depth: number):
       'out-of-range',
       `${model.file} has ${all.length} blocks before its features ${features} (${shown.join(', ')}); fine-tune between 1 and ${all.length} of them, not ${depth}.`,
       model.path,
-      { field: 'depth', constraint: 'max', value: depth, max: all.length, blocks: names, file: model.file }
+      { field: 'depth', constraint: 'blocks', value: depth, max: all.length, blocks: names, file: model.file }
     )
   }
   const blocks = all.slice(all.length - depth)
