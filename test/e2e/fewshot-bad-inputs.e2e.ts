@@ -166,6 +166,10 @@ describe('bad inputs to few-shot adaptation in the app', () => {
     const boardError = h.page.getByTestId('fewshot-view').locator('[data-testid="error-note"]:visible').first()
     await boardError.getByText('Fine-tune at most').waitFor()
     expect(await boardError.getByTestId('error-text').textContent()).toBe('Fine-tune at most 1000 blocks, not 5000.')
+    // Shown where the user is looking: scrolled into the view's visible area, not left above it.
+    const [box, area] = [await boardError.boundingBox(), await h.page.locator('.fs-scroll').first().boundingBox()]
+    expect(box!.y).toBeGreaterThanOrEqual(area!.y - 1)
+    expect(box!.y + box!.height).toBeLessThanOrEqual(area!.y + area!.height + 1)
     expect((await tabs()).length).toBe(runs)
     await h.screenshots('fewshot-bad-02b-depth-limit')
     await boardError.getByRole('button').click()
