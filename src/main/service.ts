@@ -17,7 +17,7 @@ import { suggestNormalization } from './engine/audit/suggest-normalization'
 import { inspectModel } from './engine/model/inspect'
 import { openWorkspace, saveWorkspace } from './engine/workspace'
 import { demoInfo } from './engine/demo'
-import { toRecord } from './engine/cam/record'
+import { methodParams, toRecord } from './engine/cam/record'
 import { CamResultStore } from './engine/cam/result-store'
 import type { CamItem } from '../shared/api'
 import type { AdaptItem, MetaTrainItem } from '../shared/fewshot'
@@ -139,7 +139,7 @@ export class Service {
             throwIfCancelled: ctx.throwIfCancelled,
             onOutcome: async (o, done) => {
               const imageId = idByPath.get(o.input.path) ?? null
-              const record = toRecord(o, runner.layer, a.method, runner.provider)
+              const record = toRecord(o, runner.layer, a.method, runner.provider, methodParams(a.method, a))
               if (o.ok && record.ok) {
                 const stored = await this.camResults.add(o, record, preprocess, ctx.jobId, a.hold)
                 const [height, width] = preprocess.size

@@ -142,13 +142,20 @@ export const CamItem = z.discriminatedUnion('ok', [
     mapPng: z.string(),
     width: z.number(),
     height: z.number(),
-    /** Raw (ReLU'd, unnormalised) map at layer resolution, row-major, for shared-scale views. */
+    /**
+     * Raw (ReLU'd, unnormalised) map at layer resolution, row-major, for shared-scale views. A pixel
+     * attribution's is its per-pixel map at the input's resolution, signed for the signed methods.
+     */
     raw: z.array(z.number()),
     rawShape: z.tuple([z.number(), z.number()]),
     /** The tensor differentiated: the class scores before a final Softmax/LogSoftmax/Sigmoid, or the output itself. */
     scoreTensor: z.string().optional(),
     /** Why a map may mislead, e.g. all zero because every weighted sum was negative. */
-    warnings: z.array(z.string()).optional()
+    warnings: z.array(z.string()).optional(),
+    /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)) (Captum's convergence delta), and F(x) - F(baseline). */
+    completeness: z.object({ error: z.number(), delta: z.number() }).optional(),
+    /** The method's parameters (a pixel attribution's steps, baseline, samples, noise, seed). */
+    params: z.record(z.string(), z.union([z.string(), z.number()])).optional()
   }),
   z.object({ ok: z.literal(false), file: z.string(), imageId: z.string().nullable(), error: ApiErrorShape })
 ])
@@ -256,6 +263,22 @@ export const DemoInfo = z.object({
 })
 export type DemoInfo = z.infer<typeof DemoInfo>
 
+/**
+ * The pixel attributions' parameters. Integrated Gradients: `steps` points from `baseline` to the image,
+ * weighted by `integration`; the SmoothGrad family: `samples` noisy copies with noise of standard
+ * deviation `noise` x (max - min of the image). `seed` makes the noise and the uniform baseline repeatable.
+ */
+export const AttributionFields = {
+  steps: z.number().int().min(2).max(1024).default(32),
+  integration: z.enum(['gausslegendre', 'trapezoid']).default('gausslegendre'),
+  baseline: z.enum(['black', 'blurred', 'uniform', 'image']).default('black'),
+  /** The start of the path when `baseline` is `image`. */
+  baselineImage: Path.optional(),
+  samples: z.number().int().min(1).max(1024).default(25),
+  noise: z.number().min(0).max(1).default(0.15),
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0)
+}
+
 /** What a CAM run computes, apart from the model and the images: cam.run's settings, and the CLI `cam` flags. */
 export const CamRunSettings = z.object({
   method: z.enum(CAM_METHOD_NAMES).default('gradcam'),
@@ -266,7 +289,9 @@ export const CamRunSettings = z.object({
   /** Preprocessing; a field left out is the model's own (metadata), else imagenet / stretch / rgb / 224x224. */
   ...PreprocessFields,
   /** onnxruntime threads per operator (benchmarks, the CLI); omitted: onnxruntime's choice. */
-  threads: z.number().int().min(1).max(256).optional()
+  threads: z.number().int().min(1).max(256).optional(),
+  /** Pixel attributions' parameters (ATTRIBUTION_PARAMS in the method registry); the CAMs ignore them. */
+  ...AttributionFields
 })
 
 /** A name the caller gives a slow call: the engine then sends its phases as call.progress events under it. */

@@ -3,7 +3,7 @@ import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
 import { PreprocessFields } from './preprocess'
 import { AUDIT_METRIC_IDS, AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS, type AuditMetricId, type AuditNumberKey, type AuditVerdictKey } from './registry/audit-metrics'
-import { CAM_METHOD_IDS } from './registry/cam-methods'
+import { CAM_METHOD_CATALOGUE, type CamMethodEntry } from './registry/cam-methods'
 
 /**
  * The model-audit part of the API contract (issue #11): what `audit.run` takes, the progress it
@@ -11,9 +11,12 @@ import { CAM_METHOD_IDS } from './registry/cam-methods'
  * the report and the UI all read these shapes; audit.json on disk is an AuditFile.
  */
 
-/** Every CAM method can be audited: the registry's ids. */
-export const AUDIT_CAM_METHODS = CAM_METHOD_IDS
-export type AuditCamMethod = (typeof AUDIT_CAM_METHODS)[number]
+/**
+ * The registry's CAMs can be audited. The pixel attributions (group `gradient`) cannot yet: their
+ * faithfulness ranking and randomisation check are issue #23's item 6.
+ */
+export type AuditCamMethod = Extract<CamMethodEntry, { group: 'cam' }>['id']
+export const AUDIT_CAM_METHODS = CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.id) as unknown as readonly [AuditCamMethod, ...AuditCamMethod[]]
 
 /** The audit metrics: the registry's ids (src/shared/registry/audit-metrics.ts says what each measures). */
 export const AUDIT_METRICS = AUDIT_METRIC_IDS

@@ -9,7 +9,7 @@ import { methods } from '../../src/shared/api'
 import { AuditArgs } from '../../src/shared/audit'
 import { AUDIT_COLUMNS, AUDIT_METRIC_CATALOGUE } from '../../src/shared/registry/audit-metrics'
 import { AUDIT_METRIC_MODULES } from '../../src/main/engine/audit/metrics'
-import { CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
+import { ATTRIBUTION_PARAMS, CAM_METHOD_CATALOGUE } from '../../src/shared/registry/cam-methods'
 import { FEWSHOT_METHOD_CATALOGUE } from '../../src/shared/registry/fewshot-methods'
 import { MODEL_FORMAT_CATALOGUE } from '../../src/shared/registry/model-formats'
 import { FORMAT_MODULES, FORMATS } from '../../src/main/engine/formats'
@@ -29,6 +29,9 @@ import { jobHarness } from '../job-harness'
  * registry, so each equals it. The UI's pickers are checked in the browser (test/e2e/registries.e2e.ts).
  */
 const ids = CAM_METHOD_CATALOGUE.map((m) => m.id)
+/** The audit takes the CAMs; the pixel attributions join it with issue #23's item 6. */
+const auditIds = CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.id)
+const KIND_OF_NEEDS = { gradients: 'gradient', activations: 'forward', 'input-gradients': 'pixel' } as const
 
 /** The options of a zod enum reached through object shapes and wrappers (default, optional, array). */
 function enumAt(schema: z.ZodType, path: string[]): string[] {
@@ -52,17 +55,21 @@ function enumAt(schema: z.ZodType, path: string[]): string[] {
 describe('the CAM method registry', () => {
   it('the engine has one module per catalogue entry, of the kind the catalogue says', () => {
     expect(Object.keys(CAM_METHOD_MODULES)).toEqual(ids)
-    for (const m of CAM_METHOD_CATALOGUE) expect(CAM_METHOD_MODULES[m.id].kind).toBe(m.needs === 'gradients' ? 'gradient' : 'forward')
+    for (const m of CAM_METHOD_CATALOGUE) expect(CAM_METHOD_MODULES[m.id].kind).toBe(KIND_OF_NEEDS[m.needs])
+    // Pixel attributions are the `gradient` group, and only they.
+    for (const m of CAM_METHOD_CATALOGUE) expect(m.group === 'gradient').toBe(m.needs === 'input-gradients')
   })
 
   it('the API enums are the registry', () => {
     expect(enumAt(methods['cam.run'].args, ['method'])).toEqual(ids)
-    expect(enumAt(AuditArgs, ['settings', 'methods'])).toEqual(ids)
+    expect(enumAt(AuditArgs, ['settings', 'methods'])).toEqual(auditIds)
   })
 
   it('the CLI help lists the registry', () => {
-    expect(/--method ([\w+|]+)\]/.exec(CAM_USAGE)![1].split('|')).toEqual(ids)
-    expect(/--methods ([\w+,]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(ids)
+    expect(/--method ([\w+|-]+)\]/.exec(CAM_USAGE)![1].split('|')).toEqual(ids)
+    // Every attribution parameter has its flag in the help.
+    for (const p of Object.values(ATTRIBUTION_PARAMS)) expect(CAM_USAGE).toContain(`[${p.flag} ${p.value}]`)
+    expect(/--methods ([\w+,]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(auditIds)
   })
 
   it('the audit report names every method by its registry name', async () => {
@@ -75,16 +82,16 @@ describe('the CAM method registry', () => {
     }
     const { service, until } = jobHarness()
     const out = tempDir()
-    const settings = { methods: ids, metrics: ['deletion', 'insertion', 'confidence'], steps: 2, worst: 1 }
+    const settings = { methods: auditIds, metrics: ['deletion', 'insertion', 'confidence'], steps: 2, worst: 1 }
     const { jobId } = (await service.call('audit.run', { modelPath: join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'), imagesDir: images, out, settings })) as { jobId: string }
     const end = await until((e) => 'jobId' in e && e.jobId === jobId && (e.type === 'job.done' || e.type === 'job.failed'))
     expect(end.type).toBe('job.done')
     const html = readFileSync(join(out, 'report.html'), 'utf8')
     const table = [...html.matchAll(/<table>[\s\S]*?<\/table>/g)].map((m) => m[0]).find((t) => t.includes('<th>method</th>'))!
     const names = [...table.matchAll(/<tr><td[^>]*>\d+<\/td><td[^>]*>([^<]+)<\/td>/g)].map((m) => m[1])
-    expect([...names].sort()).toEqual(CAM_METHOD_CATALOGUE.map((m) => m.name).sort())
+    expect([...names].sort()).toEqual(CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.name).sort())
     const csv = readFileSync(join(out, 'methods.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1].replace(/"/g, ''))
-    expect([...csv].sort()).toEqual([...ids].sort())
+    expect([...csv].sort()).toEqual([...auditIds].sort())
   }, 120_000)
 })
 

@@ -2,12 +2,12 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CamRunSettings, methods } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
-import { CAM_METHOD_IDS } from '../../shared/registry/cam-methods'
+import { ATTRIBUTION_PARAMS, CAM_METHOD_CATALOGUE, CAM_METHOD_IDS, type AttributionParam } from '../../shared/registry/cam-methods'
 import { parseWith } from '../../shared/validate'
 import { runCamBatches } from '../engine/cam/batch-job'
 import { COLORMAP_NAMES } from '../engine/cam/colormap'
 import { planCam } from '../engine/cam/plan'
-import { toRecord, type CamRecord } from '../engine/cam/record'
+import { methodParams, toRecord, type CamRecord } from '../engine/cam/record'
 import { writeCamFiles } from '../engine/cam/writer'
 import { prepareOutputDir } from '../engine/files/output-dir'
 import { openNewFile, writeFileAtomic } from '../engine/files/safe-write'
@@ -20,10 +20,23 @@ export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer
     [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
     ${preprocessUsage('    ', "the model's metadata, the .npy inputs' size, else 224x224")}
     [--threads N]
+    ${attributionUsage('    ')}
     --layer takes auto, a tensor name or a unique suffix of one (Conv_1/Relu6), an exporter scope
-    (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2).
+    (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2). The pixel
+    attributions (${CAM_METHOD_CATALOGUE.filter((m) => m.group === 'gradient').map((m) => m.id).join(', ')}) explain the input itself:
+    they ignore --layer, and their maps are at the input's size (.raw.npy signed for ${CAM_METHOD_CATALOGUE.filter((m) => m.signed).map((m) => m.id).join(', ')}).
     Writes <image>.<method>.png, .cam.npy and .raw.npy per input (as an export from the app names them),
     results.jsonl as they are made and results.json at the end.`
+
+/** The pixel attributions' flags and help, from the registry (each says which methods read it). */
+function attributionUsage(indent: string): string {
+  return (Object.entries(ATTRIBUTION_PARAMS) as [AttributionParam, (typeof ATTRIBUTION_PARAMS)[AttributionParam]][])
+    .map(([name, p]) => {
+      const users = CAM_METHOD_CATALOGUE.filter((m) => (m.params as readonly string[]).includes(name)).map((m) => m.id)
+      return `[${p.flag} ${p.value}] ${p.help}; ${users.join(', ')}`
+    })
+    .join(`\n${indent}`)
+}
 
 /** cam.export's rendering flags, as the API's own schema takes them (the settings are cam.run's: CamRunSettings). */
 const Rendering = methods['cam.export'].args.pick({ colormap: true, alpha: true })
@@ -55,7 +68,14 @@ export async function camCommand(argv: string[]): Promise<number> {
       colormap: { type: 'string' },
       alpha: { type: 'string' },
       ...PREPROCESS_OPTIONS,
-      threads: { type: 'string' }
+      threads: { type: 'string' },
+      steps: { type: 'string' },
+      integration: { type: 'string' },
+      baseline: { type: 'string' },
+      'baseline-image': { type: 'string' },
+      samples: { type: 'string' },
+      noise: { type: 'string' },
+      seed: { type: 'string' }
     },
     allowPositionals: true,
     strict: true
@@ -72,7 +92,14 @@ export async function camCommand(argv: string[]): Promise<number> {
       target: v.target,
       batch: num(v.batch),
       ...preprocessFlags(v),
-      threads: num(v.threads)
+      threads: num(v.threads),
+      steps: num(v.steps),
+      integration: v.integration,
+      baseline: v.baseline,
+      baselineImage: v['baseline-image'] === undefined ? undefined : resolve(v['baseline-image']),
+      samples: num(v.samples),
+      noise: num(v.noise),
+      seed: num(v.seed)
     }),
     'cam settings'
   )
@@ -98,7 +125,7 @@ export async function camCommand(argv: string[]): Promise<number> {
       target,
       batch: settings.batch,
       onOutcome: async (o, done) => {
-        const record = toRecord(o, runner.layer, method, runner.provider)
+        const record = toRecord(o, runner.layer, method, runner.provider, methodParams(method, settings))
         if (o.ok && record.ok) record.outputs = await writeCamFiles(o, { dir, method, ...rendering, preprocess })
         if (!record.ok) process.stderr.write(`error: ${record.error.message}\n`)
         records.push(record)

@@ -5,14 +5,43 @@
  * proper name, the same in every language; its description is an i18n string (`camMethod.<id>`).
  */
 export const CAM_METHOD_CATALOGUE = [
-  { id: 'gradcam', name: 'Grad-CAM', slug: 'gradcam', needs: 'gradients' },
-  { id: 'gradcam++', name: 'Grad-CAM++', slug: 'gradcampp', needs: 'gradients' },
-  { id: 'xgradcam', name: 'XGrad-CAM', slug: 'xgradcam', needs: 'gradients' },
-  { id: 'hirescam', name: 'HiRes-CAM', slug: 'hirescam', needs: 'gradients' },
-  { id: 'layercam', name: 'LayerCAM', slug: 'layercam', needs: 'gradients' },
-  { id: 'eigencam', name: 'Eigen-CAM', slug: 'eigencam', needs: 'activations' },
-  { id: 'scorecam', name: 'Score-CAM', slug: 'scorecam', needs: 'activations' }
+  { id: 'gradcam', name: 'Grad-CAM', slug: 'gradcam', needs: 'gradients', group: 'cam', signed: false, params: [] },
+  { id: 'gradcam++', name: 'Grad-CAM++', slug: 'gradcampp', needs: 'gradients', group: 'cam', signed: false, params: [] },
+  { id: 'xgradcam', name: 'XGrad-CAM', slug: 'xgradcam', needs: 'gradients', group: 'cam', signed: false, params: [] },
+  { id: 'hirescam', name: 'HiRes-CAM', slug: 'hirescam', needs: 'gradients', group: 'cam', signed: false, params: [] },
+  { id: 'layercam', name: 'LayerCAM', slug: 'layercam', needs: 'gradients', group: 'cam', signed: false, params: [] },
+  { id: 'eigencam', name: 'Eigen-CAM', slug: 'eigencam', needs: 'activations', group: 'cam', signed: false, params: [] },
+  { id: 'scorecam', name: 'Score-CAM', slug: 'scorecam', needs: 'activations', group: 'cam', signed: false, params: [] },
+  // Pixel attributions: maps at the input's resolution, from gradients with respect to the input itself.
+  { id: 'saliency', name: 'Saliency', slug: 'saliency', needs: 'input-gradients', group: 'gradient', signed: false, params: [] },
+  { id: 'inputxgradient', name: 'Input × Gradient', slug: 'inputxgradient', needs: 'input-gradients', group: 'gradient', signed: true, params: [] },
+  { id: 'integratedgradients', name: 'Integrated Gradients', slug: 'integratedgradients', needs: 'input-gradients', group: 'gradient', signed: true, params: ['steps', 'integration', 'baseline', 'baselineImage', 'seed'] },
+  { id: 'smoothgrad', name: 'SmoothGrad', slug: 'smoothgrad', needs: 'input-gradients', group: 'gradient', signed: false, params: ['samples', 'noise', 'seed'] },
+  { id: 'smoothgrad-sq', name: 'SmoothGrad²', slug: 'smoothgradsq', needs: 'input-gradients', group: 'gradient', signed: false, params: ['samples', 'noise', 'seed'] },
+  { id: 'vargrad', name: 'VarGrad', slug: 'vargrad', needs: 'input-gradients', group: 'gradient', signed: false, params: ['samples', 'noise', 'seed'] }
 ] as const
+
+/**
+ * The method groups, in picker order: CAMs (maps at a layer's resolution, upsampled), gradient pixel
+ * attributions (maps at the input's resolution). `perturbation` is reserved for Occlusion and RISE.
+ */
+export const CAM_METHOD_GROUPS = ['cam', 'gradient', 'perturbation'] as const
+export type CamMethodGroup = (typeof CAM_METHOD_GROUPS)[number]
+
+/**
+ * The parameters of the pixel attribution methods (CamRunSettings' fields of the same names): their CLI
+ * flags and help are made from this list, and each method names the ones it reads (`params` above).
+ */
+export const ATTRIBUTION_PARAMS = {
+  steps: { flag: '--steps', value: 'N', help: 'points on the path from the baseline to the image (default 32)' },
+  integration: { flag: '--integration', value: 'gausslegendre|trapezoid', help: 'the path integral rule (default gausslegendre)' },
+  baseline: { flag: '--baseline', value: 'black|blurred|uniform|image', help: 'where the path starts (default black: a black image as the model sees it)' },
+  baselineImage: { flag: '--baseline-image', value: 'FILE', help: 'the image the path starts from with --baseline image' },
+  samples: { flag: '--samples', value: 'N', help: 'noisy copies of the image (default 25)' },
+  noise: { flag: '--noise', value: 'F', help: "the noise's standard deviation as a fraction of the image's value range (default 0.15)" },
+  seed: { flag: '--seed', value: 'N', help: 'seeds the noise (SmoothGrad family) and the uniform baseline (default 0)' }
+} as const
+export type AttributionParam = keyof typeof ATTRIBUTION_PARAMS
 
 export type CamMethodEntry = (typeof CAM_METHOD_CATALOGUE)[number]
 export type CamMethodId = CamMethodEntry['id']
@@ -27,4 +56,14 @@ export function camMethodName(id: string): string {
 /** The method's name in file names (`cat.gradcampp.png`): letters and digits only. */
 export function camMethodSlug(id: string): string {
   return CAM_METHOD_CATALOGUE.find((m) => m.id === id)?.slug ?? id.replace(/[^a-z0-9]/gi, '')
+}
+
+/** The method's group (`cam` for anything unknown, e.g. from an old file). */
+export function camMethodGroup(id: string): CamMethodGroup {
+  return CAM_METHOD_CATALOGUE.find((m) => m.id === id)?.group ?? 'cam'
+}
+
+/** True when the method's maps are signed (Input × Gradient, Integrated Gradients): the raw map keeps the sign. */
+export function camMethodSigned(id: string): boolean {
+  return CAM_METHOD_CATALOGUE.find((m) => m.id === id)?.signed ?? false
 }

@@ -26,7 +26,7 @@ export interface CamGraph {
  * The class scores as [B, classes] (a score tensor may be [B, K, 1, 1] before a Flatten), and a
  * function shaping a [B, classes] seed like the score tensor itself.
  */
-function scoresOf(b: GraphBuilder, m: LoadedModel): { scores: string; shapeLike: (seed: string) => string } {
+export function scoresOf(b: GraphBuilder, m: LoadedModel): { scores: string; shapeLike: (seed: string) => string } {
   const name = m.score.name
   if (m.shapes.get(name)?.length === 2) return { scores: name, shapeLike: (seed) => seed }
   return {

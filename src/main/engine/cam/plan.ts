@@ -1,8 +1,11 @@
-import { extname } from 'node:path'
+import { basename, extname } from 'node:path'
+import { ApiError } from '../../../shared/errors'
 import type { Preprocess } from '../data/preprocess-spec'
 import type { LoadedModel } from '../model/loaded-model'
-import { modelForInputs, modelPreprocess } from '../model/inputs'
-import type { CamMethod } from './methods'
+import { inputError, loadInput, modelForInputs, modelPreprocess } from '../model/inputs'
+import type { BaselineKind } from './pixel/baselines'
+import { seededSources, type PixelSources } from './pixel/sources'
+import { camMethod, type CamMethod } from './methods'
 import { CamRunner } from './runner'
 
 /** What a CAM run is asked for: cam.run's arguments past the model and the images (the CLI's flags parse into the same). */
@@ -15,6 +18,16 @@ export interface CamRunOptions {
   channelOrder?: Preprocess['channelOrder']
   size?: { width: number; height: number }
   threads?: number
+  /** The pixel attributions' parameters (AttributionFields); defaults as the API's. */
+  steps?: number
+  integration?: 'gausslegendre' | 'trapezoid'
+  baseline?: BaselineKind
+  baselineImage?: string
+  samples?: number
+  noise?: number
+  seed?: number
+  /** Tests: baselines or noise handed in (the reference's own tensors) instead of seeded ones. */
+  sources?: Partial<PixelSources>
 }
 
 export interface CamPlan {
@@ -40,7 +53,29 @@ export async function planCam(opened: LoadedModel, paths: string[], o: CamRunOpt
     ...(o.resize ? { resize: o.resize } : {}),
     ...(o.channelOrder ? { channelOrder: o.channelOrder } : {})
   })
+  const pixel = camMethod(o.method).kind === 'pixel' ? await pixelOptions(model, preprocess, o) : undefined
   // Last: the runner holds an onnxruntime session, released by the caller.
-  const runner = await CamRunner.create(model, { method: o.method, layer: o.layer, threads: o.threads })
+  const runner = await CamRunner.create(model, { method: o.method, layer: o.layer, threads: o.threads, pixel })
   return { model, target, runner, preprocess }
+}
+
+/** A pixel attribution's parameters and seeded sources; a chosen baseline picture is loaded (and checked) here, before any work. */
+async function pixelOptions(model: LoadedModel, preprocess: Preprocess, o: CamRunOptions) {
+  const baseline = o.baseline ?? 'black'
+  let baselineImage: Float32Array | undefined
+  if (baseline === 'image') {
+    if (!o.baselineImage) throw new ApiError('invalid-arguments', 'baseline "image" needs baselineImage: the picture the path starts from.', undefined, { field: 'baselineImage' })
+    const kind = extname(o.baselineImage).toLowerCase() === '.npy' ? ('tensor' as const) : ('image' as const)
+    try {
+      baselineImage = await loadInput({ path: o.baselineImage, kind, stem: basename(o.baselineImage) }, model, preprocess)
+    } catch (err) {
+      const e = inputError({ path: o.baselineImage }, err)
+      throw new ApiError('invalid-arguments', `The baseline image ${o.baselineImage} cannot be used: ${e.message}`, o.baselineImage, { field: 'baselineImage' })
+    }
+  }
+  const seeded = seededSources({ baseline, baselineImage, seed: o.seed ?? 0, preprocess, chw: model.inputChw, layout: model.layout })
+  return {
+    params: { steps: o.steps ?? 32, integration: o.integration ?? 'gausslegendre', samples: o.samples ?? 25, noise: o.noise ?? 0.15 },
+    sources: { ...seeded, ...o.sources }
+  }
 }

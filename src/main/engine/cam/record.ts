@@ -1,6 +1,7 @@
 import type { ApiErrorShape } from '../../../shared/errors'
 import type { CamOutcome } from './batch-job'
 import type { Prediction } from './runner'
+import { CAM_METHOD_CATALOGUE, type AttributionParam } from '../../../shared/registry/cam-methods'
 
 /** One input's line in results.json / results.csv and the shape streamed to the UI. */
 export type CamRecord =
@@ -25,10 +26,21 @@ export type CamRecord =
       outputs?: { npy: string; png: string; rawNpy: string }
       /** The image's folder label (src/shared/folder-labels.ts), written by exports; null: it has none. */
       label?: string | null
+      /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)), and F(x) - F(baseline). */
+      completeness?: { error: number; delta: number }
+      /** The method's parameters (pixel attributions: the ATTRIBUTION_PARAMS it reads). */
+      params?: Record<string, string | number>
     }
   | { file: string; stem: string; ok: false; kind: 'image' | 'tensor'; error: ApiErrorShape; method: string; layer: string }
 
-export function toRecord(o: CamOutcome, layer: string, method: string, provider: string): CamRecord {
+/** The parameters a method reads (the registry's `params`), picked from the run's settings. */
+export function methodParams(method: string, settings: Partial<Record<AttributionParam, unknown>>): Record<string, string | number> | undefined {
+  const names = CAM_METHOD_CATALOGUE.find((m) => m.id === method)?.params ?? []
+  const picked = Object.fromEntries(names.flatMap((n) => (typeof settings[n] === 'string' || typeof settings[n] === 'number' ? [[n, settings[n] as string | number]] : [])))
+  return Object.keys(picked).length ? picked : undefined
+}
+
+export function toRecord(o: CamOutcome, layer: string, method: string, provider: string, params?: Record<string, string | number>): CamRecord {
   if (!o.ok) return { file: o.input.path, stem: o.input.stem, ok: false, kind: o.input.kind, error: o.error, method, layer }
   let rawMin = Infinity
   let rawMax = -Infinity
@@ -51,7 +63,9 @@ export function toRecord(o: CamOutcome, layer: string, method: string, provider:
     rawMax,
     rawShape: o.result.rawShape,
     scoreTensor: o.result.scoreTensor,
-    ...(o.result.warnings?.length ? { warnings: o.result.warnings } : {})
+    ...(o.result.warnings?.length ? { warnings: o.result.warnings } : {}),
+    ...(o.result.completeness ? { completeness: o.result.completeness } : {}),
+    ...(params ? { params } : {})
   }
 }
 

@@ -7,6 +7,12 @@ import { camMethod, type CamMethod } from './methods'
 import { minMaxNormalize } from './normalize'
 import { resizeBilinear } from './resize'
 import { probabilitiesFrom } from '../model/scores'
+import type { PixelParams } from './methods/base'
+import { displayMap } from './pixel/channels'
+import { buildInputGradientGraph } from './pixel/graph'
+import { runPixel, type PixelRun } from './pixel/run'
+import { seededSources, type PixelSources } from './pixel/sources'
+import { modelPreprocess } from '../model/inputs'
 
 export interface CamRunnerOptions {
   method: CamMethod
@@ -16,6 +22,8 @@ export interface CamRunnerOptions {
   threads?: number
   /** Masked inputs per forward pass for Score-CAM. */
   scoreBatch?: number
+  /** Pixel attributions: their parameters and where their baselines and noise come from. */
+  pixel?: { params: PixelParams; sources: PixelSources; pointBatch?: number }
 }
 
 export interface Prediction {
@@ -35,9 +43,14 @@ export interface CamMap {
   warnings?: string[]
   /** Normalised map at the model's input size, [H*W] in [0, 1]. */
   map: Float32Array
-  /** ReLU'd map at layer resolution before any normalisation: comparable across images. */
+  /**
+   * ReLU'd map at layer resolution before any normalisation: comparable across images. For a pixel
+   * attribution: its per-pixel map at the input's resolution, signed for the signed methods.
+   */
   raw: Float32Array
   rawShape: [number, number]
+  /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)) and F(x) - F(baseline). */
+  completeness?: { error: number; delta: number }
 }
 
 /** Indices of the k largest values, largest first (a partial selection: no sort of 1,000 classes). */
@@ -58,6 +71,16 @@ function topK(values: Float64Array, k: number): number[] {
 
 export const ALL_ZERO_WARNING =
   'The map is all zero: every weighted sum of the activations was negative (the ReLU removed everything), so the layer shows no evidence for this class. Try another layer or method.'
+
+/** The API's defaults (AttributionFields) with the model's own preprocessing: for callers that pass no pixel options (the audit's and tests' loops over every method). */
+function defaultPixelOptions(model: LoadedModel): NonNullable<CamRunnerOptions['pixel']> {
+  return {
+    params: { steps: 32, integration: 'gausslegendre', samples: 25, noise: 0.15 },
+    sources: seededSources({ baseline: 'black', seed: 0, preprocess: modelPreprocess(model, {}), chw: model.inputChw, layout: model.layout })
+  }
+}
+
+export const PIXEL_ZERO_WARNING = 'The attribution is zero at every pixel: the class score does not change with the input here (a saturated or dead network).'
 
 function allZero(raw: Float32Array): boolean {
   for (let p = 0; p < raw.length; p++) if (raw[p] > 0) return false
@@ -83,10 +106,21 @@ export class CamRunner {
     private readonly scoresName: string,
     /** Score-CAM's masked passes: the model up to its class scores. */
     private readonly forward: { session: OrtSession; scores: string } | null,
-    private readonly scoreBatch: number
+    private readonly scoreBatch: number,
+    /** Set for the pixel attributions. */
+    private readonly pixel: PixelRun | null = null
   ) {}
 
   static async create(model: LoadedModel, opts: CamRunnerOptions): Promise<CamRunner> {
+    const module = camMethod(opts.method)
+    if (module.kind === 'pixel') {
+      // Attributions are of the input itself: the layer is the input tensor, whatever was asked.
+      const o = opts.pixel ?? defaultPixelOptions(model)
+      const g = buildInputGradientGraph(model)
+      const session = await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads })
+      const pixel: PixelRun = { session, graph: g, module, params: o.params, sources: o.sources, pointBatch: o.pointBatch ?? 32 }
+      return new CamRunner(model, opts.method, model.inputName, session, null, model.inputName, g.scores, null, 0, pixel)
+    }
     const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
     const method = camMethod(opts.method)
     const grads = method.kind === 'gradient'
@@ -138,6 +172,7 @@ export class CamRunner {
       throw new ApiError('invalid-arguments', `${m.file} takes exactly ${m.fixedBatch} image(s) per run.`, m.path)
     }
     const batch = Array.isArray(inputs) ? this.stack(inputs) : inputs
+    if (this.pixel) return this.runPixel(batch, targets, throwIfCancelled, onStep)
     const per = batch.length / n
     const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: floatTensor(batch, m.inputDims(n)) }
     if (this.graph) feeds[TARGET_INPUT] = int64Tensor(targets)
@@ -191,6 +226,31 @@ export class CamRunner {
       results.push({ top5: top5.map(pred), target: { ...pred(target), logit: logits[target] }, scoreTensor: m.score.name, warnings, map, raw, rawShape })
     }
     return results
+  }
+
+  /** A pixel attribution's batch: maps at the input's resolution, shown by magnitude (see displayMap). */
+  private async runPixel(batch: Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<CamMap[]> {
+    const m = this.model
+    const r = await runPixel(this.pixel!, m, batch, targets, throwIfCancelled, onStep)
+    const [, H, W] = m.inputChw
+    return r.attributions.map((a, i) => {
+      const logits = r.scores.subarray(i * m.numClasses, (i + 1) * m.numClasses)
+      const probs = probabilitiesFrom(r.output.subarray(i * m.numClasses, (i + 1) * m.numClasses), m.score.activation)
+      const top5 = topK(Float64Array.from(logits), 5)
+      const target = r.targets[i]
+      const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: probs[j] })
+      const zero = a.map.every((v) => v === 0)
+      return {
+        top5: top5.map(pred),
+        target: { ...pred(target), logit: logits[target] },
+        scoreTensor: m.score.name,
+        warnings: zero ? [PIXEL_ZERO_WARNING] : undefined,
+        map: displayMap(a.map),
+        raw: a.map,
+        rawShape: [H, W] as [number, number],
+        ...(a.completeness ? { completeness: a.completeness } : {})
+      }
+    })
   }
 
   async release(): Promise<void> {

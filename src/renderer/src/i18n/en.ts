@@ -139,7 +139,13 @@ export default {
     original: 'Original',
     overlay: 'Overlay',
     raw: 'Raw map ({h}×{w})',
+    group: { cam: 'Class activation maps', gradient: 'Pixel attributions (gradients)', perturbation: 'Perturbation' },
+    magnitude: '{method} (magnitude)',
+    signedRaw: 'Signed map ({h}×{w})',
+    signedNote: 'The overlay shows the attribution’s magnitude; the signed map keeps its sign: the middle of the colour scale is 0, below it negative, above it positive.',
+    completeness: 'Completeness error: {error} (sum of the attribution minus the score change {delta} from baseline to image; {percent} of it)',
     scoreUse: {
+      input: '{method} differentiates the target class’s score (read from {name}) with respect to the input pixels.',
       gradients: '{method} differentiates the target class’s score (read from {name}) with respect to this layer.',
       scorecam: 'Score-CAM reads no gradient: it masks the input with each channel of this layer and weighs the channel by the target class’s score on the masked input (read from {name}).',
       eigencam: 'Eigen-CAM uses no class score: the map is the first principal component of the layer’s activations, the same for every class.'

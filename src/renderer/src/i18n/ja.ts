@@ -141,7 +141,13 @@ const ja: typeof en = {
     original: '元画像',
     overlay: '重ね合わせ',
     raw: '生のマップ（{h}×{w}）',
+    group: { cam: 'クラス活性化マップ', gradient: 'ピクセル寄与（勾配）', perturbation: '摂動' },
+    magnitude: '{method}（大きさ）',
+    signedRaw: '符号付きマップ（{h}×{w}）',
+    signedNote: '重ね合わせは寄与の大きさを示します。符号付きマップは符号を保ちます：カラースケールの中央が 0、それより下が負、上が正です。',
+    completeness: '完全性の誤差：{error}（寄与の総和から、ベースラインから画像までのスコアの変化 {delta} を引いた値。その {percent}）',
     scoreUse: {
+      input: '{method} は対象クラスのスコア（{name} から読む）を入力ピクセルについて微分します。',
       gradients: '{method} は対象クラスのスコア（{name} から読む）をこの層について微分します。',
       scorecam: 'Score-CAM は勾配を使いません。この層の各チャンネルで入力をマスクし、マスクした入力に対する対象クラスのスコア（{name} から読む）でそのチャンネルを重み付けします。',
       eigencam: 'Eigen-CAM はクラススコアを使いません。マップは層の活性化の第 1 主成分で、どのクラスでも同じです。'

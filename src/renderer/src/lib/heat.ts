@@ -53,7 +53,8 @@ export function mapValues(item: OkItem): Promise<Float32Array> {
  */
 export function sharedScaleValues(item: OkItem, sharedMax: number): Float32Array {
   const [h, w] = item.rawShape
-  const scaled = Float32Array.from(item.raw, (v) => (sharedMax > 0 ? v / sharedMax : 0))
+  // By magnitude: a CAM's raw map is ReLU'd (|v| = v); a signed pixel attribution is shown by |v| as its overlay is.
+  const scaled = Float32Array.from(item.raw, (v) => (sharedMax > 0 ? Math.abs(v) / sharedMax : 0))
   return resizeBilinear(scaled, h, w, item.height, item.width)
 }
 
@@ -68,7 +69,9 @@ export function compose(
   mapW: number,
   mapH: number,
   cmap: ColormapName,
-  alpha: number
+  alpha: number,
+  /** Pixel attributions: each map pixel a block, not interpolated (their maps are per input pixel: a blur would invent detail). */
+  nearest = false
 ): void {
   const W = canvas.width
   const H = canvas.height
@@ -83,7 +86,7 @@ export function compose(
   const pixels = ctx.getImageData(0, 0, W, H)
   const d = pixels.data
   const lut = colormap(cmap)
-  const v = mapW === W && mapH === H ? values : resizeBilinear(values, mapH, mapW, H, W)
+  const v = mapW === W && mapH === H ? values : nearest ? resizeNearest(values, mapH, mapW, H, W) : resizeBilinear(values, mapH, mapW, H, W)
   for (let p = 0; p < W * H; p++) {
     const x = v[p]
     const k = Math.min(255, Math.max(0, Math.floor((x > 0 ? x : 0) * 255))) * 3
@@ -93,6 +96,15 @@ export function compose(
     d[p * 4 + 3] = 255
   }
   ctx.putImageData(pixels, 0, 0)
+}
+
+function resizeNearest(src: Float32Array, sh: number, sw: number, dh: number, dw: number): Float32Array {
+  const out = new Float32Array(dh * dw)
+  for (let y = 0; y < dh; y++) {
+    const row = Math.min(sh - 1, Math.floor(((y + 0.5) * sh) / dh)) * sw
+    for (let x = 0; x < dw; x++) out[y * dw + x] = src[row + Math.min(sw - 1, Math.floor(((x + 0.5) * sw) / dw))]
+  }
+  return out
 }
 
 /** Canvas size for a map: at least 192 px on the long side so small inputs (28x28) are not postage stamps. */

@@ -198,7 +198,8 @@ export const useCamStore = defineStore('cam', () => {
   /** Largest raw value over a run's maps: the common denominator of the shared scale. */
   function sharedMax(run: CamRunRecord | null): number {
     let max = 0
-    for (const i of run?.items ?? []) if (i.ok) for (const v of i.raw) if (v > max) max = v
+    // Magnitudes: a signed pixel attribution's negative values count by their size (a CAM's raw map is >= 0).
+    for (const i of run?.items ?? []) if (i.ok) for (const v of i.raw) if (Math.abs(v) > max) max = Math.abs(v)
     return max
   }
 

@@ -48,7 +48,51 @@ export interface ForwardCamModule {
   raw(x: ForwardCamInput): Promise<Float32Array>
 }
 
-export type CamMethodModule = GradientCamModule | ForwardCamModule
+/** The parameters a pixel attribution reads (CamRunSettings' AttributionFields, resolved). */
+export interface PixelParams {
+  steps: number
+  integration: 'gausslegendre' | 'trapezoid'
+  samples: number
+  noise: number
+}
+
+/** The gradients of the target score with respect to the input at some points (inputs of one image's shape). */
+export type InputGradients = (points: Float32Array[]) => Promise<{ grads: Float32Array[]; scores: Float64Array }>
+
+/** What a pixel attribution sees for one image. Arrays are [C*H*W] in the model's layout. */
+export interface PixelInput {
+  input: Float32Array
+  chw: [number, number, number]
+  layout: 'NCHW' | 'NHWC'
+  /** The gradient of the target score at the input, and that score (from the run that found the target). */
+  gradient: Float32Array
+  score: number
+  /** More gradients, batched in chunks (Integrated Gradients' path, SmoothGrad's noisy copies). */
+  gradients: InputGradients
+  params: PixelParams
+  /** Integrated Gradients' start for this image. */
+  baseline: () => Float32Array
+  /** SmoothGrad's k-th noise tensor for this image, standard deviation `sigma`. */
+  noise: (k: number, sigma: number) => Float32Array
+  throwIfCancelled?: () => void
+  onStep?: (done: number, total: number) => void
+}
+
+/** A pixel attribution: per channel (`attribution`, [C*H*W]) and per pixel (`map`, [H*W], channels reduced). */
+export interface PixelAttribution {
+  attribution: Float32Array
+  map: Float32Array
+  /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)), and F(x) - F(baseline) (Captum's convergence delta). */
+  completeness?: { error: number; delta: number }
+}
+
+export interface PixelMethodModule {
+  id: CamMethodId
+  kind: 'pixel'
+  attribute(x: PixelInput): Promise<PixelAttribution>
+}
+
+export type CamMethodModule = GradientCamModule | ForwardCamModule | PixelMethodModule
 
 /** cam[p] = sum_k w[k] * A[k, p]. */
 export function weightedSum(a: Float32Array, weights: Float64Array, area: number): Float32Array {

@@ -1,9 +1,13 @@
 import type { CamMethodId } from '../../../../shared/registry/cam-methods'
-import type { CamMethodModule, GradientCam, GradientCamModule } from './base'
+import type { CamMethodModule, GradientCam, GradientCamModule, PixelMethodModule } from './base'
 import { eigencamMethod } from './eigencam'
 import { gradcam } from './gradcam'
 import { gradcamPlusPlus } from './gradcam-pp'
 import { hirescam } from './hirescam'
+import { inputXGradient } from './input-x-gradient'
+import { integratedGradients } from './integrated-gradients'
+import { saliency } from './saliency'
+import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad'
 import { layercam } from './layercam'
 import { scorecamMethod } from './scorecam'
 import { xgradcam } from './xgradcam'
@@ -20,7 +24,13 @@ export const CAM_METHOD_MODULES: { [K in CamMethodId]: CamMethodModule & { id: K
   hirescam: hirescam as GradientCamModule & { id: 'hirescam' },
   layercam: layercam as GradientCamModule & { id: 'layercam' },
   eigencam: eigencamMethod as CamMethodModule & { id: 'eigencam' },
-  scorecam: scorecamMethod as CamMethodModule & { id: 'scorecam' }
+  scorecam: scorecamMethod as CamMethodModule & { id: 'scorecam' },
+  saliency: saliency as PixelMethodModule & { id: 'saliency' },
+  inputxgradient: inputXGradient as PixelMethodModule & { id: 'inputxgradient' },
+  integratedgradients: integratedGradients as PixelMethodModule & { id: 'integratedgradients' },
+  smoothgrad: smoothgrad as PixelMethodModule & { id: 'smoothgrad' },
+  'smoothgrad-sq': smoothgradSquared as PixelMethodModule & { id: 'smoothgrad-sq' },
+  vargrad: vargrad as PixelMethodModule & { id: 'vargrad' }
 }
 
 export type CamMethod = CamMethodId
@@ -36,4 +46,4 @@ export const GRADIENT_CAMS: Partial<Record<CamMethod, GradientCam>> = Object.fro
 
 export { eigencam } from './eigencam'
 export { weightedSum } from './base'
-export type { CamMethodModule, GradientCamModule, ForwardCamModule, ForwardCamInput } from './base'
+export type { CamMethodModule, GradientCamModule, ForwardCamModule, ForwardCamInput, PixelMethodModule, PixelInput, PixelParams } from './base'
