@@ -14,6 +14,7 @@
  *                        CLI's seed); the table averages a side's runs over seeds
  *       [--batch-norm batch|running]   BatchNorm convention for both sides (default: the method's own,
  *                        running for protonet and finetune); the table keeps the conventions apart
+ *       [--meta-batch B] episodes per iteration (default the CLI's 4); the table keeps other values apart
  */
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs'
@@ -45,6 +46,8 @@ const { values: v } = parseArgs({
     // per side, so a comparison that matters is repeated over seeds.
     seed: { type: 'string' },
     'batch-norm': { type: 'string' },
+    // Episodes per meta-iteration (fine-tune: its supervised batch is meta-batch x N x (K + Q) images).
+    'meta-batch': { type: 'string' },
     table: { type: 'boolean', default: false }
   }
 })
@@ -67,6 +70,8 @@ interface Row {
   seed?: number
   /** BatchNorm convention; rows from before the choice existed are batch statistics. */
   batch_norm?: string
+  meta_batch?: number | null
+  finetune_batch?: number | null
 }
 
 function lastJson(stdout: string, what: string): Record<string, unknown> {
@@ -84,7 +89,7 @@ function run(cmd: string, args: string[], what: string): Record<string, unknown>
 
 function table(rows: Row[]): string {
   // Timing rows run fewer iterations but time the same work, so they join their method's group.
-  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}|${r.batch_norm ?? 'batch'}`
+  const key = (r: Row) => `${r.rotations}|${r.shots}|${r.method}|${r.batch_norm ?? 'batch'}|${r.meta_batch ?? 4}`
   const groups = new Map<string, Row[]>()
   for (const r of rows) groups.set(key(r), [...(groups.get(key(r)) ?? []), r])
   const pct = (a: number, c: number) => `${(a * 100).toFixed(1)} ± ${(c * 100).toFixed(1)}`
@@ -142,7 +147,7 @@ function table(rows: Row[]): string {
     const bases = ours.flatMap((r) => (r.baseline ? [r.baseline] : []))
     const base = bases.length ? { accuracy: avg(bases.map((b) => b.accuracy)), ci95: bases[bases.length - 1].ci95 } : null
     lines.push(
-      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method}${r0.batch_norm === 'running' ? ' (running stats)' : ''} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain({ accuracy: seedMean(ours), ci95: ours[ours.length - 1].ci95 }, base) : ''} | ${ours.length && torch.length ? gap(ours, torch) : ''} |`
+      `| ${r0.rotations === 4 ? '0-4 x 4 rotations' : '0-4'} -> 5-9 | ${r0.shots} | ${r0.method}${r0.batch_norm === 'running' ? ' (running stats)' : ''}${(r0.meta_batch ?? 4) !== 4 ? ` (meta-batch ${r0.meta_batch})` : ''} | ${ours.length ? acc(ours) : ''} | ${torch.length ? acc(torch) : ''} | ${speed(oursAll)} | ${speed(torchAll)} | ${speed(l2lAll)} | ${base ? pct(base.accuracy, base.ci95) : ''} | ${base ? gain({ accuracy: seedMean(ours), ci95: ours[ours.length - 1].ci95 }, base) : ''} | ${ours.length && torch.length ? gap(ours, torch) : ''} |`
     )
   }
   return lines.join('\n')
@@ -156,11 +161,12 @@ function main(): void {
         for (const method of v.methods.split(',')) {
           const iterations = v.timing ?? v.iterations
           const bn = v['batch-norm']
-          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}${v.seed ? `-seed${v.seed}` : ''}${bn ? `-${bn}` : ''}`
+          const mb = v['meta-batch']
+          const tag = `${method}-${shots}shot-rot${rotations}-${iterations}${v.seed ? `-seed${v.seed}` : ''}${bn ? `-${bn}` : ''}${mb ? `-mb${mb}` : ''}`
           const episodes = join(out, `episodes-${tag}.json`)
           const init = join(out, `init-${tag}.json`)
-          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes, ...(v.seed ? ['--seed', v.seed] : []), ...(bn ? ['--batch-norm', bn] : [])]
-          const mark = { ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}), ...(v.seed ? { seed: Number(v.seed) } : {}) }
+          const common = ['--method', method, '--shots', String(shots), '--iterations', iterations, '--episodes', v.timing ? '10' : v.episodes, ...(v.seed ? ['--seed', v.seed] : []), ...(bn ? ['--batch-norm', bn] : []), ...(mb ? ['--meta-batch', mb] : [])]
+          const mark = { ...(mb ? { meta_batch: Number(mb) } : {}), ...(v.concurrent ? { concurrent: true } : {}), ...(v.timing ? { timing: true } : {}), ...(v.seed ? { seed: Number(v.seed) } : {}) }
           if (v.only !== 'pytorch') {
             const args = [...common, '--train-rotations', String(rotations), '--threads', v.threads, ...(v.timing ? [] : ['--baseline']), '--episodes-out', episodes, '--init-out', init]
             const ours = run('npx', ['tsx', 'src/main/cli.ts', 'fewshot', 'bench', ...args], `ours ${tag}`)

@@ -102,5 +102,7 @@ describe('memory under a flood of jobs', () => {
     expect(kept.body.ok).toBe(true)
     const gone = await serve.call('cam.export', { resultIds: [firstUnheld.resultId], dir: join(out, 'gone') })
     expect(gone.body.error).toMatchObject({ code: 'not-found', message: expect.stringMatching(/was discarded.*METASCOPE_RESULT_BUDGET_MB.*Run the method again/), details: { reason: 'evicted' } })
-  })
+    // 2,400 jobs took over 60 s on 2 cores shared with benchmarks, at the parent commit too (2026-12-06);
+    // the limit is there to catch a hang, not to time the jobs.
+  }, 240_000)
 })
