@@ -1,5 +1,3 @@
-import { seededRandom } from '../data/random'
-
 /**
  * Pixel-level operations on one preprocessed model input ([C*H*W] floats in NCHW or NHWC order):
  * the relevance orders, baselines and replacements the faithfulness metrics are built from. A
@@ -96,10 +94,7 @@ export function blurBaseline(x: Float32Array, plane: Plane, kernel = gaussianKer
 }
 
 /** Small deterministic PRNG (mulberry32, the engine's one seeded generator): the same seed gives the same noise on every machine. */
-export function mulberry32(seed: number): () => number {
-  const r = seededRandom(seed)
-  return () => r.float()
-}
+export { mulberry32 } from '../data/random'
 
 /** Standard normal samples (Box-Muller) from a uniform source. */
 export function gaussian(rand: () => number): () => number {

@@ -23,6 +23,24 @@ export interface CamGraph {
 }
 
 /**
+ * The start every gradient graph shares: the model with a target input (-1 = top-1, resolved in-graph by
+ * ArgMax, else the given class), the scores as [B, classes], the class each image is explained for, and
+ * the one-hot seed of d score[target] / d scores. Gradients need opset 13 (the autodiff's rules).
+ */
+export function targetedGraph(m: LoadedModel): { b: GraphBuilder; scores: string; wanted: string; seed: string; shapeLike: (seed: string) => string } {
+  if (m.index.opset < 13) {
+    throw new ApiError('unsupported', `${m.file} uses ONNX opset ${m.index.opset}; gradients need opset 13 or newer (re-export with opset_version=13).`, m.path)
+  }
+  const b = new GraphBuilder(m.model)
+  b.addInput(TARGET_INPUT, DataType.INT64, [m.dynamicBatch ? 'batch' : m.fixedBatch])
+  const { scores, shapeLike } = scoresOf(b, m)
+  const top = b.op('ArgMax', [scores], { axis: 1, keepdims: 0 })
+  const wanted = b.op('Where', [b.op('Less', [TARGET_INPUT, b.constI64([0], [])]), top, TARGET_INPUT])
+  const seed = b.op('OneHot', [wanted, b.constI64([m.numClasses], []), b.constF32([0, 1])], { axis: -1 })
+  return { b, scores, wanted, seed, shapeLike }
+}
+
+/**
  * The class scores as [B, classes] (a score tensor may be [B, K, 1, 1] before a Flatten), and a
  * function shaping a [B, classes] seed like the score tensor itself.
  */
@@ -42,15 +60,7 @@ export function scoresOf(b: GraphBuilder, m: LoadedModel): { scores: string; sha
  * The scores are the tensor before a final Softmax (Grad-CAM's y^c is the score, not the probability).
  */
 export function buildCamGraph(m: LoadedModel, layer: string, method: CamMethod): CamGraph {
-  if (m.index.opset < 13) {
-    throw new ApiError('unsupported', `${m.file} uses ONNX opset ${m.index.opset}; gradients need opset 13 or newer (re-export with opset_version=13).`, m.path)
-  }
-  const b = new GraphBuilder(m.model)
-  b.addInput(TARGET_INPUT, DataType.INT64, [m.dynamicBatch ? 'batch' : m.fixedBatch])
-  const { scores, shapeLike } = scoresOf(b, m)
-  const top = b.op('ArgMax', [scores], { axis: 1, keepdims: 0 })
-  const wanted = b.op('Where', [b.op('Less', [TARGET_INPUT, b.constI64([0], [])]), top, TARGET_INPUT])
-  const seed = b.op('OneHot', [wanted, b.constI64([m.numClasses], []), b.constF32([0, 1])], { axis: -1 })
+  const { b, scores, wanted, seed, shapeLike } = targetedGraph(m)
   const gradients = layerGradients(() =>
     buildBackward({
       index: m.index,

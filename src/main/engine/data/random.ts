@@ -76,3 +76,9 @@ export function deriveSeed(seed: number, stream: number): number {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
   return (h ^ (h >>> 16)) >>> 0
 }
+
+/** The generator as a plain function of uniform floats in [0, 1) (noise, masks, baselines). */
+export function mulberry32(seed: number): () => number {
+  const r = seededRandom(seed)
+  return () => r.float()
+}

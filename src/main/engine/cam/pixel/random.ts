@@ -1,20 +1,11 @@
+import { mulberry32 } from '../../data/random'
+
 /**
  * Seeded random numbers for the stochastic attributions (SmoothGrad's noise, the uniform baseline):
- * mulberry32, a small 32-bit generator, so a seed gives the same maps on every machine and run.
+ * the engine's mulberry32 (data/random.ts), so a seed gives the same maps on every machine and run.
  * `stream` derives independent generators for (seed, image, sample) so one image's noise does not
  * depend on how many images came before it in a batch.
  */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A generator for one (seed, ...keys): the keys are hashed into the seed (FNV-1a style mixing). */
 export function stream(seed: number, ...keys: number[]): () => number {
   let h = (0x811c9dc5 ^ seed) >>> 0
