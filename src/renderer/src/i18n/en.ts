@@ -144,6 +144,19 @@ export default {
     signedRaw: 'Signed map ({h}×{w})',
     signedNote: 'The overlay shows the attribution’s magnitude; the signed map keeps its sign: the middle of the colour scale is 0, below it negative, above it positive.',
     completeness: 'Completeness error: {error} (sum of the attribution minus the score change {delta} from baseline to image; {percent} of it)',
+    param: {
+      steps: { label: 'Steps', hint: 'Points on the path from the baseline to the image; more: a smaller completeness error, slower.' },
+      integration: { label: 'Integration', hint: 'The rule that weights the points on the path.' },
+      baseline: { label: 'Baseline', hint: 'Where the path starts: black is a black picture as the model sees it.' },
+      baselineImage: { label: 'Baseline image', hint: 'The library image the path starts from, preprocessed as the inputs.' },
+      samples: { label: 'Samples', hint: 'Noisy copies of the image averaged over.' },
+      noise: { label: 'Noise', hint: 'The noise’s standard deviation, as a fraction of the image’s value range (0–1).' },
+      seed: { label: 'Seed', hint: 'Makes the noise and the uniform baseline repeatable.' },
+      values: { gausslegendre: 'Gauss-Legendre', trapezoid: 'Trapezoid', black: 'Black', blurred: 'Blurred image', uniform: 'Uniform noise', image: 'An image…' },
+      chooseImage: 'Choose a library image',
+      noImages: 'Add images to the library first',
+      used: 'Parameters: {list}'
+    },
     scoreUse: {
       input: '{method} differentiates the target class’s score (read from {name}) with respect to the input pixels.',
       gradients: '{method} differentiates the target class’s score (read from {name}) with respect to this layer.',

@@ -146,6 +146,19 @@ const ja: typeof en = {
     signedRaw: '符号付きマップ（{h}×{w}）',
     signedNote: '重ね合わせは寄与の大きさを示します。符号付きマップは符号を保ちます：カラースケールの中央が 0、それより下が負、上が正です。',
     completeness: '完全性の誤差：{error}（寄与の総和から、ベースラインから画像までのスコアの変化 {delta} を引いた値。その {percent}）',
+    param: {
+      steps: { label: 'ステップ数', hint: 'ベースラインから画像までの経路上の点の数。多いほど完全性の誤差は小さく、計算は遅くなります。' },
+      integration: { label: '積分法', hint: '経路上の点の重み付けの規則。' },
+      baseline: { label: 'ベースライン', hint: '経路の始点。黒はモデルから見た黒い画像です。' },
+      baselineImage: { label: 'ベースライン画像', hint: '経路の始点にするライブラリの画像。入力と同じ前処理をします。' },
+      samples: { label: 'サンプル数', hint: '平均を取るノイズ入りの画像の数。' },
+      noise: { label: 'ノイズ', hint: 'ノイズの標準偏差（画像の値の範囲に対する割合、0〜1）。' },
+      seed: { label: 'シード', hint: 'ノイズと一様ベースラインを再現可能にします。' },
+      values: { gausslegendre: 'ガウス・ルジャンドル', trapezoid: '台形則', black: '黒', blurred: 'ぼかした画像', uniform: '一様ノイズ', image: '画像…' },
+      chooseImage: 'ライブラリの画像を選択',
+      noImages: '先にライブラリに画像を追加してください',
+      used: 'パラメーター：{list}'
+    },
     scoreUse: {
       input: '{method} は対象クラスのスコア（{name} から読む）を入力ピクセルについて微分します。',
       gradients: '{method} は対象クラスのスコア（{name} から読む）をこの層について微分します。',

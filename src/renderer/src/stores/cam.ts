@@ -4,6 +4,7 @@ import type { ArgsOf, CamItem, CamRunRecord, CamSettings, PreprocessChoice } fro
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
 import { i18n } from '../i18n'
+import { attributionArgs, attributionDefaults, type AttributionValues } from '../lib/attribution-params'
 import { runJob, type JobRecord, type JobStatus } from '../lib/job-runner'
 import { checkSizeText, MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
 import { asError } from './errors'
@@ -21,6 +22,8 @@ export const useCamStore = defineStore('cam', () => {
   const settings = reactive<CamSettings>({ ...DEFAULT_SETTINGS, preprocess: markRaw({}) })
   /** The size fields as typed, per model path (a typo stays visible with its message; only a valid size reaches settings). */
   const sizeText = reactive<Record<string, { width: string; height: string }>>({})
+  /** The pixel attributions' parameters (MethodParams.vue); a run sends the ones its method reads. */
+  const attribution = reactive<AttributionValues>(attributionDefaults())
   const runs = ref<CamRunRecord[]>([])
   const activeRunId = ref<string | null>(null)
   const compareRunId = ref<string | null>(null)
@@ -127,6 +130,7 @@ export const useCamStore = defineStore('cam', () => {
         layer,
         target,
         hold: true,
+        ...attributionArgs(method, attribution),
         ...preprocessArgs(preprocessOf(model.summary.path), dynamicSize)
       })
       run.id = jobId
@@ -158,7 +162,7 @@ export const useCamStore = defineStore('cam', () => {
       else if (run.status === 'running' && parts.every((p) => p.status === 'done')) run.status = 'done'
     }
     for (const [i, g] of groups.entries()) {
-      const { jobId } = await runCam(run, parts[i], { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, hold: true, ...pre }, settle)
+      const { jobId } = await runCam(run, parts[i], { modelId: spec.modelId, imageIds: g.imageIds, method: settings.method, layer: settings.layer, target: g.target, hold: true, ...attributionArgs(settings.method, attribution), ...pre }, settle)
       if (i === 0) {
         run.id = jobId
         runs.value.push(run)
@@ -215,5 +219,5 @@ export const useCamStore = defineStore('cam', () => {
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, runs, activeRunId, compareRunId, activeRun, compareRun, predictionRun, error, start, startGroups, followModel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
+  return { settings, attribution, runs, activeRunId, compareRunId, activeRun, compareRun, predictionRun, error, start, startGroups, followModel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
 })
