@@ -279,6 +279,9 @@ export const AttributionFields = {
   seed: z.number().int().min(0).max(2 ** 31 - 1).default(0)
 }
 
+/** The parameters' defaults, read from the schema (the engine's callers that pass none get the same). */
+export const ATTRIBUTION_DEFAULTS = z.object(AttributionFields).parse({})
+
 /** What a CAM run computes, apart from the model and the images: cam.run's settings, and the CLI `cam` flags. */
 export const CamRunSettings = z.object({
   method: z.enum(CAM_METHOD_NAMES).default('gradcam'),

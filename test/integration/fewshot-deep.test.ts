@@ -22,6 +22,7 @@ import { AdaptReport, type AdaptItem } from '../../src/shared/fewshot'
 import { maxOf } from '../../src/shared/stats'
 import { rejection, ROOT, tempDir } from '../helpers'
 import { jobHarness } from '../job-harness'
+import { checkByDifferences } from '../finite-differences'
 
 /**
  * Deeper adaptation (issue #22 item 4) on the demo model (resources/demo/fashion_cnn.onnx: three conv
@@ -88,23 +89,7 @@ describe('deeper adaptation', () => {
     for (const [name, t] of weights) feeds[name] = floatTensor(t.data, t.dims)
     const out = await session.run(feeds)
     const loss = async (f: Feeds) => (await session.run(f))[graph.queryLoss].data[0] as number
-    const eps = 1e-2
-    let checked = 0
-    for (const [i, name] of net.params.entries()) {
-      const g = out[graph.grads[i]].data as Float32Array
-      const t = weights.get(name)!
-      const scale = maxOf(Array.from(g, Math.abs))
-      expect(scale, `${name} has a gradient`).toBeGreaterThan(0)
-      for (const k of [0, Math.floor(t.data.length / 2), t.data.length - 1]) {
-        const plus = t.data.slice()
-        const minus = t.data.slice()
-        plus[k] += eps
-        minus[k] -= eps
-        const numeric = ((await loss({ ...feeds, [name]: floatTensor(plus, t.dims) })) - (await loss({ ...feeds, [name]: floatTensor(minus, t.dims) }))) / (2 * eps)
-        expect(Math.abs(numeric - g[k]), `${name}[${k}]: analytic ${g[k]}, numeric ${numeric}`).toBeLessThan(2e-2 * Math.max(scale, 1e-2))
-        checked++
-      }
-    }
+    const checked = await checkByDifferences({ names: net.params, grads: net.params.map((_, i) => out[graph.grads[i]].data as Float32Array), weights, feeds, loss, nonZero: true })
     expect(checked).toBe(net.params.length * 3)
     await session.release()
   })

@@ -13,7 +13,7 @@ import { compileTrainingGraph } from '../../src/main/engine/fewshot/adapt/deep/t
 import { readParams } from '../../src/main/engine/train/params'
 import { onnx } from 'onnx-proto'
 import { fixture, rejection } from '../helpers'
-import { maxOf } from '../../src/shared/stats'
+import { checkByDifferences } from '../finite-differences'
 
 /**
  * Training graphs on a real ResNet-style classifier: the weights of the chosen blocks become graph
@@ -53,22 +53,7 @@ describe('training graphs', () => {
     const out = await session.run(feeds)
     const loss = async (f: Feeds) => (await session.run(f))[graph.queryLoss].data[0] as number
     expect((out[graph.queryLogits].dims as number[])).toEqual([batch, model.numClasses])
-    const eps = 1e-2
-    let checked = 0
-    for (const [i, name] of trainable.entries()) {
-      const g = out[graph.grads[i]].data as Float32Array
-      const t = weights.get(name)!
-      const scale = maxOf(Array.from(g, Math.abs))
-      for (const k of [0, Math.floor(t.data.length / 2), t.data.length - 1]) {
-        const plus = t.data.slice()
-        const minus = t.data.slice()
-        plus[k] += eps
-        minus[k] -= eps
-        const numeric = ((await loss({ ...feeds, [name]: floatTensor(plus, t.dims) })) - (await loss({ ...feeds, [name]: floatTensor(minus, t.dims) }))) / (2 * eps)
-        expect(Math.abs(numeric - g[k]), `${name}[${k}]: analytic ${g[k]}, numeric ${numeric}`).toBeLessThan(2e-2 * Math.max(scale, 1e-2))
-        checked++
-      }
-    }
+    const checked = await checkByDifferences({ names: trainable, grads: trainable.map((_, i) => out[graph.grads[i]].data as Float32Array), weights, feeds, loss })
     expect(checked).toBeGreaterThan(6)
     await session.release()
   })

@@ -1,4 +1,5 @@
 import { basename, extname } from 'node:path'
+import { ATTRIBUTION_DEFAULTS } from '../../../shared/api'
 import { ApiError } from '../../../shared/errors'
 import type { Preprocess } from '../data/preprocess-spec'
 import type { LoadedModel } from '../model/loaded-model'
@@ -61,7 +62,8 @@ export async function planCam(opened: LoadedModel, paths: string[], o: CamRunOpt
 
 /** A pixel attribution's parameters and seeded sources; a chosen baseline picture is loaded (and checked) here, before any work. */
 async function pixelOptions(model: LoadedModel, preprocess: Preprocess, o: CamRunOptions) {
-  const baseline = o.baseline ?? 'black'
+  const D = ATTRIBUTION_DEFAULTS
+  const baseline = o.baseline ?? D.baseline
   let baselineImage: Float32Array | undefined
   if (baseline === 'image') {
     if (!o.baselineImage) throw new ApiError('invalid-arguments', 'baseline "image" needs baselineImage: the picture the path starts from.', undefined, { field: 'baselineImage' })
@@ -73,9 +75,9 @@ async function pixelOptions(model: LoadedModel, preprocess: Preprocess, o: CamRu
       throw new ApiError('invalid-arguments', `The baseline image ${o.baselineImage} cannot be used: ${e.message}`, o.baselineImage, { field: 'baselineImage' })
     }
   }
-  const seeded = seededSources({ baseline, baselineImage, seed: o.seed ?? 0, preprocess, chw: model.inputChw, layout: model.layout })
+  const seeded = seededSources({ baseline, baselineImage, seed: o.seed ?? D.seed, preprocess, chw: model.inputChw, layout: model.layout })
   return {
-    params: { steps: o.steps ?? 32, integration: o.integration ?? 'gausslegendre', samples: o.samples ?? 25, noise: o.noise ?? 0.15 },
+    params: { steps: o.steps ?? D.steps, integration: o.integration ?? D.integration, samples: o.samples ?? D.samples, noise: o.noise ?? D.noise },
     sources: { ...seeded, ...o.sources }
   }
 }

@@ -13,6 +13,7 @@ import { buildInputGradientGraph } from './pixel/graph'
 import { runPixel, type PixelRun } from './pixel/run'
 import { seededSources, type PixelSources } from './pixel/sources'
 import { modelPreprocess } from '../model/inputs'
+import { ATTRIBUTION_DEFAULTS } from '../../../shared/api'
 
 export interface CamRunnerOptions {
   method: CamMethod
@@ -74,9 +75,10 @@ export const ALL_ZERO_WARNING =
 
 /** The API's defaults (AttributionFields) with the model's own preprocessing: for callers that pass no pixel options (the audit's and tests' loops over every method). */
 function defaultPixelOptions(model: LoadedModel): NonNullable<CamRunnerOptions['pixel']> {
+  const { steps, integration, samples, noise, baseline, seed } = ATTRIBUTION_DEFAULTS
   return {
-    params: { steps: 32, integration: 'gausslegendre', samples: 25, noise: 0.15 },
-    sources: seededSources({ baseline: 'black', seed: 0, preprocess: modelPreprocess(model, {}), chw: model.inputChw, layout: model.layout })
+    params: { steps, integration, samples, noise },
+    sources: seededSources({ baseline, seed, preprocess: modelPreprocess(model, {}), chw: model.inputChw, layout: model.layout })
   }
 }
 
