@@ -114,4 +114,31 @@ describe('pixel attributions match their PyTorch definitions', () => {
       expect(pearson(Array.from(r.raw), Array.from(fine.refs[i]))).toBeGreaterThan(0.95)
     })
   }, 120_000)
+
+  it("the trained fixture ResNet: 64 Gauss-Legendre steps leave under 1% of |F(x) - F(baseline)|, as the reference's", async () => {
+    // mini_resnet_trained (make_trained_resnet.py): the same ResNet trained on Fashion-MNIST, whose class
+    // scores bend gently along the path, as a trained model's do.
+    const dir = join(ROOT, 'mini_resnet_trained')
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Omit<Manifest, 'cam_inputs' | 'export'>
+    const c = m.cases[0]
+    expect([c.method, c.integration, c.steps, c.baseline]).toEqual(['integratedgradients', 'gausslegendre', 64, 'black'])
+    const model = await LoadedModel.open(fixture(m.model))
+    const inputs = await Promise.all(m.inputs.map(async (f) => (await readNpy(join(dir, f))).data))
+    const refs = await perImage(join(dir, c.map))
+    const sources: PixelSources = { baseline: () => blackBaseline(inferPreprocess([1, 3, 64, 64])), noise: () => new Float32Array(0) }
+    const params: PixelParams = { steps: 64, integration: 'gausslegendre', samples: 1, noise: 0 }
+    const runner = await CamRunner.create(model, { method: 'integratedgradients', layer: 'auto', pixel: { params, sources } })
+    try {
+      const out = await runner.run(inputs, inputs.map(() => -1))
+      out.forEach((r, i) => {
+        expect(r.target.index).toBe(m.targets[i])
+        expect(pearson(Array.from(r.raw), Array.from(refs[i])), `image ${i}`).toBeGreaterThanOrEqual(0.999)
+        expect(r.completeness!.delta).toBeCloseTo(c.delta![i], 4)
+        expect(Math.abs(r.completeness!.error), `image ${i}`).toBeLessThan(0.01 * Math.abs(r.completeness!.delta))
+        expect(Math.abs(r.completeness!.error - c.completeness_error![i])).toBeLessThan(2e-3 * Math.max(1, Math.abs(c.delta![i])))
+      })
+    } finally {
+      await runner.release()
+    }
+  }, 120_000)
 })
