@@ -1,4 +1,5 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron'
+import type { PickKind } from '../shared/client'
 
 import {
   CALL_CHANNEL as CALL,
@@ -26,7 +27,7 @@ const bridge = {
     ipcRenderer.on(COMMAND, wrapped)
     return () => void ipcRenderer.removeListener(COMMAND, wrapped)
   },
-  pick: (kind: 'model' | 'images' | 'folder' | 'labels'): Promise<string[]> => ipcRenderer.invoke(PICK, kind),
+  pick: (kind: PickKind): Promise<string[]> => ipcRenderer.invoke(PICK, kind),
   pathForFile: (file: File): string => webUtils.getPathForFile(file)
 }
 

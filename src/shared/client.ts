@@ -16,12 +16,15 @@ export function clampThumbSize(size: unknown): number {
   return Math.min(THUMB_MAX, Math.max(THUMB_MIN, Math.round(n)))
 }
 
+/** Image files the engine reads from a folder (lower-case, with the dot; engine/data/images.ts). */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif']
+
 /**
  * What browser mode accepts as an upload (lower-case, with the dot): images, plus what a model needs
  * (.onnx, a TensorFlow.js model.json and its .bin weight shards, a .txt labels file, .npy inputs).
  */
 export const UPLOAD_EXTENSIONS: readonly string[] = [
-  '.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif',
+  ...IMAGE_EXTENSIONS,
   '.npy', ...MODEL_EXTENSIONS, ...MODEL_COMPANION_EXTENSIONS, '.txt'
 ]
 
@@ -56,9 +59,9 @@ export interface MetascopeApi {
   thumbUrl(imageId: string, size?: number): string
   /** Which transport is active, for the status bar. */
   readonly transport: 'electron' | 'browser'
-  /** Desktop only: a native file dialog. */
-  pick?(kind: 'model' | 'images' | 'folder' | 'labels'): Promise<string[]>
-  /** Browser mode only: the URL that downloads a file a job wrote (an adapted model), by its download id. */
+  /** Desktop only: a native file dialog ('output': one folder to write to, which the dialog may create). */
+  pick?(kind: PickKind): Promise<string[]>
+  /** The URL that downloads a file a job wrote (an adapted model, a report), by its download id; the desktop app asks where to save it. */
   downloadUrl?(downloadId: string): string
   /** Desktop only: the path of a dropped File. */
   pathForFile?(file: File): string
@@ -74,5 +77,8 @@ export interface MetascopeApi {
    */
   uploadFiles?(files: UploadFile[], onProgress?: (done: number, total: number) => void): Promise<string[]>
 }
+
+/** The native dialogs the desktop app opens for the renderer. */
+export type PickKind = 'model' | 'images' | 'folder' | 'labels' | 'output'
 
 export type HostCommand = { command: 'open-paths'; kind: 'model' | 'images' | 'folder' | 'labels'; paths: string[] }

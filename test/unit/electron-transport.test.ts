@@ -13,7 +13,7 @@ type Bridge = {
   pick(kind: string): Promise<string[]>
   pathForFile(f: unknown): string
 }
-type Transport = { electronApi(b: Bridge): { call(method: string, args: unknown): Promise<unknown> } }
+type Transport = { electronApi(b: Bridge): { call(method: string, args: unknown): Promise<unknown>; downloadUrl?(id: string): string } }
 const modulePath = ['..', '..', 'src', 'renderer', 'src', 'api', 'electron-transport.ts'].join('/')
 let t: Transport
 
@@ -49,5 +49,10 @@ describe('Electron transport', () => {
     const seen: unknown[] = []
     await t.electronApi(ipcLikeBridge(seen)).call('app.info', undefined)
     expect(seen).toEqual([undefined])
+  })
+
+  it('downloads a job\'s file from the app scheme, which the main process saves with a dialog', () => {
+    const api = t.electronApi(ipcLikeBridge([]))
+    expect(api.downloadUrl?.('d/1')).toBe('/downloads/d%2F1')
   })
 })

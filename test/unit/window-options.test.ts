@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { mainWindowOptions } from '../../src/main/electron/window-options'
 
 describe('main window options', () => {
-  const opts = mainWindowOptions('/app/out/preload/index.js')
+  const opts = mainWindowOptions('/app/out/preload/index.js', true)
   const web = opts.webPreferences!
+
+  it('has DevTools only outside a packaged app', () => {
+    expect(web.devTools).toBe(false)
+    expect(mainWindowOptions('/p.js', false).webPreferences!.devTools).toBe(true)
+  })
 
   it('isolates and sandboxes the renderer with no Node', () => {
     expect(web.contextIsolation).toBe(true)

@@ -1,6 +1,8 @@
-import { Menu, type BrowserWindow } from 'electron'
-import { pickPaths, type PickKind } from './pick'
+import { app, Menu, type BrowserWindow } from 'electron'
+import type { PickKind } from '../../shared/client'
 import { COMMAND_CHANNEL } from './ipc-channels'
+import { menuTemplate } from './menu-template'
+import { pickPaths } from './pick'
 
 /**
  * File > Open… picks paths in the main process, then hands them to the renderer, which opens them
@@ -13,20 +15,6 @@ export function installMenu(getWindow: () => BrowserWindow | null): void {
     const paths = await pickPaths(win, kind)
     if (paths.length) win.webContents.send(COMMAND_CHANNEL, { command: 'open-paths', kind, paths })
   }
-  const template: Electron.MenuItemConstructorOptions[] = [
-    {
-      label: 'File',
-      submenu: [
-        { label: 'Open Model…', accelerator: 'CmdOrCtrl+O', click: open('model') },
-        { label: 'Add Images…', accelerator: 'CmdOrCtrl+I', click: open('images') },
-        { label: 'Add Folder…', accelerator: 'CmdOrCtrl+Shift+I', click: open('folder') },
-        { type: 'separator' },
-        { role: 'quit' }
-      ]
-    },
-    { role: 'editMenu' },
-    { role: 'viewMenu' },
-    { role: 'windowMenu' }
-  ]
+  const template = menuTemplate(process.platform, app.isPackaged, (kind) => () => void open(kind)())
   Menu.setApplicationMenu(Menu.buildFromTemplate(template))
 }

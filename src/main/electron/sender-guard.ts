@@ -13,8 +13,11 @@ export interface SenderInfo {
 export interface TrustPolicy {
   /** webContents ids of windows this app created. */
   windowIds: ReadonlySet<number>
-  /** Origins the app's own pages are served from (the custom scheme; the dev server in development). */
-  origins: readonly string[]
+  /**
+   * The app's own entry pages (metascope://app/index.html; the dev server's page in development).
+   * Pages, not origins: metascope://app/files/<id> shares the entry page's origin but shows a user's file.
+   */
+  pages: readonly string[]
 }
 
 export function originOf(url: string | undefined): string | null {
@@ -28,12 +31,38 @@ export function originOf(url: string | undefined): string | null {
   }
 }
 
-/** Only our own windows' top frames, showing our own pages, may call the API. */
+/** A URL as a page: origin and path, without query or fragment (a reload may keep either). */
+export function pageOf(url: string | undefined): string | null {
+  const origin = originOf(url)
+  return origin === null ? null : `${origin}${new URL(url!).pathname}`
+}
+
+/** Whether `url` shows one of the app's entry pages (and nothing else of its origin). */
+export function isAppPage(url: string | undefined, pages: readonly string[]): boolean {
+  const page = pageOf(url)
+  return page !== null && pages.some((p) => pageOf(p) === page)
+}
+
+/** The slice of Electron's WebFrameMain the main-frame check reads (a test passes fake frames). */
+export interface FrameLike {
+  readonly parent: unknown
+  readonly detached?: boolean
+}
+
+/**
+ * A top frame still in its page: no parent, not detached. Comparing the frame with
+ * `sender.mainFrame` by identity relies on Electron handing out one cached object per frame, which
+ * it has changed before.
+ */
+export function isMainFrame(frame: FrameLike | null | undefined): boolean {
+  return !!frame && frame.parent === null && frame.detached !== true
+}
+
+/** Only our own windows' top frames, showing the app's entry page, may call the API. */
 export function isTrustedSender(sender: SenderInfo, policy: TrustPolicy): boolean {
   if (!policy.windowIds.has(sender.webContentsId)) return false
   if (!sender.isMainFrame) return false
-  const origin = originOf(sender.frameUrl)
-  return origin !== null && policy.origins.includes(origin)
+  return isAppPage(sender.frameUrl, policy.pages)
 }
 
 export interface CallTarget {

@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { basename } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { clampThumbSize } from '../../shared/client'
 import { ApiError, toErrorShape, type ApiErrorShape } from '../../shared/errors'
 import { validateCall } from '../../shared/validate'
 import { MAX_UPLOAD_BYTES, UploadStore } from '../engine/data/uploads'
 import type { EngineClient } from '../host/engine-client'
-import { downloadHeaders, imageFileHeaders, thumbnailHeaders } from '../host/served-file'
+import { assetHeaders, downloadHeaders, downloadName, imageFileHeaders, thumbnailHeaders } from '../host/served-file'
 import { Auth, sameOrigin } from './auth'
 import { pageSecurityHeaders, sendFile } from './static-files'
 
@@ -184,8 +183,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (route.startsWith('/downloads/')) {
       try {
         const path = await opts.engine.downloadPath(route.slice('/downloads/'.length))
-        const name = basename(path) === 'model.onnx' ? 'adapted-model.onnx' : basename(path)
-        if (await sendFile(res, path, undefined, downloadHeaders(name))) return
+        if (await sendFile(res, path, undefined, downloadHeaders(downloadName(path)))) return
       } catch (err) {
         if (engineDown(err)) return fail(res, 503, err.toJSON())
         // unknown id: 404 like any missing file
@@ -204,7 +202,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return fail(res, 404, { code: 'not-found', message: 'No such image.' })
     }
     const path = route === '/' ? 'index.html' : route
-    if (await sendFile(res, path, opts.rendererDir, path.endsWith('.html') ? await pageHeaders : {})) return
+    if (await sendFile(res, path, opts.rendererDir, assetHeaders(path, await pageHeaders))) return
     return fail(res, 404, { code: 'not-found', message: `Not found: ${url.pathname}` })
   }
 

@@ -1,5 +1,5 @@
 import type { MethodName } from '../../../shared/api'
-import { clampThumbSize, type HostCommand, type MetascopeApi } from '../../../shared/client'
+import { clampThumbSize, type HostCommand, type MetascopeApi, type PickKind } from '../../../shared/client'
 import { ApiError, type CallResult } from '../../../shared/errors'
 import type { ApiEvent } from '../../../shared/events'
 
@@ -8,7 +8,7 @@ export interface ElectronBridge {
   call(method: string, args: unknown): Promise<unknown>
   onEvent(listener: (event: unknown) => void): () => void
   onCommand(listener: (command: unknown) => void): () => void
-  pick(kind: 'model' | 'images' | 'folder' | 'labels'): Promise<string[]>
+  pick(kind: PickKind): Promise<string[]>
   pathForFile(file: File): string
 }
 
@@ -29,6 +29,8 @@ export function electronApi(bridge: ElectronBridge): MetascopeApi {
     onEvent: (listener) => bridge.onEvent((e) => listener(e as ApiEvent)),
     imageUrl: (id) => `${base}files/${encodeURIComponent(id)}`,
     thumbUrl: (id, size) => `${base}thumbs/${encodeURIComponent(id)}?size=${clampThumbSize(size)}`,
+    // The main process asks where to save it (will-download: a save dialog), as a browser does.
+    downloadUrl: (id) => `${base}downloads/${encodeURIComponent(id)}`,
     // uploadFiles stays undefined: desktop has real paths (pathForFile, pick).
     pick: (kind) => bridge.pick(kind),
     pathForFile: (file) => bridge.pathForFile(file),

@@ -3,6 +3,7 @@ import { computed, ref, shallowRef } from 'vue'
 import type { ImageEntry, ImagesAddResult } from '../../../shared/api'
 import type { ApiErrorShape } from '../../../shared/errors'
 import { api } from '../api'
+import { desktopImagePaths } from '../lib/desktop-files'
 import { asError } from './errors'
 
 export interface PickedFile {
@@ -52,7 +53,7 @@ export const useImagesStore = defineStore('images', () => {
    */
   async function addFiles(files: PickedFile[], opts: { library?: boolean } = {}): Promise<ImagesAddResult | null> {
     if (!files.length) return null
-    if (api.pathForFile) return add(files.map((f) => api.pathForFile!(f.file)).filter(Boolean), opts)
+    if (api.pathForFile) return add(desktopImagePaths(files, api.pathForFile), opts)
     if (!api.uploadFiles) return null
     upload.value = { done: 0, total: files.length }
     try {
