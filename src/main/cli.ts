@@ -22,7 +22,7 @@ commands:
   ${SUGGEST_USAGE}
   ${CAM_USAGE}
             write <stem>.cam.npy, <stem>.png and results.json for each input
-  bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N]
+  bench cam --model M.onnx [--method M] [--layer L] [--batch 8] [--iters N] [--threads N] [--steps N] [--integration R] [--samples N] [--noise F] [--seed N]
             print one JSON line: forward and CAM milliseconds per image
   ${FEWSHOT_USAGE}
   ${AUDIT_USAGE}`

@@ -143,7 +143,7 @@ export class Service {
               if (o.ok && record.ok) {
                 const stored = await this.camResults.add(o, record, preprocess, ctx.jobId, a.hold)
                 const [height, width] = preprocess.size
-                ctx.item({ ...record, ok: true, resultId: stored.id, imageId, mapPng: stored.mapPng, width, height, raw: Array.from(o.result.raw) } satisfies CamItem)
+                ctx.item({ ...record, ok: true, resultId: stored.id, imageId, mapPng: stored.mapPng, ...(stored.maskPng ? { maskPng: stored.maskPng } : {}), width, height, raw: Array.from(o.result.raw) } satisfies CamItem)
               } else if (!record.ok) {
                 ctx.item({ ok: false, file: record.file, imageId, error: record.error } satisfies CamItem)
               }

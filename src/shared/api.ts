@@ -9,6 +9,7 @@ import { OutputPath, Path } from './paths'
 import { ModelPreprocess, PreprocessFields } from './preprocess'
 import { CAM_METHOD_IDS } from './registry/cam-methods'
 import { MODEL_FORMAT_IDS } from './registry/model-formats'
+import { OUTPUT_KINDS } from './targets'
 
 /**
  * The API contract: every call the UI can make, with its argument and result schemas. Both transports
@@ -72,6 +73,8 @@ export const ModelSummary = z.object({
   labels: z.array(z.string()).nullable(),
   /** What a run uses when nothing is chosen, computed by the engine so the UI never re-derives it. */
   preprocess: ModelPreprocess,
+  /** What the first output is (classes, multi-label, regression, scores-or-embedding, segmentation): which targets fit (src/shared/targets.ts). */
+  outputKind: z.enum(OUTPUT_KINDS).optional(),
   /** Problems that did not stop the model from opening (e.g. labels metadata that does not fit; class numbers are shown). */
   warnings: z.array(z.string()).optional()
 })
@@ -155,7 +158,9 @@ export const CamItem = z.discriminatedUnion('ok', [
     /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)) (Captum's convergence delta), and F(x) - F(baseline). */
     completeness: z.object({ error: z.number(), delta: z.number() }).optional(),
     /** The method's parameters (a pixel attribution's steps, baseline, samples, noise, seed). */
-    params: z.record(z.string(), z.union([z.string(), z.number()])).optional()
+    params: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+    /** A segmentation model's predicted mask: an RGBA PNG data URL at the output's resolution, one colour per class, class 0 clear. */
+    maskPng: z.string().optional()
   }),
   z.object({ ok: z.literal(false), file: z.string(), imageId: z.string().nullable(), error: ApiErrorShape })
 ])
@@ -182,6 +187,10 @@ export const CamSettings = z.object({
   colormap: z.enum(COLORMAP_NAMES),
   alpha: z.number().min(0).max(1),
   sharedScale: z.boolean(),
+  /** Signed attributions shown by magnitude (the colour map) or by sign (blue-white-red); older workspaces: magnitude. */
+  signView: z.enum(['magnitude', 'sign']).default('magnitude'),
+  /** The pixel attributions' parameters as the run panel held them (lazy: AttributionFields is declared below). */
+  attribution: z.lazy(() => z.object(AttributionFields).partial()).optional(),
   /** Preprocessing chosen per model (by model path); a field left out is the model's own default. */
   preprocess: z.record(z.string(), PreprocessChoice).optional()
 })
@@ -276,7 +285,17 @@ export const AttributionFields = {
   baselineImage: Path.optional(),
   samples: z.number().int().min(1).max(1024).default(25),
   noise: z.number().min(0).max(1).default(0.15),
-  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0)
+  seed: z.number().int().min(0).max(2 ** 31 - 1).default(0),
+  /** Occlusion: the square window's side and its step, in input pixels (Captum's sliding_window_shapes (C, window, window), strides). */
+  window: z.number().int().min(1).max(1024).default(16),
+  stride: z.number().int().min(1).max(1024).default(8),
+  /**
+   * RISE: how many random masks, the side of a grid cell in input pixels (left out: the input's shorter
+   * side / 7, rounded up, the paper's 7 x 7 grid, so it fits any input size), and the probability a cell keeps the image.
+   */
+  masks: z.number().int().min(1).max(20000).default(1000),
+  cellSize: z.number().int().min(1).max(1024).optional(),
+  keep: z.number().gt(0).max(1).default(0.5)
 }
 
 /** The parameters' defaults, read from the schema (the engine's callers that pass none get the same). */
@@ -285,8 +304,9 @@ export const ATTRIBUTION_DEFAULTS = z.object(AttributionFields).parse({})
 /** What a CAM run computes, apart from the model and the images: cam.run's settings, and the CLI `cam` flags. */
 export const CamRunSettings = z.object({
   method: z.enum(CAM_METHOD_NAMES).default('gradcam'),
+  /** auto, a tensor name or a module scope; or several separated by commas, whose CAMs are averaged (pytorch-grad-cam's multi-layer CAM). */
   layer: z.string().default('auto'),
-  /** 'top1', a class index, or a label. */
+  /** 'top1', a class index, a label, or contrast:A,B | output:k | region:C@x0,y0,x1,y1 | similarity:FILE (src/shared/targets.ts). */
   target: z.union([z.string(), z.number().int()]).default('top1'),
   batch: z.number().int().min(1).max(256).default(8),
   /** Preprocessing; a field left out is the model's own (metadata), else imagenet / stretch / rgb / 224x224. */

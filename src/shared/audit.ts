@@ -2,7 +2,7 @@ import { z } from 'zod'
 import { ApiErrorShape } from './errors'
 import { OutputPath, Path } from './paths'
 import { PreprocessFields } from './preprocess'
-import { AUDIT_METRIC_IDS, AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS, type AuditMetricId, type AuditNumberKey, type AuditVerdictKey } from './registry/audit-metrics'
+import { AUDIT_METRIC_IDS, AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS, AUDIT_WHY_KEYS, type AuditMetricId, type AuditNumberKey, type AuditVerdictKey, type AuditWhyKey } from './registry/audit-metrics'
 import { CAM_METHOD_CATALOGUE, type CamMethodEntry } from './registry/cam-methods'
 
 /**
@@ -12,11 +12,15 @@ import { CAM_METHOD_CATALOGUE, type CamMethodEntry } from './registry/cam-method
  */
 
 /**
- * The registry's CAMs can be audited. The pixel attributions (group `gradient`) cannot yet: their
- * faithfulness ranking and randomisation check are issue #23's item 6.
+ * The methods an audit takes: the CAMs and the gradient pixel attributions (issue #23 item 6), each run
+ * with the API's default parameters, its map normalised to [0, 1] at the input size (signed ones by
+ * magnitude, as they are shown). The perturbation attributions (Occlusion, RISE) are not taken yet:
+ * their window and cell sizes are not audit settings, and the defaults do not fit every model (RISE's
+ * 32-pixel cells exceed the demo's 28-pixel input).
  */
-export type AuditCamMethod = Extract<CamMethodEntry, { group: 'cam' }>['id']
-export const AUDIT_CAM_METHODS = CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.id) as unknown as readonly [AuditCamMethod, ...AuditCamMethod[]]
+export const AUDIT_METHOD_GROUPS = ['cam', 'gradient'] as const
+export type AuditCamMethod = Extract<CamMethodEntry, { group: (typeof AUDIT_METHOD_GROUPS)[number] }>['id']
+export const AUDIT_CAM_METHODS = CAM_METHOD_CATALOGUE.filter((m) => (AUDIT_METHOD_GROUPS as readonly string[]).includes(m.group)).map((m) => m.id) as unknown as readonly [AuditCamMethod, ...AuditCamMethod[]]
 
 /** The audit metrics: the registry's ids (src/shared/registry/audit-metrics.ts says what each measures). */
 export const AUDIT_METRICS = AUDIT_METRIC_IDS
@@ -24,7 +28,7 @@ export type AuditMetric = AuditMetricId
 
 export const AuditSettings = z
   .object({
-    methods: z.array(z.enum(AUDIT_CAM_METHODS)).min(1, 'give at least one CAM method').default(['gradcam']),
+    methods: z.array(z.enum(AUDIT_CAM_METHODS)).min(1, 'give at least one method').default(['gradcam']),
     /** `auto`, a tensor name or an exporter module scope (as cam.run). */
     layer: z.string().min(1).default('auto'),
     metrics: z.array(z.enum(AUDIT_METRICS)).min(1, 'give at least one metric').default([...AUDIT_METRIC_IDS]),
@@ -181,9 +185,13 @@ export const DatasetIdentity = z.object({
 })
 export type DatasetIdentity = z.infer<typeof DatasetIdentity>
 
-/** The ranking's columns, one per registry column: a mean per method, or a pass/flag verdict. */
-const numberColumns = Object.fromEntries(AUDIT_NUMBER_KEYS.map((k) => [k, z.number().nullable()])) as Record<AuditNumberKey, z.ZodNullable<z.ZodNumber>>
-const verdictColumns = Object.fromEntries(AUDIT_VERDICT_KEYS.map((k) => [k, z.boolean().nullable()])) as Record<AuditVerdictKey, z.ZodNullable<z.ZodBoolean>>
+/**
+ * The ranking's columns, one per registry column: a mean per method, or a pass/flag verdict with the
+ * verdicts that flagged it (its `why` field). A column added after an audit was saved reads as null.
+ */
+const numberColumns = Object.fromEntries(AUDIT_NUMBER_KEYS.map((k) => [k, z.number().nullable().default(null)])) as Record<AuditNumberKey, z.ZodDefault<z.ZodNullable<z.ZodNumber>>>
+const verdictColumns = Object.fromEntries(AUDIT_VERDICT_KEYS.map((k) => [k, z.boolean().nullable().default(null)])) as Record<AuditVerdictKey, z.ZodDefault<z.ZodNullable<z.ZodBoolean>>>
+const whyColumns = Object.fromEntries(AUDIT_WHY_KEYS.map((k) => [k, z.array(z.string()).nullable().default(null)])) as Record<AuditWhyKey, z.ZodDefault<z.ZodNullable<z.ZodArray<z.ZodString>>>>
 
 export const MethodRow = z.object({
   method: z.string(),
@@ -191,7 +199,8 @@ export const MethodRow = z.object({
   ...numberColumns,
   /** 1 = best, by insertion - deletion (then the ROAD gap, then the confidence change). */
   rank: z.number(),
-  ...verdictColumns
+  ...verdictColumns,
+  ...whyColumns
 })
 export type MethodRow = z.infer<typeof MethodRow>
 
@@ -211,13 +220,31 @@ export const CalibrationSummary = z.object({
 })
 export type CalibrationSummary = z.infer<typeof CalibrationSummary>
 
+/**
+ * The randomisation check's two verdicts: `class-layer`, the maps hardly change when only the top
+ * (class) layer is re-drawn (mean Spearman >= 0.8); `all-layers`, they still agree with the originals
+ * when every layer is re-drawn (mean Spearman >= 0.5 or SSIM >= 0.8). docs/audit.md states both.
+ */
+export const SANITY_VERDICTS = ['class-layer', 'all-layers'] as const
+export type SanityVerdict = (typeof SANITY_VERDICTS)[number]
+
 export const SanitySummary = z.object({
   images: z.array(z.string()),
   /** What step i randomised (cumulatively, from the top): the last layer name randomised. */
   steps: z.array(z.object({ layer: z.string(), layersRandomised: z.number() })),
   methods: z.record(
     z.string(),
-    z.object({ spearman: z.array(z.number()), ssim: z.array(z.number()), flagged: z.boolean(), reason: z.string() })
+    z.object({
+      spearman: z.array(z.number()),
+      ssim: z.array(z.number()),
+      /** Either verdict flagged it. */
+      flagged: z.boolean(),
+      /** Which verdicts flagged it (empty: it passes both; absent in audits saved before the class-layer verdict). */
+      flaggedBy: z.array(z.enum(SANITY_VERDICTS)).default([]),
+      /** Mean Spearman to the original maps with only the top (class) layer re-drawn; null when no step re-drew it alone. */
+      classLayerSpearman: z.number().nullable().default(null),
+      reason: z.string()
+    })
   )
 })
 export type SanitySummary = z.infer<typeof SanitySummary>

@@ -5,6 +5,14 @@ export const COLORMAP_NAMES = ['jet', 'turbo', 'viridis', 'inferno'] as const
 export type ColormapName = (typeof COLORMAP_NAMES)[number]
 
 /**
+ * The diverging map signed attributions are shown with (not a choice in the colormap picker, whose maps
+ * run from low to high): ColorBrewer's RdBu reversed, as matplotlib's RdBu_r, blue below zero, white at
+ * zero, red above. Value 0.5 is zero.
+ */
+export const DIVERGING_COLORMAP = 'rdbu'
+export type DisplayColormap = ColormapName | typeof DIVERGING_COLORMAP
+
+/**
  * The tables are generated here from their published definitions rather than taken from a library,
  * so the engine needs neither OpenCV nor matplotlib and the colours are the ones people compare with.
  */
@@ -42,6 +50,23 @@ const INFERNO_ANCHORS = `
   bf3952 c63d4d cc4248 d34743 d94d3d df5337 e45a31 e9612b ed6925 f1711f f47918 f78212 f98b0b
   fa9407 fb9d07 fca60c fcb014 fbba1f fac42a f8cd37 f6d746 f4e156 f2ea69 f2f27d f5f992 fcffa4`
 
+/** ColorBrewer RdBu's 11 classes (Brewer, Apache-2.0), from its blue end: matplotlib's RdBu_r stops. */
+const RDBU_R_STOPS = '053061 2166ac 4393c3 92c5de d1e5f0 f7f7f7 fddbc7 f4a582 d6604d b2182b 67001f'
+
+/** Evenly spaced stops interpolated linearly at i / 255, as matplotlib's LinearSegmentedColormap (N = 256) does. */
+function fromStops(hex: string): Uint8Array {
+  const stops = hex.split(' ').map((h) => [0, 2, 4].map((o) => parseInt(h.slice(o, o + 2), 16) / 255))
+  const lut = new Uint8Array(256 * 3)
+  const segments = stops.length - 1
+  for (let i = 0; i < 256; i++) {
+    const x = (i / 255) * segments
+    const k = Math.min(Math.floor(x), segments - 1)
+    const t = x - k
+    for (let c = 0; c < 3; c++) lut[i * 3 + c] = Math.round(255 * (stops[k][c] + (stops[k + 1][c] - stops[k][c]) * t))
+  }
+  return lut
+}
+
 function fromAnchors(hex: string): Uint8Array {
   const anchors = hex
     .trim()
@@ -65,16 +90,17 @@ function fromFunction(f: (x: number) => [number, number, number]): Uint8Array {
   return lut
 }
 
-const BUILDERS: Record<ColormapName, () => Uint8Array> = {
+const BUILDERS: Record<DisplayColormap, () => Uint8Array> = {
+  rdbu: () => fromStops(RDBU_R_STOPS),
   jet: () => fromFunction(jet),
   turbo: () => fromAnchors(TURBO_ANCHORS),
   viridis: () => fromAnchors(VIRIDIS_ANCHORS),
   inferno: () => fromAnchors(INFERNO_ANCHORS)
 }
 
-const cache = new Map<ColormapName, Uint8Array>()
+const cache = new Map<DisplayColormap, Uint8Array>()
 
-function table(name: ColormapName): Uint8Array {
+function table(name: DisplayColormap): Uint8Array {
   let lut = cache.get(name)
   if (!lut) {
     const build = BUILDERS[name] as (() => Uint8Array) | undefined
@@ -86,7 +112,7 @@ function table(name: ColormapName): Uint8Array {
 }
 
 /** The 256-entry RGB lookup table (256 * 3 bytes, entry i for value i / 255). A copy: callers may change it. */
-export function colormap(name: ColormapName): Uint8Array {
+export function colormap(name: DisplayColormap): Uint8Array {
   return table(name).slice()
 }
 
@@ -95,7 +121,7 @@ export function colormap(name: ColormapName): Uint8Array {
  * picks entry floor(255 * v), as pytorch-grad-cam's np.uint8(255 * mask) does before applyColorMap,
  * so the same map gives the same colours.
  */
-export function applyColormap(map: Float32Array, name: ColormapName): Uint8Array {
+export function applyColormap(map: Float32Array, name: DisplayColormap): Uint8Array {
   const lut = table(name)
   const out = new Uint8Array(map.length * 3)
   for (let i = 0; i < map.length; i++) {

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fixture, ROOT } from '../helpers'
-import { startHarness, type Harness } from './harness'
+import { fixture } from '../helpers'
+import { DEMO_MODEL, type Harness, startWithModel } from './harness'
 
 /**
  * The detail view keeps the original's shape (issue #21 item 8): a 96 x 64 photo under a 28 x 28 model
@@ -12,11 +12,7 @@ import { startHarness, type Harness } from './harness'
 let h: Harness
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('model-path-input').fill(join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'))
-  await h.page.getByTestId('model-path-submit').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithModel(DEMO_MODEL)
 })
 
 afterAll(async () => {

@@ -107,7 +107,6 @@ export async function startHarness(o: { chromiumPath?: string } = {}): Promise<H
   }
 }
 
-/** The harness with the app open on the demo model: what most end-to-end files start from. */
 /** The demo's images folder (one sub-folder per class). */
 export const DEMO_IMAGES = join(ROOT, 'resources', 'demo', 'images')
 
@@ -119,10 +118,24 @@ export function copyDemoClasses(dir: string, classes: string[], perClass: number
   }
 }
 
+/** The harness with the app open on the demo model: what most end-to-end files start from. */
 export async function startWithDemo(): Promise<Harness> {
   const h = await startHarness()
   await h.page.goto(h.url)
   await h.page.getByTestId('open-demo').click()
+  await h.page.getByTestId('model-summary').waitFor()
+  return h
+}
+
+/** The demo's model file, opened by path (no images added). */
+export const DEMO_MODEL = join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx')
+
+/** The harness with one model opened by its path, as a user types it into the model panel; no images yet. */
+export async function startWithModel(path: string): Promise<Harness> {
+  const h = await startHarness()
+  await h.page.goto(h.url)
+  await h.page.getByTestId('model-path-input').fill(path)
+  await h.page.getByTestId('model-path-submit').click()
   await h.page.getByTestId('model-summary').waitFor()
   return h
 }

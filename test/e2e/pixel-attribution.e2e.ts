@@ -1,7 +1,9 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fixture, ROOT } from '../helpers'
-import { startHarness, type Harness } from './harness'
+import { DEMO_MODEL, type Harness, startWithModel } from './harness'
 
 /**
  * A pixel attribution from the UI (issue #23 item 1): picked from the grouped method picker, run on
@@ -12,11 +14,7 @@ import { startHarness, type Harness } from './harness'
 let h: Harness
 
 beforeAll(async () => {
-  h = await startHarness()
-  await h.page.goto(h.url)
-  await h.page.getByTestId('model-path-input').fill(join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'))
-  await h.page.getByTestId('model-path-submit').click()
-  await h.page.getByTestId('model-summary').waitFor()
+  h = await startWithModel(DEMO_MODEL)
 })
 
 afterAll(async () => {
@@ -26,7 +24,7 @@ afterAll(async () => {
 describe('pixel attributions in the UI', () => {
   it('Integrated Gradients: grouped picker, signed raw map, magnitude overlay and the completeness error', async () => {
     const groups = await h.page.locator('[data-testid="cam-method"] optgroup').evaluateAll((gs) => gs.map((g) => (g as HTMLOptGroupElement).label))
-    expect(groups).toEqual(['Class activation maps', 'Pixel attributions (gradients)'])
+    expect(groups).toEqual(['Class activation maps', 'Pixel attributions (gradients)', 'Perturbation'])
     // A CAM reads no parameters: no controls. Integrated Gradients shows the ones the registry lists, at cam.run's defaults.
     expect(await h.page.getByTestId('method-params').count()).toBe(0)
     await h.page.getByTestId('cam-method').selectOption('integratedgradients')
@@ -53,7 +51,7 @@ describe('pixel attributions in the UI', () => {
     await h.page.getByTestId('detail-view').waitFor()
     await expect.poll(() => h.page.getByTestId('detail-view').textContent()).toContain('Integrated Gradients (magnitude)')
     expect((await h.page.getByTestId('detail-raw-caption').textContent()) ?? '').toMatch(/Signed map \(28×28\)/)
-    expect((await h.page.getByTestId('detail-signed-note').textContent()) ?? '').toMatch(/middle of the colour scale is 0/)
+    expect((await h.page.getByTestId('detail-signed-note').textContent()) ?? '').toMatch(/white is 0, blue negative, red positive/)
     // Pixel maps are drawn as blocks (no interpolation): the 28 x 28 map on a 320 x 320 canvas has runs of
     // equal pixels inside each block.
     const same = await h.page.getByTestId('detail-raw').evaluate((c) => {
@@ -73,8 +71,46 @@ describe('pixel attributions in the UI', () => {
       await h.page.setViewportSize(size)
       await h.screenshot(`pixel-ig-detail-${size.width}x${size.height}`)
     }
+    // The raw pane's signed map is on the diverging scale: blue pixels (negative) and red ones (positive).
+    const hues = (testid: string) =>
+      h.page.getByTestId(testid).evaluate((c) => {
+        const d = (c as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data
+        let blue = 0
+        let red = 0
+        for (let i = 0; i < d.length; i += 4) {
+          if (d[i + 2] > d[i] + 40) blue++
+          if (d[i] > d[i + 2] + 40) red++
+        }
+        return { blue, red }
+      })
+    expect(await h.page.getByTestId('detail-raw').getAttribute('data-colormap')).toBe('rdbu')
+    const raw = await hues('detail-raw')
+    expect(raw.blue).toBeGreaterThan(0)
+    expect(raw.red).toBeGreaterThan(0)
     await h.page.keyboard.press('Escape')
   }, 180_000)
+
+  it('the sign view: the overlays show the sign on the blue-white-red scale, the magnitude view the colour map', async () => {
+    // The control shows only for a run whose maps have a sign (Integrated Gradients here).
+    const view = h.page.getByTestId('sign-view')
+    expect(await view.inputValue()).toBe('magnitude')
+    const overlay = h.page.locator('[data-testid="heat-card"][aria-label="chelsea.png"] canvas')
+    expect(await overlay.getAttribute('data-colormap')).toBe('jet')
+    await view.selectOption('sign')
+    await expect.poll(() => overlay.getAttribute('data-colormap')).toBe('rdbu')
+    await h.page.locator('[data-testid="heat-card"][aria-label="chelsea.png"] button.canvas-button').click()
+    await h.page.getByTestId('detail-view').waitFor()
+    expect(await h.page.getByTestId('detail-overlay').getAttribute('data-colormap')).toBe('rdbu')
+    await expect.poll(() => h.page.getByTestId('detail-view').textContent()).toContain('Integrated Gradients (sign)')
+    expect((await h.page.getByTestId('detail-signed-note').textContent()) ?? '').toMatch(/Both panes show the attribution’s sign/)
+    for (const size of [{ width: 1440, height: 900 }, { width: 1280, height: 720 }]) {
+      await h.page.setViewportSize(size)
+      await h.screenshot(`pixel-ig-sign-${size.width}x${size.height}`)
+    }
+    await h.page.keyboard.press('Escape')
+    await view.selectOption('magnitude')
+    await expect.poll(() => overlay.getAttribute('data-colormap')).toBe('jet')
+  }, 60_000)
 
   it('Integrated Gradients from a library image as the baseline: the image is the path\'s start', async () => {
     await h.page.getByTestId('param-baseline').selectOption('image')
@@ -92,6 +128,31 @@ describe('pixel attributions in the UI', () => {
     expect(Math.abs(Number(delta))).toBeLessThan(1e-4)
     await h.page.keyboard.press('Escape')
   }, 180_000)
+
+  it('a workspace keeps the parameters and the sign view: saved, reloaded and reopened, the panel holds them', async () => {
+    const wsDir = join(mkdtempSync(join(tmpdir(), 'ms-pixel-ws-')), 'workspace')
+    await h.page.getByTestId('sign-view').selectOption('sign')
+    await h.page.getByTestId('workspace-dir').fill(wsDir)
+    await h.page.getByTestId('workspace-save').click()
+    await h.page.waitForFunction(() => /workspace\.json/.test(document.querySelector('[data-testid="workspace-message"]')?.textContent ?? ''))
+    const saved = JSON.parse(readFileSync(join(wsDir, 'workspace.json'), 'utf8'))
+    expect(saved.settings.attribution).toMatchObject({ steps: 8, integration: 'trapezoid', baseline: 'image' })
+    expect(saved.settings.signView).toBe('sign')
+    await h.page.reload()
+    // A fresh page holds cam.run's defaults.
+    await h.page.getByTestId('model-path-input').fill(join(ROOT, 'resources', 'demo', 'fashion_cnn.onnx'))
+    await h.page.getByTestId('model-path-submit').click()
+    await h.page.getByTestId('model-summary').waitFor()
+    await h.page.getByTestId('cam-method').selectOption('integratedgradients')
+    expect(await h.page.getByTestId('param-steps').inputValue()).toBe('32')
+    await h.page.getByTestId('workspace-dir').fill(wsDir)
+    await h.page.getByTestId('workspace-open').click()
+    await h.page.waitForFunction(() => document.querySelector('[data-testid="workspace-message"]')?.textContent?.includes('workspace'))
+    expect(await h.page.getByTestId('param-steps').inputValue()).toBe('8')
+    expect(await h.page.getByTestId('param-integration').inputValue()).toBe('trapezoid')
+    expect(await h.page.getByTestId('param-baseline').inputValue()).toBe('image')
+    expect(await h.page.getByTestId('sign-view').inputValue()).toBe('sign')
+  }, 120_000)
 
   it('logged no page errors', () => {
     expect(h.consoleErrors.filter((e) => !/Failed to load resource/.test(e))).toEqual([])

@@ -22,12 +22,13 @@ describe('UI pickers follow the registries', () => {
   it('CAM methods: the heatmap method picker and the audit checkboxes', async () => {
     const options = await h.page.locator('[data-testid="cam-method"] option').evaluateAll((os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent?.trim()]))
     expect(options).toEqual(CAM_METHOD_CATALOGUE.map((m) => [m.id, m.name]))
-    // Grouped as the registry groups them (CAM / gradients).
+    // Grouped as the registry groups them (CAM / gradients / perturbation).
     const groups = await h.page.locator('[data-testid="cam-method"] optgroup').evaluateAll((gs) => gs.map((g) => (g as HTMLOptGroupElement).querySelectorAll('option').length))
-    expect(groups).toEqual([CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').length, CAM_METHOD_CATALOGUE.filter((m) => m.group === 'gradient').length])
+    expect(groups).toEqual(['cam', 'gradient', 'perturbation'].map((g) => CAM_METHOD_CATALOGUE.filter((m) => m.group === g).length))
     await h.page.getByTestId('view-audit').click()
     const boxes = await h.page.locator('[data-testid="audit-methods"] label').evaluateAll((ls) => ls.map((l) => [(l.querySelector('input') as HTMLInputElement).value, l.textContent?.trim()]))
-    expect(boxes).toEqual(CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => [m.id, m.name]))
+    // The audit takes the CAMs and the gradient pixel attributions (src/shared/audit.ts AUDIT_METHOD_GROUPS).
+    expect(boxes).toEqual(CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam' || m.group === 'gradient').map((m) => [m.id, m.name]))
   })
   it('audit metrics: the audit checkboxes, each labelled in words (audit.metric.<id>)', async () => {
     await h.page.getByTestId('view-audit').click()

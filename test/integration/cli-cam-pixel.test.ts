@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { decodeNpy } from '../../src/main/engine/data/npy'
-import { fixture, ROOT, tempDir } from '../helpers'
+import { fixture, runCli, tempDir } from '../helpers'
 
-const run = promisify(execFile)
-const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(tsx, ['src/main/cli.ts', ...args], { cwd: ROOT, maxBuffer: 1 << 26 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = runCli
 
 const model = fixture('models', 'mini_resnet.onnx')
 const input = fixture('cam', 'mini_resnet', 'input_0.npy')

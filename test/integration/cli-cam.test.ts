@@ -1,25 +1,13 @@
-import { execFile } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { decodeNpy } from '../../src/main/engine/data/npy'
 import { pearson } from '../cam-reference'
-import { fixture, ROOT, tempDir } from '../helpers'
+import { fixture, ROOT, runCli, tempDir } from '../helpers'
 import { maxOf } from '../../src/shared/stats'
 
-const run = promisify(execFile)
-const tsx = join(ROOT, 'node_modules', '.bin', 'tsx')
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(tsx, ['src/main/cli.ts', ...args], { cwd: ROOT, maxBuffer: 1 << 26 })
-    return { code: 0, stdout, stderr }
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string }
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr }
-  }
-}
+const cli = runCli
 
 describe('cli cam (the file contract)', () => {
   it('writes <stem>.<method>.cam.npy, .png and results.json (named as an export from the app); exit 1 with the failure reported', async () => {

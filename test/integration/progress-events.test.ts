@@ -69,7 +69,7 @@ describe('phases of calls that are not jobs', () => {
       savedAt: new Date().toISOString(),
       model: { path: model.path },
       images: [],
-      settings: { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false },
+      settings: { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false, signView: 'magnitude' },
       runs: [{ id: jobId, modelId: model.id, modelPath: model.path, method: 'gradcam', layer: 'auto', target: 'top1', createdAt: new Date().toISOString(), status: 'done', items: items.map((i) => ({ ok: true, resultId: i.resultId, imageId: i.imageId })) }]
     }
     const dir = join(tempDir(), 'ws')

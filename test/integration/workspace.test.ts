@@ -49,7 +49,7 @@ beforeAll(async () => {
     savedAt: new Date().toISOString(),
     model: { path: model.value.path },
     images: [],
-    settings: { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false },
+    settings: { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false, signView: 'magnitude' },
     runs: [
       {
         id: 'run-1',

@@ -6,7 +6,7 @@ import { methods } from '../../src/shared/api'
  * derived from the registry and the cam.run schema. Loaded at run time: tsconfig.node.json does not
  * list renderer files (vue-tsc checks the module itself).
  */
-type Values = { steps: number; integration: string; baseline: string; baselineImage: string; samples: number; noise: number; seed: number }
+type Values = { steps: number; integration: string; baseline: string; baselineImage: string; samples: number; noise: number; seed: number; cellSize?: number }
 type Lib = {
   attributionDefaults: () => Values
   paramControls: (method: string) => { name: string }[]
@@ -33,6 +33,20 @@ describe('attribution parameters in the run panel', () => {
     expect(paramControls('smoothgrad').map((c) => c.name)).toEqual(['samples', 'noise', 'seed'])
     expect(paramControls('integratedgradients').find((c) => c.name === 'steps')).toEqual({ name: 'steps', kind: 'number', min: 2, max: 1024, step: 1 })
     expect(paramControls('smoothgrad').find((c) => c.name === 'noise')).toEqual({ name: 'noise', kind: 'number', min: 0, max: 1, step: 'any' })
+  })
+
+  it('Occlusion and RISE: their own controls and what they send, which cam.run accepts', () => {
+    expect(paramControls('occlusion').map((c) => c.name)).toEqual(['window', 'stride', 'baseline', 'baselineImage', 'seed'])
+    expect(paramControls('rise').map((c) => c.name)).toEqual(['masks', 'cellSize', 'keep', 'baseline', 'baselineImage', 'seed'])
+    expect(paramControls('rise').find((c) => c.name === 'masks')).toEqual({ name: 'masks', kind: 'number', min: 1, max: 20000, step: 1 })
+    expect(paramControls('rise').find((c) => c.name === 'keep')).toMatchObject({ kind: 'number', max: 1, step: 'any' })
+    const v = { ...attributionDefaults(), window: 4 } as Values & Record<string, number | string>
+    expect(attributionArgs('occlusion', v)).toEqual({ window: 4, stride: 8, baseline: 'black', seed: 0 })
+    // RISE's cell size is left to the engine (the input's side / 7) until one is typed; an emptied field is the same.
+    expect(attributionArgs('rise', v)).toEqual({ masks: 1000, keep: 0.5, baseline: 'black', seed: 0 })
+    expect(attributionArgs('rise', { ...v, cellSize: 8 })).toMatchObject({ cellSize: 8 })
+    expect(paramControls('rise').find((c) => c.name === 'cellSize')).toMatchObject({ optional: true, min: 1, max: 1024 })
+    for (const method of ['occlusion', 'rise']) expect(() => methods['cam.run'].args.parse({ modelId: 'm', imageIds: ['a'], method, ...attributionArgs(method, v) })).not.toThrow()
   })
 
   it('a run sends only what its method reads; the baseline image only with baseline "image"', () => {

@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cascadeCuts, cascadeLayers, camMaker, runSanity, sanityVerdict, type MapMaker } from '../../src/main/engine/audit/sanity'
+import { cascadeCuts, cascadeLayers, camMaker, classLayerVerdict, runSanity, sanityVerdict, type MapMaker } from '../../src/main/engine/audit/sanity'
+import { sanity } from '../../src/main/engine/audit/metrics/sanity'
+import { AuditSettings } from '../../src/shared/audit'
 import { modelPreprocess } from '../../src/main/engine/model/inputs'
 import { resolveLayer } from '../../src/main/engine/model/layers'
 import { expandImagePaths } from '../../src/main/engine/data/images'
@@ -72,7 +74,29 @@ describe('audit sanity check (cascading randomisation)', () => {
     const layers = cascadeLayers(model)
     expect(model.index.producer.get(layers[0].layer)?.opType).toBe('Gemm')
     expect(layers[layers.length - 1].weights).toContain(model.index.consumers.get(model.inputName)![0].inputs[1])
-    expect(cascadeCuts(10, 4)).toEqual([3, 5, 8, 10])
+    // The first step re-draws the class layer alone (the class-layer verdict reads it), the last every layer.
+    expect(cascadeCuts(10, 4)).toEqual([1, 5, 8, 10])
+    expect(cascadeCuts(13, 8)).toEqual([1, 3, 5, 7, 8, 10, 11, 13])
     expect(cascadeCuts(3, 8)).toEqual([1, 2, 3])
+    expect(cascadeCuts(5, 1)).toEqual([5])
+  })
+
+  it('the class-layer verdict flags a mean Spearman of 0.8 or more, and says so with the number', () => {
+    expect(classLayerVerdict(0.8).flagged).toBe(true)
+    expect(classLayerVerdict(0.79).flagged).toBe(false)
+    expect(classLayerVerdict(0.9).reason).toBe('with only the class layer randomised the maps keep Spearman 0.90 to the originals, at least 0.8: they hardly depend on the layer that decides the class')
+    expect(classLayerVerdict(0.1).reason).toBe('with only the class layer randomised the maps keep Spearman 0.10 to the originals')
+  })
+
+  it("the summary flags by either verdict, names which, and gives no class-layer verdict when no step re-drew the class layer alone", () => {
+    const f = (layersRandomised: number[], spearman: number[], ssim: number[]) =>
+      sanity.summarize!({ ok: [], settings: AuditSettings.parse({ methods: ['saliency'] }), labels: [], labelled: false, worst: {}, sanity: { steps: layersRandomised.map((n) => ({ layer: `l${n}`, layersRandomised: n })), images: [{ path: 'a.png', methods: { saliency: { spearman, ssim } } }] } }).sanity!.methods.saliency
+    expect(f([1, 4], [0.9, 0.3], [0.5, 0.1])).toMatchObject({ flagged: true, flaggedBy: ['class-layer'], classLayerSpearman: 0.9 })
+    expect(f([1, 4], [0.9, 0.6], [0.5, 0.1])).toMatchObject({ flagged: true, flaggedBy: ['class-layer', 'all-layers'] })
+    expect(f([1, 4], [0.2, 0.3], [0.1, 0.9])).toMatchObject({ flagged: true, flaggedBy: ['all-layers'], classLayerSpearman: 0.2 })
+    expect(f([1, 4], [0.2, 0.3], [0.1, 0.1])).toMatchObject({ flagged: false, flaggedBy: [] })
+    const noFirst = f([4], [0.95], [0.1])
+    expect(noFirst).toMatchObject({ flagged: true, flaggedBy: ['all-layers'], classLayerSpearman: null })
+    expect(noFirst.reason).toMatch(/^no step re-drew the class layer alone/)
   })
 })

@@ -29,9 +29,9 @@ import { jobHarness } from '../job-harness'
  * registry, so each equals it. The UI's pickers are checked in the browser (test/e2e/registries.e2e.ts).
  */
 const ids = CAM_METHOD_CATALOGUE.map((m) => m.id)
-/** The audit takes the CAMs; the pixel attributions join it with issue #23's item 6. */
-const auditIds = CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.id)
-const KIND_OF_NEEDS = { gradients: 'gradient', activations: 'forward', 'input-gradients': 'pixel' } as const
+/** The audit takes the CAMs and the gradient pixel attributions (issue #23 item 6); not the perturbation ones yet. */
+const auditIds = CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam' || m.group === 'gradient').map((m) => m.id)
+const KIND_OF_NEEDS = { gradients: 'gradient', activations: 'forward', 'input-gradients': 'pixel', 'layer-and-input-gradients': 'pixel', 'forward-scores': 'perturbation' } as const
 
 /** The options of a zod enum reached through object shapes and wrappers (default, optional, array). */
 function enumAt(schema: z.ZodType, path: string[]): string[] {
@@ -57,7 +57,9 @@ describe('the CAM method registry', () => {
     expect(Object.keys(CAM_METHOD_MODULES)).toEqual(ids)
     for (const m of CAM_METHOD_CATALOGUE) expect(CAM_METHOD_MODULES[m.id].kind).toBe(KIND_OF_NEEDS[m.needs])
     // Pixel attributions are the `gradient` group, and only they.
-    for (const m of CAM_METHOD_CATALOGUE) expect(m.group === 'gradient').toBe(m.needs === 'input-gradients')
+    for (const m of CAM_METHOD_CATALOGUE) expect(m.group === 'gradient').toBe(m.needs === 'input-gradients' || m.needs === 'layer-and-input-gradients')
+    // Perturbation attributions (forward passes only) are the `perturbation` group, and only they.
+    for (const m of CAM_METHOD_CATALOGUE) expect(m.group === 'perturbation').toBe(m.needs === 'forward-scores')
   })
 
   it('the API enums are the registry', () => {
@@ -69,7 +71,7 @@ describe('the CAM method registry', () => {
     expect(/--method ([\w+|-]+)\]/.exec(CAM_USAGE)![1].split('|')).toEqual(ids)
     // Every attribution parameter has its flag in the help.
     for (const p of Object.values(ATTRIBUTION_PARAMS)) expect(CAM_USAGE).toContain(`[${p.flag} ${p.value}]`)
-    expect(/--methods ([\w+,]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(auditIds)
+    expect(/--methods ([\w+,-]+)\]/.exec(AUDIT_USAGE)![1].split(',')).toEqual(auditIds)
   })
 
   it('the audit report names every method by its registry name', async () => {
@@ -89,7 +91,7 @@ describe('the CAM method registry', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8')
     const table = [...html.matchAll(/<table>[\s\S]*?<\/table>/g)].map((m) => m[0]).find((t) => t.includes('<th>method</th>'))!
     const names = [...table.matchAll(/<tr><td[^>]*>\d+<\/td><td[^>]*>([^<]+)<\/td>/g)].map((m) => m[1])
-    expect([...names].sort()).toEqual(CAM_METHOD_CATALOGUE.filter((m) => m.group === 'cam').map((m) => m.name).sort())
+    expect([...names].sort()).toEqual(CAM_METHOD_CATALOGUE.filter((m) => (auditIds as string[]).includes(m.id)).map((m) => m.name).sort())
     const csv = readFileSync(join(out, 'methods.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',')[1].replace(/"/g, ''))
     expect([...csv].sort()).toEqual([...auditIds].sort())
   }, 120_000)
@@ -131,7 +133,7 @@ describe('the audit metric registry', () => {
     const headers = [...table.matchAll(/<th>([^<]*)<\/th>/g)].map((m) => m[1]).slice(3)
     expect(headers.map((h) => h.replace(/ [↑↓]$/, ''))).toEqual(AUDIT_COLUMNS.map((c) => c.report))
     const csvHeader = readFileSync(join(all.out, 'methods.csv'), 'utf8').split('\n')[0].split(',')
-    expect(csvHeader).toEqual(['rank', 'method', 'images', ...AUDIT_COLUMNS.map((c) => c.csv)])
+    expect(csvHeader).toEqual(['rank', 'method', 'images', ...AUDIT_COLUMNS.flatMap((c) => (c.kind === 'verdict' ? [c.csv, c.whyCsv] : [c.csv]))])
     // Only the chosen metrics have a part, whatever order they were given in.
     const some = await run(['where', 'deletion'])
     expect(some.parts).toEqual(['deletion', 'where'])

@@ -128,7 +128,7 @@ function headline(file: Awaited<ReturnType<typeof runAudit>>, report: string) {
     shard: file.shard,
     images: s.images,
     failed: s.failed,
-    methods: s.methods.map((m) => ({ method: m.method, rank: m.rank, deletion: m.deletion, insertion: m.insertion, roadGap: m.roadGap, confidenceChange: m.confidenceChange, sanityFlagged: m.sanityFlagged })),
+    methods: s.methods.map((m) => ({ method: m.method, rank: m.rank, deletion: m.deletion, insertion: m.insertion, roadGap: m.roadGap, confidenceChange: m.confidenceChange, sanityFlagged: m.sanityFlagged, sanityFlaggedBy: m.sanityFlaggedBy, sanityClassLayer: m.sanityClassLayer })),
     accuracy: s.calibration?.accuracy ?? null,
     ece: s.calibration?.ece ?? null
   }

@@ -10,7 +10,7 @@ import { openModel } from './cam-command'
 import { given, num } from './flags'
 
 /** cam.run's settings a benchmark varies, plus its own: timed batches after two warm-up ones. */
-const BenchSettings = CamRunSettings.pick({ method: true, layer: true, batch: true, threads: true, target: true }).extend({ iters: z.number().int().min(1).max(10_000).default(10) })
+const BenchSettings = CamRunSettings.pick({ method: true, layer: true, batch: true, threads: true, target: true, steps: true, integration: true, samples: true, noise: true, seed: true }).extend({ iters: z.number().int().min(1).max(10_000).default(10) })
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -32,11 +32,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
       layer: { type: 'string' },
       batch: { type: 'string' },
       iters: { type: 'string' },
-      threads: { type: 'string' }
+      threads: { type: 'string' },
+      steps: { type: 'string' },
+      integration: { type: 'string' },
+      samples: { type: 'string' },
+      noise: { type: 'string' },
+      seed: { type: 'string' }
     },
     strict: true
   })
-  const settings = parseWith(BenchSettings, given({ method: v.method, layer: v.layer, batch: num(v.batch), threads: num(v.threads), iters: num(v.iters) }), 'bench settings')
+  const settings = parseWith(BenchSettings, given({ method: v.method, layer: v.layer, batch: num(v.batch), threads: num(v.threads), iters: num(v.iters), steps: num(v.steps), integration: v.integration, samples: num(v.samples), noise: num(v.noise), seed: num(v.seed) }), 'bench settings')
   const { method, iters, threads } = settings
   // The runner is set up as cam.run sets it up (planCam); the forward pass is the plain model, for comparison.
   const { model, runner } = await planCam(await openModel(v.model, undefined), [], settings)

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CamRunSettings, methods } from '../../shared/api'
 import { ApiError } from '../../shared/errors'
-import { ATTRIBUTION_PARAMS, CAM_METHOD_CATALOGUE, CAM_METHOD_IDS, type AttributionParam } from '../../shared/registry/cam-methods'
+import { ATTRIBUTION_PARAMS, CAM_METHOD_CATALOGUE, CAM_METHOD_IDS, camMethodReadsLayer, type AttributionParam } from '../../shared/registry/cam-methods'
 import { parseWith } from '../../shared/validate'
 import { runCamBatches } from '../engine/cam/batch-job'
 import { COLORMAP_NAMES } from '../engine/cam/colormap'
@@ -16,15 +16,25 @@ import { LoadedModel } from '../engine/model/loaded-model'
 import { readLabelsFile } from '../engine/onnx/summary'
 import { given, num, PREPROCESS_OPTIONS, preprocessFlags, preprocessUsage } from './flags'
 
-export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE] [--method ${CAM_METHOD_IDS.join('|')}]
-    [--target top1|INDEX|LABEL] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
+export const CAM_USAGE = `cam --model M.onnx --images PATH... --out DIR [--layer auto|NAME|SCOPE[,...]] [--method ${CAM_METHOD_IDS.join('|')}]
+    [--target top1|INDEX|LABEL|contrast:A,B|output:K|region:C@X0,Y0,X1,Y1|similarity:FILE] [--batch 8] [--labels F] [--colormap ${COLORMAP_NAMES.join('|')}] [--alpha 0.5]
     ${preprocessUsage('    ', "the model's metadata, the .npy inputs' size, else 224x224")}
     [--threads N]
     ${attributionUsage('    ')}
     --layer takes auto, a tensor name or a unique suffix of one (Conv_1/Relu6), an exporter scope
-    (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2). The pixel
-    attributions (${CAM_METHOD_CATALOGUE.filter((m) => m.group === 'gradient').map((m) => m.id).join(', ')}) explain the input itself:
-    they ignore --layer, and their maps are at the input's size (.raw.npy signed for ${CAM_METHOD_CATALOGUE.filter((m) => m.signed).map((m) => m.id).join(', ')}).
+    (layer4, /features/features.10) or a PyTorch module path (features.10, layer4.1.conv2); several,
+    separated by commas (layer2,layer4), average the CAMs of those layers as pytorch-grad-cam does (each
+    min-max scaled at the input's size; the .raw.npy is that average). The pixel
+    attributions (${CAM_METHOD_CATALOGUE.filter((m) => m.group !== 'cam').map((m) => m.id).join(', ')}) explain the input itself:
+    they ignore --layer (except ${CAM_METHOD_CATALOGUE.filter((m) => m.group === 'gradient' && camMethodReadsLayer(m.id)).map((m) => m.id).join(', ')}, whose Grad-CAM factor is
+    that layer's), and their maps are at the input's size (.raw.npy signed for ${CAM_METHOD_CATALOGUE.filter((m) => m.signed).map((m) => m.id).join(', ')}).
+    --target: what the map explains. top1 (default), a class index or a label: that class's score;
+    contrast:A,B: score(A) - score(B) (why A and not B); output:K: the K-th output before a final Sigmoid
+    (multi-label, regression); region:C@X0,Y0,X1,Y1: a segmentation model's class C logits summed over output
+    pixels X0 <= x < X1, Y0 <= y < Y1 (region:C: the whole output; a plain class on a segmentation model is
+    its mean over the output); similarity:FILE: cosine similarity of the [N, D] output (an embedding) to
+    FILE's. Contrast, region and similarity need a gradient method (not the forward or perturbation ones).
+    The perturbation ones (${CAM_METHOD_CATALOGUE.filter((m) => m.group === 'perturbation').map((m) => m.id).join(', ')}) only run the model forward: one run per window or mask.
     Writes <image>.<method>.png, .cam.npy and .raw.npy per input (as an export from the app names them),
     results.jsonl as they are made and results.json at the end.`
 
@@ -75,7 +85,12 @@ export async function camCommand(argv: string[]): Promise<number> {
       'baseline-image': { type: 'string' },
       samples: { type: 'string' },
       noise: { type: 'string' },
-      seed: { type: 'string' }
+      seed: { type: 'string' },
+      window: { type: 'string' },
+      stride: { type: 'string' },
+      masks: { type: 'string' },
+      'cell-size': { type: 'string' },
+      keep: { type: 'string' }
     },
     allowPositionals: true,
     strict: true
@@ -89,7 +104,8 @@ export async function camCommand(argv: string[]): Promise<number> {
     given({
       method: v.method,
       layer: v.layer,
-      target: v.target,
+      // A similarity reference is a file: relative to the working directory, as --images.
+      target: v.target?.startsWith('similarity:') ? `similarity:${resolve(v.target.slice('similarity:'.length))}` : v.target,
       batch: num(v.batch),
       ...preprocessFlags(v),
       threads: num(v.threads),
@@ -99,7 +115,12 @@ export async function camCommand(argv: string[]): Promise<number> {
       baselineImage: v['baseline-image'] === undefined ? undefined : resolve(v['baseline-image']),
       samples: num(v.samples),
       noise: num(v.noise),
-      seed: num(v.seed)
+      seed: num(v.seed),
+      window: num(v.window),
+      stride: num(v.stride),
+      masks: num(v.masks),
+      cellSize: num(v['cell-size']),
+      keep: num(v.keep)
     }),
     'cam settings'
   )

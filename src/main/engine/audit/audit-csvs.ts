@@ -1,5 +1,5 @@
 import { auditClassNames, type AuditFile } from '../../../shared/audit'
-import { AUDIT_COLUMNS } from '../../../shared/registry/audit-metrics'
+import { AUDIT_COLUMNS, AUDIT_CSV_COLUMNS } from '../../../shared/registry/audit-metrics'
 import { csv } from './csv'
 import { ALL_METRICS } from './metrics'
 
@@ -30,9 +30,12 @@ export function auditCsvs(file: AuditFile): Record<string, string> {
     ])
   )
   const verdict = (v: unknown) => (v === null || v === undefined ? null : v ? 1 : 0)
+  // A verdict's `why` column lists the verdicts that flagged the method, `;`-separated (class-layer;all-layers).
   out['methods.csv'] = csv(
-    ['rank', 'method', 'images', ...AUDIT_COLUMNS.map((c) => c.csv)],
-    [...summary.methods].sort((a, b) => a.rank - b.rank).map((r) => [r.rank, r.method, r.images, ...AUDIT_COLUMNS.map((c) => (c.kind === 'verdict' ? verdict(r[c.key]) : r[c.key]))])
+    ['rank', 'method', 'images', ...AUDIT_CSV_COLUMNS],
+    [...summary.methods]
+      .sort((a, b) => a.rank - b.rank)
+      .map((r) => [r.rank, r.method, r.images, ...AUDIT_COLUMNS.flatMap((c) => (c.kind === 'verdict' ? [verdict(r[c.key]), r[c.why]?.join(';') ?? null] : [r[c.key]]))])
   )
   out['curves.csv'] = csv(
     ['method', 'curve', 'x', 'mean_probability'],

@@ -2,7 +2,7 @@ import type { ImageMethodNumbers } from '../../../shared/audit'
 import { chosenMetrics } from './metrics'
 import type { TaskInput, TaskSettings } from './metrics/base'
 import { relevanceOrder, type Plane } from './pixels'
-import type { ScoreTask } from './scorer'
+import type { ScoreTask } from '../model/scorer'
 
 export type FaithfulnessInput = Omit<TaskInput, 'order'>
 

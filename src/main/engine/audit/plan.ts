@@ -36,7 +36,7 @@ export async function planAudit(raw: unknown): Promise<AuditPlan> {
   const labels = args.labelsPath ? await readLabelsFile(resolve(args.labelsPath)) : null
   const s = args.settings
   // The same choices cam.run takes: a size for a dynamic-size model, the channel order for BGR ones.
-  const model = await modelForInputs(await LoadedModel.open(resolve(args.modelPath), labels), [], s.size ? [s.size.height, s.size.width] : undefined)
+  const model = await modelForInputs((await LoadedModel.open(resolve(args.modelPath), labels)).requireImageClassifier('the audit'), [], s.size ? [s.size.height, s.size.width] : undefined)
   const preprocess = modelPreprocess(model, {
     ...(s.normalization ? { normalization: s.normalization } : {}),
     ...(s.resize ? { resize: s.resize } : {}),

@@ -2,6 +2,7 @@ import type { AuditFile } from '../../../shared/audit'
 import { AUDIT_COLUMNS } from '../../../shared/registry/audit-metrics'
 import { camMethodName } from '../../../shared/registry/cam-methods'
 import { chosenMetrics } from './metrics'
+import { flaggedBy } from './metrics/sanity'
 import { auditCsvs } from './audit-csvs'
 import { cards, num, table } from './report-parts'
 import { esc } from './svg-plots'
@@ -68,12 +69,12 @@ export async function renderReportHtml(f: AuditFile): Promise<string> {
   // Faithfulness: the ranking table (a column per registry column), then each chosen metric's plots and sentence.
   const chosen = chosenMetrics(st.metrics)
   const rows = [...s.methods].sort((a, b) => a.rank - b.rank)
-  const verdict = (v: boolean | null) => (v === null ? '–' : v ? '<span class="flag">flagged</span>' : '<span class="ok">passes</span>')
+  const verdict = (v: boolean | null, by: string[] | null) => (v === null ? '–' : v ? `<span class="flag">flagged${esc(flaggedBy(by))}</span>` : '<span class="ok">passes</span>')
   const faith: string[] = []
   faith.push(
     table(
       ['rank', 'method', 'images', ...AUDIT_COLUMNS.map((c) => (c.kind === 'number' ? `${c.report} ${c.better === 'lower' ? '↓' : '↑'}` : c.report))],
-      rows.map((r) => [r.rank, esc(camMethodName(r.method)), r.images, ...AUDIT_COLUMNS.map((c) => (c.kind === 'number' ? num(r[c.key]) : verdict(r[c.key])))]),
+      rows.map((r) => [r.rank, esc(camMethodName(r.method)), r.images, ...AUDIT_COLUMNS.map((c) => (c.kind === 'number' ? num(r[c.key]) : verdict(r[c.key], r[c.why])))]),
       [true, false, true, ...AUDIT_COLUMNS.map((c) => c.kind === 'number')]
     )
   )

@@ -1,5 +1,6 @@
 import { auditClassNames, type AuditFile, type AuditImage, type ImageMethodNumbers } from '../../../shared/audit'
 import { toErrorShape } from '../../../shared/errors'
+import { camMethodReadsLayer } from '../../../shared/registry/cam-methods'
 import type { CamMethod } from '../cam/methods'
 import { CamRunner, type CamMap } from '../cam/runner'
 import { loadImageTensor } from '../data/image-tensor'
@@ -9,7 +10,7 @@ import { modelIdentity, software } from './identity'
 import { chosenMetrics } from './metrics'
 import { blurBaseline, meanBaseline, type Plane } from './pixels'
 import type { AuditHooks, AuditPlan, ParsedAuditArgs } from './plan'
-import { ForwardScorer, type ScoreTask } from './scorer'
+import { ForwardScorer, type ScoreTask } from '../model/scorer'
 import { summarize } from './summary'
 import { worstThumbs } from './thumbs'
 import { faithList, WorstKeeper } from './worst'
@@ -108,12 +109,14 @@ export async function runAudit(plan: AuditPlan, hooks: AuditHooks = {}): Promise
       hooks.onProgress?.({ phase: 'computing', done: Math.min(inputs.length, start + chunk.length), total: inputs.length, message: chunk[chunk.length - 1].path })
     }
 
+    // The layer `auto` resolved to: a layer-reading method's (a pixel or perturbation runner's layer is the input itself).
+    const layerOf = runners[Math.max(0, methods.findIndex((m) => camMethodReadsLayer(m)))].layer
     const after: Pick<AuditFile, 'sanity'> = { sanity: null }
-    for (const m of metrics) Object.assign(after, await m.afterImages?.({ plan, hooks, images, layer: runners[0].layer }))
+    for (const m of metrics) Object.assign(after, await m.afterImages?.({ plan, hooks, images, layer: layerOf }))
     const sanity = after.sanity
     hooks.onProgress?.({ phase: 'report', done: 0, total: 1 })
     const worstLists = worst.toJSON()
-    const identity = modelIdentity(model, preprocess, runners[0].layer)
+    const identity = modelIdentity(model, preprocess, layerOf)
     const labels = auditClassNames({ model: identity, dataset: plan.dataset.identity })
     return {
       format: 'metascope-audit',

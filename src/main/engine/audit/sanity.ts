@@ -68,10 +68,16 @@ export function cascadeLayers(model: LoadedModel): { layer: string; weights: str
   return layers.reverse()
 }
 
-/** Which cascade depths to evaluate: at most `steps`, evenly spread, the last randomising every layer. */
+/**
+ * Which cascade depths to evaluate: at most `steps`, evenly spread, the last randomising every layer.
+ * With two steps or more the first re-draws the top (class) layer alone, whatever the spread: the
+ * class-layer verdict (classLayerVerdict) reads that step.
+ */
 export function cascadeCuts(layers: number, steps: number): number[] {
   const n = Math.min(layers, steps)
-  return Array.from({ length: n }, (_, i) => Math.max(1, Math.round(((i + 1) * layers) / n)))
+  const cuts = Array.from({ length: n }, (_, i) => Math.max(1, Math.round(((i + 1) * layers) / n)))
+  if (n >= 2) cuts[0] = 1
+  return cuts
 }
 
 export interface SanityOutcome {
@@ -175,5 +181,21 @@ export async function runSanity(opts: {
 export function sanityVerdict(spearmanLast: number, ssimLast: number): { flagged: boolean; reason: string } {
   const flagged = spearmanLast >= 0.5 || ssimLast >= 0.8
   const reason = `with every layer randomised the maps keep Spearman ${spearmanLast.toFixed(2)} and SSIM ${ssimLast.toFixed(2)} to the originals${flagged ? ': they do not depend on the learned weights' : ''}`
+  return { flagged, reason }
+}
+
+/** At or above this mean Spearman to the trained model's maps, with only the class layer re-drawn, a method is flagged. */
+export const CLASS_LAYER_SPEARMAN = 0.8
+
+/**
+ * Flagged: with only the top (class) layer re-drawn, the cascade's first step, the maps keep a mean
+ * Spearman rank correlation >= 0.8 to the originals (Adebayo et al. 2018's test). The layer that turns
+ * the features into the class decision is gone, yet the map hardly moved: it cannot be explaining that
+ * decision. The every-layer verdict cannot see this for pixel maps, whose Spearman to the originals
+ * stays near 0.5 with every layer re-drawn because the image's own structure shows through any network.
+ */
+export function classLayerVerdict(spearmanFirst: number): { flagged: boolean; reason: string } {
+  const flagged = spearmanFirst >= CLASS_LAYER_SPEARMAN
+  const reason = `with only the class layer randomised the maps keep Spearman ${spearmanFirst.toFixed(2)} to the originals${flagged ? `, at least ${CLASS_LAYER_SPEARMAN}: they hardly depend on the layer that decides the class` : ''}`
   return { flagged, reason }
 }

@@ -6,7 +6,7 @@ import { imageTensor } from '../data/image-tensor'
 import type { Preprocess } from '../data/preprocess-spec'
 import { modelPreprocess } from '../model/inputs'
 import type { LoadedModel } from '../model/loaded-model'
-import { ForwardScorer } from './scorer'
+import { ForwardScorer } from '../model/scorer'
 
 export interface SuggestInput {
   path: string

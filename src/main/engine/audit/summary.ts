@@ -1,5 +1,5 @@
 import type { AuditFile, AuditImage, AuditSettings, AuditSummary, MethodRow } from '../../../shared/audit'
-import { AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS } from '../../../shared/registry/audit-metrics'
+import { AUDIT_NUMBER_KEYS, AUDIT_VERDICT_KEYS, AUDIT_WHY_KEYS } from '../../../shared/registry/audit-metrics'
 import { chosenMetrics } from './metrics'
 import { faithList } from './worst'
 
@@ -30,7 +30,9 @@ export function summarize(args: {
       images: nums.length,
       ...Object.fromEntries(AUDIT_NUMBER_KEYS.map((k) => [k, null])),
       rank: 0,
-      ...Object.fromEntries(AUDIT_VERDICT_KEYS.map((k) => [k, null]))
+      ...Object.fromEntries(AUDIT_VERDICT_KEYS.map((k) => [k, null])),
+      // Every column a saved audit reads back (the schema's defaults) is present from the start.
+      ...Object.fromEntries(AUDIT_WHY_KEYS.map((k) => [k, null]))
     } as MethodRow
     const c: AuditSummary['curves'][string] = { deletion: null, insertion: null, roadMorf: null, roadLerf: null }
     for (const m of metrics) m.summarizeMethod?.({ nums, row, curves: c, method, parts })

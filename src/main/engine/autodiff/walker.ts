@@ -4,7 +4,7 @@ import { isFloatType } from '../onnx/elem-types'
 import type { GraphIndex, IrNode } from '../onnx/ir'
 import { NON_DIFFERENTIABLE } from './nondiff'
 import { RULES } from './rules'
-import type { RuleContext } from './types'
+import type { RuleContext, VjpRule } from './types'
 
 export interface BackwardRequest {
   index: GraphIndex
@@ -15,6 +15,11 @@ export interface BackwardRequest {
   wrt: string[]
   /** Seed gradient tensor for each differentiated output (e.g. logits -> one-hot). */
   seeds: Map<string, string>
+  /**
+   * Rules used instead of the table's for this pass, by op type (Guided Backprop's and Deconvnet's
+   * Relu): the modified backward passes of attribution methods, without a second rule table.
+   */
+  overrides?: Readonly<Record<string, VjpRule>>
 }
 
 /**
@@ -65,7 +70,7 @@ export function buildBackward(req: BackwardRequest): Map<string, string> {
     const node = active[k]
     const dY = node.outputs.map((o) => (o && onPath(o) ? gradOf(o) : null))
     if (dY.every((g) => g === null)) continue
-    const rule = RULES[node.opType]
+    const rule = req.overrides?.[node.opType] ?? RULES[node.opType]
     if (!rule) {
       throw new ApiError(
         'unsupported',

@@ -16,6 +16,7 @@ import { prepareOutputDir } from '../files/output-dir'
 import { copyFileAtomic, writeFileAtomic } from '../files/safe-write'
 import { scratchDir } from '../scratch-dir'
 import { maxOf, minOf } from '../../../shared/stats'
+import { maskPng } from './mask-png'
 
 interface Stored {
   record: Extract<CamRecord, { ok: true }>
@@ -30,6 +31,8 @@ interface Stored {
   bytes: number
   /** True when its maps are the engine's own scratch files (deleted on eviction), not a workspace's. */
   scratch: boolean
+  /** A segmentation model's predicted mask (mask-png.ts), kept with the record (saved in workspace.json). */
+  maskPng?: string
 }
 
 /** Memory a kept result's record takes, roughly (its top-5, names, warnings and map keys). */
@@ -75,7 +78,7 @@ export class CamResultStore {
   constructor(private readonly budget = resultBudgetBytes()) {}
 
   /** Keeps one result of job `jobId`; `hold`: a view shows it, so it is never discarded until released. */
-  async add(o: Extract<CamOutcome, { ok: true }>, record: Extract<CamRecord, { ok: true }>, pre: Preprocess, jobId: string, hold: boolean): Promise<{ id: string; mapPng: string }> {
+  async add(o: Extract<CamOutcome, { ok: true }>, record: Extract<CamRecord, { ok: true }>, pre: Preprocess, jobId: string, hold: boolean): Promise<{ id: string; mapPng: string; maskPng?: string }> {
     if (hold) this.heldJobs.add(jobId)
     const id = randomUUID()
     const [H, W] = pre.size
@@ -83,9 +86,10 @@ export class CamResultStore {
     const rawPath = join(this.dir, `${id}.raw.npy`)
     await writeNpy(mapPath, [H, W], o.result.map)
     await writeNpy(rawPath, o.result.rawShape, o.result.raw)
-    const bytes = npyBytes(H * W) + npyBytes(o.result.raw.length) + RECORD_BYTES
-    this.keep(id, { record, mapPath, rawPath, kind: o.input.kind, size: [H, W], resize: pre.resize, jobId, bytes, scratch: true })
-    return { id, mapPng: await mapPng(o.result.map, H, W) }
+    const mask = o.result.mask ? await maskPng(o.result.mask) : undefined
+    const bytes = npyBytes(H * W) + npyBytes(o.result.raw.length) + RECORD_BYTES + (mask?.length ?? 0)
+    this.keep(id, { record, mapPath, rawPath, kind: o.input.kind, size: [H, W], resize: pre.resize, jobId, bytes, scratch: true, ...(mask ? { maskPng: mask } : {}) })
+    return { id, mapPng: await mapPng(o.result.map, H, W), ...(mask ? { maskPng: mask } : {}) }
   }
 
   /** Jobs (or reopened runs) no view shows any more: their results may now be discarded when over budget. */
@@ -134,7 +138,7 @@ export class CamResultStore {
     const s = this.get(id)
     const r = s.record
     const [height, width] = s.size
-    return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape, scoreTensor: r.scoreTensor, warnings: r.warnings }
+    return { ok: true, resultId: id, file: r.file, imageId, top5: r.top5, target: r.target, layer: r.layer, method: r.method, provider: r.provider, ms: r.ms, width, height, rawShape: r.rawShape, scoreTensor: r.scoreTensor, warnings: r.warnings, ...(s.maskPng ? { maskPng: s.maskPng } : {}) }
   }
 
   /**
@@ -204,7 +208,7 @@ export class CamResultStore {
     // Reopened to be shown, so held. Its maps are the workspace's files: only the record counts against
     // the budget, and eviction never deletes them.
     this.heldJobs.add(runId)
-    this.keep(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch', jobId: runId, bytes: RECORD_BYTES, scratch: false })
+    this.keep(item.resultId, { record, mapPath, rawPath, kind, size: [item.height, item.width], resize: 'stretch', jobId: runId, bytes: RECORD_BYTES, scratch: false, ...(item.maskPng ? { maskPng: item.maskPng } : {}) })
   }
 
   /**

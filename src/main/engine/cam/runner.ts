@@ -2,6 +2,8 @@ import { ApiError } from '../../../shared/errors'
 import { floatTensor, int64Tensor, OrtSession } from '../exec/ort'
 import type { LoadedModel } from '../model/loaded-model'
 import { buildActivationGraph, buildCamGraph, buildScoresGraph, TARGET_INPUT, type CamGraph } from './graph'
+import { buildTailGraph, type TailGraph } from './tail-graph'
+import { combineLayers, layerList } from './multi-layer'
 import { resolveLayer } from '../model/layers'
 import { camMethod, type CamMethod } from './methods'
 import { minMaxNormalize } from './normalize'
@@ -14,6 +16,12 @@ import { runPixel, type PixelRun } from './pixel/run'
 import { seededSources, type PixelSources } from './pixel/sources'
 import { modelPreprocess } from '../model/inputs'
 import { ATTRIBUTION_DEFAULTS } from '../../../shared/api'
+import { TOP1, type CamTarget } from './objective'
+import { describeTarget } from './targets'
+import type { PerturbationParams } from './methods/base'
+import { ForwardScorer } from '../model/scorer'
+import { runPerturbation, type PerturbationRun } from './perturbation/run'
+import { riseCellSize } from './methods/rise'
 
 export interface CamRunnerOptions {
   method: CamMethod
@@ -23,8 +31,12 @@ export interface CamRunnerOptions {
   threads?: number
   /** Masked inputs per forward pass for Score-CAM. */
   scoreBatch?: number
+  /** What the gradient maps differentiate (cam/objective.ts); default: the class given to run(). */
+  target?: CamTarget
   /** Pixel attributions: their parameters and where their baselines and noise come from. */
   pixel?: { params: PixelParams; sources: PixelSources; pointBatch?: number }
+  /** Perturbation attributions (Occlusion, RISE): their parameters, the seed of RISE's masks, changed copies per model run (default 32). Baselines and masks come from `pixel.sources`. */
+  perturbation?: { params: PerturbationParams; seed: number; batch?: number }
 }
 
 export interface Prediction {
@@ -52,6 +64,15 @@ export interface CamMap {
   rawShape: [number, number]
   /** Integrated Gradients: sum(attribution) - (F(x) - F(baseline)) and F(x) - F(baseline). */
   completeness?: { error: number; delta: number }
+  /** A segmentation model's predicted class per output pixel, row-major [h, w]. */
+  mask?: { data: Uint8Array; h: number; w: number }
+}
+
+/** Image i's mask out of a batch's [B, H, W] int64 classes (at most 256 classes are told apart). */
+function maskOf(t: { data: BigInt64Array; h: number; w: number } | undefined, i: number): CamMap['mask'] {
+  if (!t) return undefined
+  const per = t.h * t.w
+  return { data: Uint8Array.from(t.data.subarray(i * per, (i + 1) * per), (v) => Number(v) & 255), h: t.h, w: t.w }
 }
 
 /** Indices of the k largest values, largest first (a partial selection: no sort of 1,000 classes). */
@@ -82,6 +103,15 @@ function defaultPixelOptions(model: LoadedModel): NonNullable<CamRunnerOptions['
   }
 }
 
+/** The API's defaults for the perturbation attributions (as defaultPixelOptions). */
+function defaultPerturbationOptions(model: LoadedModel): NonNullable<CamRunnerOptions['perturbation']> {
+  const { window, stride, masks, keep, seed } = ATTRIBUTION_DEFAULTS
+  const [, h, w] = model.inputChw
+  return { params: { window, stride, masks, cellSize: riseCellSize(h, w), keep }, seed }
+}
+
+export const PERTURBATION_ZERO_WARNING = 'The attribution is zero at every pixel: the class score did not change when parts of the image were replaced by the baseline.'
+
 export const PIXEL_ZERO_WARNING = 'The attribution is zero at every pixel: the class score does not change with the input here (a saturated or dead network).'
 
 function allZero(raw: Float32Array): boolean {
@@ -110,23 +140,47 @@ export class CamRunner {
     private readonly forward: { session: OrtSession; scores: string } | null,
     private readonly scoreBatch: number,
     /** Set for the pixel attributions. */
-    private readonly pixel: PixelRun | null = null
+    private readonly pixel: PixelRun | null = null,
+    /** Set for the perturbation attributions. */
+    private readonly perturbation: PerturbationRun | null = null,
+    /** AblationCAM's passes: the model from the layer on. */
+    private readonly tail: (TailGraph & { session: OrtSession }) | null = null
   ) {}
 
   static async create(model: LoadedModel, opts: CamRunnerOptions): Promise<CamRunner> {
     const module = camMethod(opts.method)
+    if ((module.kind === 'gradient' && !module.graph) || module.kind === 'forward') {
+      const layers = layerList(model.index, opts.layer, model.path)
+      if (layers.length > 1) return CamRunner.layered(model, opts, layers)
+    }
+    if (module.kind === 'perturbation') {
+      // Forward passes of the plain model only (no gradient graph): the layer is the input tensor, as for the pixel attributions.
+      const o = opts.perturbation ?? defaultPerturbationOptions(model)
+      const sources = (opts.pixel ?? defaultPixelOptions(model)).sources
+      const scorer = await ForwardScorer.create(model, o.batch ?? 32, { threads: opts.threads, classScores: true })
+      const run: PerturbationRun = { scorer, module, params: o.params, sources, seed: o.seed }
+      return new CamRunner(model, opts.method, model.inputName, scorer.session, null, model.inputName, model.score.name, null, 0, null, run)
+    }
     if (module.kind === 'pixel') {
-      // Attributions are of the input itself: the layer is the input tensor, whatever was asked.
+      // Attributions are of the input itself: the layer is the input tensor, whatever was asked,
+      // except for Guided Grad-CAM, whose Grad-CAM factor is the chosen layer's.
       const o = opts.pixel ?? defaultPixelOptions(model)
-      const g = buildInputGradientGraph(model)
+      const camLayer = module.layerCam ? resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path) : undefined
+      const g = buildInputGradientGraph(model, { overrides: module.overrides, camLayer, target: opts.target })
       const session = await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads })
       const pixel: PixelRun = { session, graph: g, module, params: o.params, sources: o.sources, pointBatch: o.pointBatch ?? 32 }
-      return new CamRunner(model, opts.method, model.inputName, session, null, model.inputName, g.scores, null, 0, pixel)
+      return new CamRunner(model, opts.method, camLayer ?? model.inputName, session, null, model.inputName, g.scores, null, 0, pixel).targeting(opts.target, g.logits)
+    }
+    if (module.kind === 'gradient' && module.graph) {
+      // FullGrad reads every bias layer and the input, not the chosen layer (as the pixel attributions, its layer is the input).
+      const own = module.graph(model, opts.target)
+      const session = await OrtSession.create(own.bytes, model.path, { intraOpThreads: opts.threads })
+      return new CamRunner(model, opts.method, model.inputName, session, own, model.inputName, own.scores, null, 0).targeting(opts.target, own.logits)
     }
     const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
     const method = camMethod(opts.method)
     const grads = method.kind === 'gradient'
-    const graph = grads ? buildCamGraph(model, layer, opts.method) : null
+    const graph = grads ? buildCamGraph(model, layer, opts.method, opts.target) : null
     const forwardOnly = grads ? null : buildActivationGraph(model, layer)
     const session = await OrtSession.create(graph?.bytes ?? forwardOnly!.bytes, model.path, { intraOpThreads: opts.threads })
     let forward: { session: OrtSession; scores: string } | null = null
@@ -134,8 +188,57 @@ export class CamRunner {
       const g = buildScoresGraph(model)
       forward = { session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }), scores: g.scores }
     }
+    let tail: (TailGraph & { session: OrtSession }) | null = null
+    if (method.kind === 'forward' && method.needsTail) {
+      const g = buildTailGraph(model, layer)
+      tail = { ...g, session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }) }
+    }
     const scoresName = graph?.scores ?? forwardOnly!.scores
-    return new CamRunner(model, opts.method, layer, session, graph, forwardOnly?.activations ?? layer, scoresName, forward, opts.scoreBatch ?? 16)
+    return new CamRunner(model, opts.method, layer, session, graph, forwardOnly?.activations ?? layer, scoresName, forward, opts.scoreBatch ?? 16, null, null, tail).targeting(
+      opts.target,
+      graph?.logits ?? forwardOnly!.output
+    )
+  }
+
+  /**
+   * A CAM at several layers (`layer2,layer4`): one runner per layer, their maps averaged as
+   * pytorch-grad-cam does (multi-layer.ts). Its `layer` lists the resolved layers.
+   */
+  private static async layered(model: LoadedModel, opts: CamRunnerOptions, layers: string[]): Promise<CamRunner> {
+    const parts: CamRunner[] = []
+    try {
+      for (const layer of layers) parts.push(await CamRunner.create(model, { ...opts, layer }))
+    } catch (err) {
+      for (const p of parts) await p.release()
+      throw err
+    }
+    const first = parts[0]
+    const runner = new CamRunner(model, opts.method, parts.map((p) => p.layer).join(','), first.session, null, '', first.scoresName, null, 0)
+    runner.parts = parts
+    return runner
+  }
+  private parts: CamRunner[] | null = null
+
+  private async runLayers(inputs: Float32Array[] | Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<CamMap[]> {
+    const perLayer: CamMap[][] = []
+    for (const p of this.parts!) perLayer.push(await p.run(inputs, targets, throwIfCancelled, onStep))
+    const [, H, W] = this.model.inputChw
+    return combineLayers(perLayer, this.parts!.map((p) => p.layer), H, W)
+  }
+
+  /** What the maps differentiate, and the graph output holding the model's output per image [B, classes]. */
+  private target: CamTarget = TOP1
+  private outputName: string | null = null
+  private targeting(target: CamTarget | undefined, outputName: string): this {
+    this.target = target ?? TOP1
+    this.outputName = outputName
+    return this
+  }
+
+  /** A result's target: the class's own label, or what a contrast, output, region or similarity target differentiates. */
+  private targetOf(pred: Prediction, objective: number): Prediction & { logit: number } {
+    const text = describeTarget(this.model, this.target)
+    return { ...pred, ...(text ? { label: text } : {}), logit: objective }
   }
 
   /** The tensor whose class score the maps are computed for. */
@@ -168,6 +271,7 @@ export class CamRunner {
    * a forward method's own passes for image i of the batch (Score-CAM's masked batches).
    */
   async run(inputs: Float32Array[] | Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<CamMap[]> {
+    if (this.parts) return this.runLayers(inputs, targets, throwIfCancelled, onStep)
     const m = this.model
     const n = targets.length
     if (!m.dynamicBatch && n !== m.fixedBatch) {
@@ -175,11 +279,15 @@ export class CamRunner {
     }
     const batch = Array.isArray(inputs) ? this.stack(inputs) : inputs
     if (this.pixel) return this.runPixel(batch, targets, throwIfCancelled, onStep)
+    if (this.perturbation) return this.runPerturbation(batch, targets, throwIfCancelled, onStep)
     const per = batch.length / n
     const feeds: Record<string, ReturnType<typeof floatTensor>> = { [m.inputName]: floatTensor(batch, m.inputDims(n)) }
     if (this.graph) feeds[TARGET_INPUT] = int64Tensor(targets)
     const out = await this.session.run(feeds)
-    const outputAll = out[m.logitsName].data as Float32Array
+    const outputAll = out[this.outputName ?? m.logitsName].data as Float32Array
+    const objective = this.graph ? (out[this.graph.objective].data as Float32Array) : null
+    const maskT = this.graph?.mask ? out[this.graph.mask] : null
+    const masks = maskT ? { data: maskT.data as BigInt64Array, h: maskT.dims[1] as number, w: maskT.dims[2] as number } : undefined
     const scoresAll = out[this.scoresName].data as Float32Array
     const [, H, W] = m.inputChw
     const results: CamMap[] = []
@@ -216,6 +324,8 @@ export class CamRunner {
           layout: m.layout,
           inputName: m.inputName,
           scores: this.forward ? { session: this.forward.session, name: this.forward.scores } : null,
+          targetScore: logits[target],
+          tail: this.tail,
           batch: this.scoreBatch,
           throwIfCancelled,
           onStep: onStep && ((done, total) => onStep(i, done, total))
@@ -225,7 +335,8 @@ export class CamRunner {
       }
       const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: probs[j] })
       const warnings = allZero(raw) ? [ALL_ZERO_WARNING] : undefined
-      results.push({ top5: top5.map(pred), target: { ...pred(target), logit: logits[target] }, scoreTensor: m.score.name, warnings, map, raw, rawShape })
+      const mask = maskOf(masks, i)
+      results.push({ top5: top5.map(pred), target: this.targetOf(pred(target), objective ? objective[i] : logits[target]), scoreTensor: m.score.name, warnings, map, raw, rawShape, ...(mask ? { mask } : {}) })
     }
     return results
   }
@@ -244,8 +355,9 @@ export class CamRunner {
       const zero = a.map.every((v) => v === 0)
       return {
         top5: top5.map(pred),
-        target: { ...pred(target), logit: logits[target] },
+        target: this.targetOf(pred(target), r.objective[i]),
         scoreTensor: m.score.name,
+        ...(r.mask ? { mask: maskOf(r.mask, i) } : {}),
         warnings: zero ? [PIXEL_ZERO_WARNING] : undefined,
         map: displayMap(a.map),
         raw: a.map,
@@ -255,8 +367,35 @@ export class CamRunner {
     })
   }
 
+  /** A perturbation attribution's batch: maps at the input's resolution, each shown as its method says (Occlusion by magnitude, RISE min-max scaled). */
+  private async runPerturbation(batch: Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<CamMap[]> {
+    const m = this.model
+    const r = await runPerturbation(this.perturbation!, m, batch, targets, throwIfCancelled, onStep)
+    const [, H, W] = m.inputChw
+    return r.attributions.map((a, i) => {
+      const top5 = topK(r.scores[i], 5)
+      const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: r.probabilities[i][j] })
+      const target = r.targets[i]
+      const zero = a.map.every((v) => v === 0)
+      return {
+        top5: top5.map(pred),
+        target: { ...pred(target), logit: r.scores[i][target] },
+        scoreTensor: m.score.name,
+        warnings: zero ? [PERTURBATION_ZERO_WARNING] : undefined,
+        map: a.display,
+        raw: a.map,
+        rawShape: [H, W] as [number, number]
+      }
+    })
+  }
+
   async release(): Promise<void> {
+    if (this.parts) {
+      for (const p of this.parts) await p.release()
+      return
+    }
     await this.session.release()
     await this.forward?.session.release()
+    await this.tail?.session.release()
   }
 }

@@ -17,6 +17,16 @@ import { sizeFromMetadata } from '../data/preprocess-metadata'
 import { describePreprocess } from '../data/preprocess-summary'
 import { findScoreTensor, type ScoreTensor } from './scores'
 import { withProbedShapes } from './output-shapes'
+import type { OutputKind } from '../../../shared/targets'
+
+/** The stated rule of ModelSummary.outputKind (src/shared/targets.ts): never a guess between classes and an embedding. */
+function outputKindOf(score: ScoreTensor, shape: number[], labels: string[] | null): OutputKind {
+  if (shape.length === 4) return 'segmentation'
+  if (score.activation === 'sigmoid') return 'multilabel'
+  if (score.activation !== 'none') return 'classes'
+  if (shape[1] === 1) return 'regression'
+  return labels ? 'classes' : 'scores'
+}
 
 export function inputDims(layout: 'NCHW' | 'NHWC', n: number, [c, h, w]: [number, number, number]): number[] {
   return layout === 'NCHW' ? [n, c, h, w] : [n, h, w, c]
@@ -58,6 +68,23 @@ export class LoadedModel {
 
   get labels(): string[] | null {
     return this.summary.labels
+  }
+
+  get outputKind(): OutputKind {
+    return this.summary.outputKind ?? 'classes'
+  }
+
+  /** Per-pixel class scores [N, C, H, W]: class targets are read as a class's mean over the output. */
+  get segmentation(): boolean {
+    return this.outputKind === 'segmentation'
+  }
+
+  /** The audit and few-shot adaptation read one class per image: a segmentation model is refused by name. */
+  requireImageClassifier(what: string): this {
+    if (this.segmentation) {
+      throw new ApiError('unsupported', `${this.file} is a segmentation model (per-pixel class scores [N, C, H, W]); ${what} needs one class per image [N, classes]. CAM runs take its region targets.`, this.path, fileDetails('model', this.path, 'segmentation', {}))
+    }
+    return this
   }
 
   /**
@@ -141,8 +168,10 @@ export class LoadedModel {
     }
     const logitsName = summary.outputs[0]?.name
     const logitsShape = logitsName ? shapes.get(logitsName) : undefined
-    if (!logitsName || !logitsShape || logitsShape.length !== 2) {
-      throw new ApiError('unsupported', `${file} does not output class scores [N, classes] (first output shape [${logitsShape?.join(', ') ?? '?'}]).`, path, fileDetails('model', path, 'not-classifier', { shape: `[${logitsShape?.join(', ') ?? '?'}]` }))
+    // [N, classes], or per-pixel class scores [N, C, H, W] (a segmentation model; channels first).
+    const segmentation = logitsShape?.length === 4 && logitsShape[2] * logitsShape[3] > 1
+    if (!logitsName || !logitsShape || (logitsShape.length !== 2 && !segmentation)) {
+      throw new ApiError('unsupported', `${file} does not output class scores [N, classes] or per-pixel class scores [N, C, H, W] (first output shape [${logitsShape?.join(', ') ?? '?'}]).`, path, fileDetails('model', path, 'not-classifier', { shape: `[${logitsShape?.join(', ') ?? '?'}]` }))
     }
     const numClasses = logitsShape[1]
     summary.outputs = withProbedShapes(summary.outputs, shapes, dynamicBatch, dynamicSize)
@@ -158,7 +187,8 @@ export class LoadedModel {
     }
     if (warnings.length) summary.warnings = warnings
     const types = inferElemTypes(index)
-    const score = findScoreTensor(index, shapes, logitsName, numClasses)
+    const score = findScoreTensor(index, shapes, logitsName, numClasses, segmentation ? logitsShape : undefined)
+    summary.outputKind = outputKindOf(score, logitsShape, summary.labels)
     return new LoadedModel(path, bytes, model, index, types, shapes, input.name, chw, pre.layout, dynamicBatch, fixedBatch, logitsName, numClasses, summary, score, dynamicSize)
   }
 

@@ -22,7 +22,9 @@ const perImage = (shape: number[]) => shape.slice(1).reduce((p, d) => p * d, 1)
  * output through Identity/Reshape-style ops to a Softmax, LogSoftmax or Sigmoid over the class axis;
  * when there is none the output itself is the score.
  */
-export function findScoreTensor(index: GraphIndex, shapes: Map<string, number[]>, output: string, numClasses: number): ScoreTensor {
+export function findScoreTensor(index: GraphIndex, shapes: Map<string, number[]>, output: string, numClasses: number, segmentation?: number[]): ScoreTensor {
+  // Per-pixel scores [N, C, H, W]: the activation must keep that shape and normalise over the channels.
+  const perImageCount = segmentation ? perImage(segmentation) : numClasses
   let t = output
   for (let guard = 0; guard < 16; guard++) {
     const p = index.producer.get(t)
@@ -36,7 +38,8 @@ export function findScoreTensor(index: GraphIndex, shapes: Map<string, number[]>
     const shape = shapes.get(before)
     // The scores must be one value per class (any [N, K, 1, 1]-style shape), and a softmax must
     // normalise over the class axis, not over something else that happens to precede the output.
-    if (!activation || !shape || shape.length < 2 || perImage(shape) !== numClasses) break
+    if (!activation || !shape || shape.length < 2 || perImage(shape) !== perImageCount) break
+    if (segmentation && (shape.length !== 4 || shape[1] !== numClasses)) break
     if (activation !== 'sigmoid') {
       const fallback = index.opset < 13 ? 1 : -1
       const raw = typeof p.attrs.axis === 'number' ? p.attrs.axis : fallback

@@ -1,6 +1,8 @@
 import type { CamItem } from '../../../shared/api'
-import { colormap, type ColormapName } from '../../../shared/colormap'
+import { signedDisplay } from '../../../shared/attribution-scale'
+import { colormap, type DisplayColormap } from '../../../shared/colormap'
 import { resizeBilinear } from '../../../shared/resize'
+import { imageCrossOrigin } from './image-cors'
 
 export type OkItem = Extract<CamItem, { ok: true }>
 
@@ -13,6 +15,8 @@ export function loadImage(src: string): Promise<HTMLImageElement> {
     p = new Promise((resolve, reject) => {
       const img = new Image()
       img.decoding = 'async'
+      const cors = imageCrossOrigin(src, location.protocol)
+      if (cors) img.crossOrigin = cors
       img.onload = () => resolve(img)
       img.onerror = () => reject(new Error(`could not load ${src.slice(0, 80)}`))
       img.src = src
@@ -59,6 +63,15 @@ export function sharedScaleValues(item: OkItem, sharedMax: number): Float32Array
 }
 
 /**
+ * A signed attribution's values for the diverging colour map (0.5 = zero): on a shared scale divided by
+ * the largest |value| over the images shown, else by the map's own 98%-mass threshold, as its magnitude
+ * overlay is. Pixel maps are at the input's resolution already.
+ */
+export function signedValues(item: OkItem, sharedMax: number | null): Float32Array {
+  return sharedMax !== null ? signedDisplay(item.raw, sharedMax) : signedDisplay(item.raw)
+}
+
+/**
  * Draws the image stretched to the canvas (as the model saw it) and blends the coloured map over
  * it: out = (1 - alpha) * image + alpha * colour(v), the same blend as the exported overlays.
  */
@@ -68,7 +81,7 @@ export function compose(
   values: Float32Array,
   mapW: number,
   mapH: number,
-  cmap: ColormapName,
+  cmap: DisplayColormap,
   alpha: number,
   /** Pixel attributions: each map pixel a block, not interpolated (their maps are per input pixel: a blur would invent detail). */
   nearest = false

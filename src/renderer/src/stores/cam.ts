@@ -7,13 +7,22 @@ import { i18n } from '../i18n'
 import { attributionArgs, attributionDefaults, type AttributionValues } from '../lib/attribution-params'
 import { runJob, type JobRecord, type JobStatus } from '../lib/job-runner'
 import { checkSizeText, MAX_SIDE, modelDefaults, preprocessArgs } from '../lib/preprocess'
+import { parseTarget } from '../../../shared/targets'
 import { asError } from './errors'
 import { useImagesStore } from './images'
 import { useModelStore } from './model'
 
-export const DEFAULT_SETTINGS: CamSettings = { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false }
+export const DEFAULT_SETTINGS: CamSettings = { method: 'gradcam', layer: 'auto', target: 'top1', colormap: 'jet', alpha: 0.5, sharedScale: false, signView: 'magnitude' }
 
 /** Runs of cam.run and their streamed items; the gallery, compare view and export read from here. */
+function isClassTarget(target: string): boolean {
+  try {
+    return parseTarget(target).kind === 'class'
+  } catch {
+    return false
+  }
+}
+
 export const useCamStore = defineStore('cam', () => {
   /**
    * The per-model preprocessing choices are replaced, never changed in place, and kept raw: a save
@@ -182,8 +191,12 @@ export const useCamStore = defineStore('cam', () => {
     const model = useModelStore()
     const path = model.summary?.path
     if (!path || path === previous) return
-    if (settings.layer !== 'auto' && !model.inspection?.layers.some((l) => l.name === settings.layer)) settings.layer = 'auto'
+    // A layer, or a comma-separated list of layers (averaged), that the new model does not have: back to auto.
+    const known = (name: string) => !!model.inspection?.layers.some((l) => l.name === name)
+    if (settings.layer !== 'auto' && !known(settings.layer) && !settings.layer.split(',').every(known)) settings.layer = 'auto'
     if (typeof settings.target === 'number' && JSON.stringify(previousLabels) !== JSON.stringify(model.labels)) settings.target = 'top1'
+    // A contrast, output, region or similarity names the old model's classes and output: back to top-1.
+    if (typeof settings.target === 'string' && !isClassTarget(settings.target)) settings.target = 'top1'
     const own = predictionRunOf(path)
     if (own) {
       activeRunId.value = own.id
@@ -207,8 +220,17 @@ export const useCamStore = defineStore('cam', () => {
     return max
   }
 
+  /** The run panel's attribution parameters as a workspace keeps them (no baseline image while none is chosen). */
+  function attributionSnapshot(): NonNullable<CamSettings['attribution']> {
+    const { baselineImage, ...rest } = attribution
+    return baselineImage ? { ...rest, baselineImage } : rest
+  }
+
   function restore(saved: CamRunRecord[], s: CamSettings): void {
-    Object.assign(settings, s)
+    const { attribution: params, ...rest } = s
+    Object.assign(settings, rest)
+    // Workspaces saved before the parameters were kept mean the defaults.
+    Object.assign(attribution, attributionDefaults(), params ?? {})
     // Workspaces saved before preprocessing choices existed mean every model's defaults.
     settings.preprocess = markRaw({ ...s.preprocess })
     for (const k of Object.keys(sizeText)) delete sizeText[k]
@@ -219,5 +241,5 @@ export const useCamStore = defineStore('cam', () => {
     compareRunId.value = runs.value.length > 1 ? runs.value.at(-2)!.id : null
   }
 
-  return { settings, attribution, runs, activeRunId, compareRunId, activeRun, compareRun, predictionRun, error, start, startGroups, followModel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
+  return { settings, attribution, attributionSnapshot, runs, activeRunId, compareRunId, activeRun, compareRun, predictionRun, error, start, startGroups, followModel, sharedMax, restore, preprocessOf, setPreprocess, sizeTextOf, setSizeText, sizeProblem }
 })

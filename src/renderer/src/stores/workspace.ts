@@ -52,7 +52,7 @@ export const useWorkspaceStore = defineStore('workspace', () => {
       savedAt: new Date().toISOString(),
       model: model.summary ? { path: model.summary.path } : null,
       images: images.entries.map((e) => e.path),
-      settings: { ...cam.settings },
+      settings: { ...cam.settings, attribution: cam.attributionSnapshot() },
       runs: cam.runs.map((r) => ({ ...r, items: r.items.map((i) => (i.ok ? { ok: true as const, resultId: i.resultId, imageId: i.imageId } : i)) })),
       fewshot: fewshotSnapshot(),
       ...(audits ? { audits } : {})

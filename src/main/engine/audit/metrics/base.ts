@@ -2,7 +2,7 @@ import type { AuditFile, AuditImage, AuditSettings, AuditSummary, ImageMethodNum
 import type { AuditMetricId } from '../../../../shared/registry/audit-metrics'
 import type { AuditHooks, AuditPlan } from '../plan'
 import type { Plane } from '../pixels'
-import type { ScoreTask } from '../scorer'
+import type { ScoreTask } from '../../model/scorer'
 
 /**
  * One audit metric (Quantus-style): what it computes per image and CAM method, what it adds to the

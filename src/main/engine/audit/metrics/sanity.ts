@@ -1,10 +1,10 @@
-import type { AuditFile, SanityImage, SanitySummary } from '../../../../shared/audit'
+import type { AuditFile, SanityImage, SanitySummary, SanityVerdict } from '../../../../shared/audit'
 import { camMethodName } from '../../../../shared/registry/cam-methods'
 import type { CamMethod } from '../../cam/methods'
 import { loadImageTensor } from '../../data/image-tensor'
 import { csv } from '../csv'
 import { table } from '../report-parts'
-import { camMaker, runSanity, sanityVerdict } from '../sanity'
+import { camMaker, classLayerVerdict, CLASS_LAYER_SPEARMAN, runSanity, sanityVerdict } from '../sanity'
 import { colour, esc, lineChart } from '../svg-plots'
 import { mean, type AuditMetricModule } from './base'
 
@@ -47,7 +47,10 @@ export const sanity: AuditMetricModule = {
   },
   summarize: ({ sanity: part, settings }) => ({ sanity: part && part.images.length ? sanitySummary(part.steps, part.images, settings.methods) : null }),
   summarizeMethod({ row, parts, method }) {
-    row.sanityFlagged = parts.sanity?.methods[method]?.flagged ?? null
+    const m = parts.sanity?.methods[method]
+    row.sanityFlagged = m?.flagged ?? null
+    row.sanityFlaggedBy = m ? m.flaggedBy : null
+    row.sanityClassLayer = m?.classLayerSpearman ?? null
   },
   csvFiles(f): Record<string, string> {
     const san = f.summary.sanity
@@ -69,7 +72,19 @@ function sanitySummary(steps: SanitySummary['steps'], images: SanityImage[], met
     if (!per.length) continue
     const spearman = steps.map((_, s) => mean(per.map((p) => p.spearman[s]))!)
     const ssim = steps.map((_, s) => mean(per.map((p) => p.ssim[s]))!)
-    out.methods[m] = { spearman, ssim, ...sanityVerdict(spearman[spearman.length - 1], ssim[ssim.length - 1]) }
+    // The class-layer verdict reads the step that re-drew the top layer alone (the first, unless sanitySteps is 1).
+    const first = steps.findIndex((st) => st.layersRandomised === 1)
+    const classLayer = first >= 0 ? classLayerVerdict(spearman[first]) : null
+    const allLayers = sanityVerdict(spearman[spearman.length - 1], ssim[ssim.length - 1])
+    const flaggedBy: SanityVerdict[] = [...(classLayer?.flagged ? ['class-layer' as const] : []), ...(allLayers.flagged ? ['all-layers' as const] : [])]
+    out.methods[m] = {
+      spearman,
+      ssim,
+      flagged: flaggedBy.length > 0,
+      flaggedBy,
+      classLayerSpearman: first >= 0 ? spearman[first] : null,
+      reason: `${classLayer ? classLayer.reason : 'no step re-drew the class layer alone (sanity steps 1), so the class-layer verdict is not given'}; ${allLayers.reason}`
+    }
   }
   return out
 }
@@ -82,9 +97,14 @@ function sanitySection(f: AuditFile): string {
   const ms = Object.keys(san.methods)
   const splot = (k: 'spearman' | 'ssim') =>
     lineChart({ title: k === 'spearman' ? 'Spearman rank correlation' : 'SSIM', xLabel: 'layers randomised (cascade step, top first)', yLabel: 'similarity to original', x: [0, san.steps.length], y: [-1, 1], series: ms.map((m, i) => ({ name: camMethodName(m), xs, ys: [1, ...san.methods[m][k]], colour: colour(i) })) })
-  return `<section data-metric="sanity"><h2>Sanity check: model parameter randomisation</h2><p class="muted">Adebayo et al. 2018: the weights are re-drawn layer by layer from the top; maps that stay similar to the originals do not depend on what the model learned. ${san.images.length} image(s): ${esc(san.images.join(', '))}.</p><div class="plots">${splot('spearman')}${splot('ssim')}</div>${table(
+  return `<section data-metric="sanity"><h2>Sanity check: model parameter randomisation</h2><p class="muted">Adebayo et al. 2018: the weights are re-drawn layer by layer from the top; maps that stay similar to the originals do not depend on what the model learned. A method is flagged by either of two verdicts. Class layer: with only the top (class) layer re-drawn (step 1), the maps keep a mean Spearman of at least ${CLASS_LAYER_SPEARMAN} to the originals, so they hardly depend on the layer that decides the class. All layers: with every layer re-drawn (the last step), they keep a mean Spearman of at least 0.5 or a mean SSIM of at least 0.8. ${san.images.length} image(s): ${esc(san.images.join(', '))}.</p><div class="plots">${splot('spearman')}${splot('ssim')}</div>${table(
     ['step', 'layers randomised', 'down to'],
     san.steps.map((x, i) => [i + 1, x.layersRandomised, `<code>${esc(x.layer)}</code>`]),
     [true, true, false]
-  )}${ms.map((m) => `<p>${esc(camMethodName(m))}: ${san.methods[m].flagged ? '<span class="flag">flagged</span>' : '<span class="ok">passes</span>'} — ${esc(san.methods[m].reason)}.</p>`).join('')}</section>`
+  )}${ms.map((m) => `<p data-sanity-method="${esc(m)}">${esc(camMethodName(m))}: ${san.methods[m].flagged ? `<span class="flag">flagged${flaggedBy(san.methods[m].flaggedBy)}</span>` : '<span class="ok">passes</span>'} — ${esc(san.methods[m].reason)}.</p>`).join('')}</section>`
+}
+
+/** ` (class layer, all layers)`: which verdicts flagged a method, as the report says it. */
+export function flaggedBy(by: readonly string[] | null | undefined): string {
+  return by?.length ? ` (${by.map((b) => b.replace('-', ' ')).join(', ')})` : ''
 }

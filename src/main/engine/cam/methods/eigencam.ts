@@ -1,12 +1,15 @@
 import type { ForwardCamModule } from './base'
 
+/** Power-iteration steps of the Eigen-CAM projections (EigenGradCAM's graph form takes as many). */
+export const EIGEN_ITERATIONS = 60
+
 /**
  * Eigen-CAM: the projection of the (position x channel) activation matrix, centred per channel, on
  * its first right singular vector (power iteration; no gradients, no class). The singular vector's
  * sign is arbitrary, so we pick the one whose map agrees with the mean activation: the map then
  * highlights where the layer is active, which is what users read Eigen-CAM for.
  */
-export function eigencam(a: Float32Array, k: number, area: number, iterations = 60): Float32Array {
+export function eigencam(a: Float32Array, k: number, area: number, iterations = EIGEN_ITERATIONS): Float32Array {
   const x = new Float64Array(k * area) // centred, channel-major
   const mean = new Float64Array(area)
   for (let c = 0; c < k; c++) {

@@ -1,10 +1,20 @@
 import type { CamMethodId } from '../../../../shared/registry/cam-methods'
-import type { CamMethodModule, GradientCam, GradientCamModule, PixelMethodModule } from './base'
+import type { CamMethodModule, GradientCam, GradientCamModule, PerturbationMethodModule, PixelMethodModule } from './base'
+import { ablationcam } from './ablationcam'
 import { eigencamMethod } from './eigencam'
+import { eigengradcam } from './eigengradcam'
+import { finercam } from './finercam'
+import { fullgrad } from './fullgrad'
+import { gradcamElementwise } from './gradcam-elementwise'
+import { kpcacam } from './kpcacam'
 import { gradcam } from './gradcam'
 import { gradcamPlusPlus } from './gradcam-pp'
+import { deconvnet, guidedBackprop } from './guided-backprop'
+import { guidedGradcam } from './guided-gradcam'
 import { hirescam } from './hirescam'
 import { inputXGradient } from './input-x-gradient'
+import { occlusion } from './occlusion'
+import { rise } from './rise'
 import { integratedGradients } from './integrated-gradients'
 import { saliency } from './saliency'
 import { smoothgrad, smoothgradSquared, vargrad } from './smoothgrad'
@@ -25,12 +35,23 @@ export const CAM_METHOD_MODULES: { [K in CamMethodId]: CamMethodModule & { id: K
   layercam: layercam as GradientCamModule & { id: 'layercam' },
   eigencam: eigencamMethod as CamMethodModule & { id: 'eigencam' },
   scorecam: scorecamMethod as CamMethodModule & { id: 'scorecam' },
+  gradcamelementwise: gradcamElementwise as GradientCamModule & { id: 'gradcamelementwise' },
+  eigengradcam: eigengradcam as GradientCamModule & { id: 'eigengradcam' },
+  ablationcam: ablationcam as CamMethodModule & { id: 'ablationcam' },
+  kpcacam: kpcacam as CamMethodModule & { id: 'kpcacam' },
+  finercam: finercam as GradientCamModule & { id: 'finercam' },
+  fullgrad: fullgrad as GradientCamModule & { id: 'fullgrad' },
   saliency: saliency as PixelMethodModule & { id: 'saliency' },
   inputxgradient: inputXGradient as PixelMethodModule & { id: 'inputxgradient' },
   integratedgradients: integratedGradients as PixelMethodModule & { id: 'integratedgradients' },
   smoothgrad: smoothgrad as PixelMethodModule & { id: 'smoothgrad' },
   'smoothgrad-sq': smoothgradSquared as PixelMethodModule & { id: 'smoothgrad-sq' },
-  vargrad: vargrad as PixelMethodModule & { id: 'vargrad' }
+  vargrad: vargrad as PixelMethodModule & { id: 'vargrad' },
+  guidedbackprop: guidedBackprop as PixelMethodModule & { id: 'guidedbackprop' },
+  deconvnet: deconvnet as PixelMethodModule & { id: 'deconvnet' },
+  guidedgradcam: guidedGradcam as PixelMethodModule & { id: 'guidedgradcam' },
+  occlusion: occlusion as PerturbationMethodModule & { id: 'occlusion' },
+  rise: rise as PerturbationMethodModule & { id: 'rise' }
 }
 
 export type CamMethod = CamMethodId
@@ -39,7 +60,8 @@ export function camMethod(id: CamMethod): CamMethodModule {
   return CAM_METHOD_MODULES[id]
 }
 
-const gradientModules = () => Object.values(CAM_METHOD_MODULES).filter((m): m is GradientCamModule & { id: CamMethod } => m.kind === 'gradient')
+// FullGrad builds its own graph over every bias layer: it has no single-layer (A, G) form.
+const gradientModules = () => Object.values(CAM_METHOD_MODULES).filter((m): m is GradientCamModule & { id: CamMethod } => m.kind === 'gradient' && !m.graph)
 
 /** The JavaScript definitions of the gradient methods, by id (the tests hold the graph versions to them). */
 export const GRADIENT_CAMS: Partial<Record<CamMethod, GradientCam>> = Object.fromEntries(gradientModules().map((m) => [m.id, m.reference]))

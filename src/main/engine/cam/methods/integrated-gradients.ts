@@ -11,6 +11,7 @@ import type { PixelMethodModule } from './base'
 export const integratedGradients: PixelMethodModule = {
   id: 'integratedgradients',
   kind: 'pixel',
+  imageGradient: false,
   attribute: async (x) => {
     const { alphas, weights } = pathRule(x.params.integration, x.params.steps)
     const base = x.baseline()

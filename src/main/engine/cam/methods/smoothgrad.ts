@@ -43,6 +43,7 @@ function pixelModule(id: PixelMethodModule['id'], combine: (mean: number, square
   return {
     id,
     kind: 'pixel',
+    imageGradient: false,
     attribute: async (x) => {
       const { mean, square } = await moments(x)
       const attribution = new Float32Array(mean.length)

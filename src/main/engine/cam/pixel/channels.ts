@@ -1,3 +1,4 @@
+import { outlierThreshold } from '../../../../shared/attribution-scale'
 /**
  * Per-pixel reductions of a [C*H*W] attribution in the model's layout, and the display scaling of the
  * pixel maps. Pixel maps are at the input's resolution: nothing is resized or blurred.
@@ -41,22 +42,9 @@ export function maxAbsChannels(a: Float32Array | Float64Array, chw: [number, num
  * shown by magnitude; its sign stays in the raw map.
  */
 export function displayMap(map: Float32Array, outlierPercent = 2): Float32Array {
-  const abs = Float64Array.from(map, (v) => (Number.isFinite(v) ? Math.abs(v) : 0)).sort()
-  let total = 0
-  for (const v of abs) total += v
+  const threshold = outlierThreshold(map, outlierPercent)
   const out = new Float32Array(map.length)
-  if (!(total > 0)) return out
-  const wanted = total * (1 - outlierPercent / 100)
-  let cum = 0
-  let threshold = abs[abs.length - 1]
-  for (const v of abs) {
-    cum += v
-    if (cum >= wanted) {
-      threshold = v
-      break
-    }
-  }
-  if (!(threshold > 0)) threshold = abs[abs.length - 1]
+  if (!(threshold > 0)) return out
   for (let i = 0; i < map.length; i++) out[i] = Number.isFinite(map[i]) ? Math.min(1, Math.abs(map[i]) / threshold) : NaN
   return out
 }

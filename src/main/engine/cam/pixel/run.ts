@@ -17,6 +17,10 @@ export interface PixelRun {
 
 export interface PixelOutcome {
   scores: Float32Array
+  /** What each image's map differentiates (the target's score, or a contrast, region sum, similarity). */
+  objective: Float32Array
+  /** A segmentation model's predicted masks [B, H, W]. */
+  mask?: { data: BigInt64Array; h: number; w: number }
   output: Float32Array
   targets: number[]
   attributions: { attribution: Float32Array; map: Float32Array; completeness?: { error: number; delta: number } }[]
@@ -30,11 +34,16 @@ export interface PixelOutcome {
 export async function runPixel(r: PixelRun, m: LoadedModel, batch: Float32Array, targets: number[], throwIfCancelled?: () => void, onStep?: (image: number, done: number, total: number) => void): Promise<PixelOutcome> {
   const n = targets.length
   const per = batch.length / n
-  const out = await r.session.run({ [m.inputName]: floatTensor(batch, m.inputDims(n)), [TARGET_INPUT]: int64Tensor(targets) })
+  const g = r.graph
+  const fetches = r.module.imageGradient === false ? [...new Set([g.logits, g.scores, g.objective, g.target, ...(g.mask ? [g.mask] : [])])] : undefined
+  const out = await r.session.run({ [m.inputName]: floatTensor(batch, m.inputDims(n)), [TARGET_INPUT]: int64Tensor(targets) }, fetches)
   const scores = out[r.graph.scores].data as Float32Array
+  const objective = out[r.graph.objective].data as Float32Array
   const output = out[r.graph.logits].data as Float32Array
   const wanted = Array.from(out[r.graph.target].data as BigInt64Array, Number)
-  const grad = out[r.graph.gradient].data as Float32Array
+  const grad = fetches ? new Float32Array(0) : (out[r.graph.gradient].data as Float32Array)
+  const camT = r.graph.cam ? out[r.graph.cam] : null
+  const [, , camH, camW] = (camT?.dims ?? [0, 0, 0, 0]) as number[]
   const attributions: PixelOutcome['attributions'] = []
   for (let i = 0; i < n; i++) {
     throwIfCancelled?.()
@@ -46,16 +55,19 @@ export async function runPixel(r: PixelRun, m: LoadedModel, batch: Float32Array,
         chw: m.inputChw,
         layout: m.layout,
         gradient: grad.subarray(i * per, (i + 1) * per),
-        score: scores[i * m.numClasses + target],
+        score: objective[i],
         gradients: (points) => gradientsAt(r, m, points, target, throwIfCancelled, onStep && ((done, total) => onStep(i, done, total))),
         params: r.params,
         baseline: () => r.sources.baseline(input),
         noise: (k, sigma) => r.sources.noise(input, k, sigma),
-        throwIfCancelled
+        throwIfCancelled,
+        ...(camT ? { cam: { raw: (camT.data as Float32Array).subarray(i * camH * camW, (i + 1) * camH * camW), h: camH, w: camW } } : {})
       })
     )
   }
-  return { scores, output, targets: wanted, attributions }
+  const maskT = r.graph.mask ? out[r.graph.mask] : null
+  const mask = maskT ? { data: maskT.data as BigInt64Array, h: maskT.dims[1] as number, w: maskT.dims[2] as number } : undefined
+  return { scores, objective, output, targets: wanted, attributions, ...(mask ? { mask } : {}) }
 }
 
 /** The target score's gradient at each point, `pointBatch` points per run (padded for a fixed-batch model). */
@@ -73,10 +85,10 @@ async function gradientsAt(r: PixelRun, m: LoadedModel, points: Float32Array[], 
     for (let j = 0; j < runSize; j++) data.set(points[start + Math.min(j, count - 1)], j * per)
     const out = await r.session.run({ [m.inputName]: floatTensor(data, m.inputDims(runSize)), [TARGET_INPUT]: int64Tensor(new Array(runSize).fill(target)) })
     const g = out[r.graph.gradient].data as Float32Array
-    const s = out[r.graph.scores].data as Float32Array
+    const s = out[r.graph.objective].data as Float32Array
     for (let j = 0; j < count; j++) {
       grads.push(g.slice(j * per, (j + 1) * per))
-      scores[start + j] = s[j * m.numClasses + target]
+      scores[start + j] = s[j]
     }
     onStep?.(start + count, points.length)
   }

@@ -12,6 +12,8 @@ export interface PixelSources {
   baseline: (input: Float32Array) => Float32Array
   /** SmoothGrad's k-th noise tensor for one image: n values, standard deviation sigma. */
   noise: (input: Float32Array, k: number, sigma: number) => Float32Array
+  /** RISE's k-th mask ([H*W] in [0, 1]); left out, the run's seed makes them (perturbation/masks.ts). */
+  mask?: (k: number) => Float32Array
 }
 
 export interface PixelSourceOptions {

@@ -20,6 +20,7 @@ export interface AdaptInputs {
  * one (the error names the size field).
  */
 export async function adaptInputs(opened: LoadedModel, choice: PreprocessChoice): Promise<AdaptInputs> {
+  opened.requireImageClassifier('few-shot adaptation')
   const model = choice.size ? await opened.atSize([choice.size.height, choice.size.width]) : opened
   const { normalization, resize, channelOrder } = choice
   const preprocess = modelPreprocess(model, {
