@@ -69,18 +69,20 @@ export function toRecord(o: CamOutcome, layer: string, method: string, provider:
   }
 }
 
+const paramsCell = (p: Record<string, string | number> | undefined) => (p ? Object.entries(p).map(([k, v]) => `${k}=${v}`).join(';') : '')
 const csvCell = (v: string | number) => (typeof v === 'number' ? String(v) : `"${v.replace(/"/g, '""')}"`)
 
 /**
  * results.csv: one row per input, top-1 and target, for spreadsheets. `label` (the folder label, empty
- * when the image has none) comes last, so the columns before it keep their places for existing readers.
+ * when the image has none), then the method's parameters (`name=value;...`) and Integrated Gradients'
+ * completeness come last, so the columns before them keep their places for existing readers.
  */
 export function recordsToCsv(records: CamRecord[]): string {
-  const header = ['file', 'ok', 'method', 'layer', 'top1_index', 'top1_label', 'top1_probability', 'target_index', 'target_label', 'target_probability', 'ms', 'error', 'label']
+  const header = ['file', 'ok', 'method', 'layer', 'top1_index', 'top1_label', 'top1_probability', 'target_index', 'target_label', 'target_probability', 'ms', 'error', 'label', 'params', 'completeness_error', 'completeness_delta']
   const rows = records.map((r) =>
     r.ok
-      ? [r.file, 'true', r.method, r.layer, r.top5[0].index, r.top5[0].label, r.top5[0].probability, r.target.index, r.target.label, r.target.probability, r.ms, '', r.label ?? '']
-      : [r.file, 'false', r.method, r.layer, '', '', '', '', '', '', '', r.error.message, '']
+      ? [r.file, 'true', r.method, r.layer, r.top5[0].index, r.top5[0].label, r.top5[0].probability, r.target.index, r.target.label, r.target.probability, r.ms, '', r.label ?? '', paramsCell(r.params), r.completeness?.error ?? '', r.completeness?.delta ?? '']
+      : [r.file, 'false', r.method, r.layer, '', '', '', '', '', '', '', r.error.message, '', '', '', '']
   )
   return [header, ...rows].map((row) => row.map((c) => csvCell(c as string | number)).join(',')).join('\n') + '\n'
 }
