@@ -90,9 +90,38 @@ describe('Guided Backprop, Deconvnet and Guided Grad-CAM match Captum’s defini
         }
       })()
       expect(Math.abs(pearson(Array.from(plain.raw), Array.from(guided.raw)))).toBeLessThan(0.9)
+      expect(guided.warnings).toBeUndefined()
     } finally {
       await runner.release()
     }
+  })
+
+  it('a model without Relu (MobileNetV2: Clip, ReLU6) gets the plain gradient, and each result says so', async () => {
+    const model = await LoadedModel.open(fixture('models', 'mini_mobilenet_v2.onnx'))
+    expect(model.index.nodes.some((n) => n.opType === 'Relu')).toBe(false)
+    const [c, h, w] = model.inputChw
+    // At x = 1 everywhere Input x Gradient is the plain gradient summed over channels, as Guided Backprop's map is.
+    const ones = new Float32Array(c * h * w).fill(1)
+    const maps = async (method: CamMethodId) => {
+      const r = await CamRunner.create(model, { method, layer: 'auto' })
+      try {
+        return (await r.run([ones], [0]))[0]
+      } finally {
+        await r.release()
+      }
+    }
+    const guided = await maps('guidedbackprop')
+    const plain = await maps('inputxgradient')
+    expect(guided.warnings?.join(' ')).toMatch(/no Relu node .* the map is the plain gradient/)
+    expect(plain.warnings).toBeUndefined()
+    let scale = 0
+    let diff = 0
+    guided.raw.forEach((v, i) => {
+      scale = Math.max(scale, Math.abs(plain.raw[i]))
+      diff = Math.max(diff, Math.abs(v - plain.raw[i]))
+    })
+    expect(scale).toBeGreaterThan(0)
+    expect(diff).toBeLessThan(1e-5 * scale)
   })
 })
 

@@ -1,4 +1,5 @@
 import { ApiError } from '../../../shared/errors'
+import { camMethodName } from '../../../shared/registry/cam-methods'
 import { floatTensor, int64Tensor, OrtSession } from '../exec/ort'
 import type { LoadedModel } from '../model/loaded-model'
 import { buildActivationGraph, buildCamGraph, buildScoresGraph, TARGET_INPUT, type CamGraph } from './graph'
@@ -111,6 +112,13 @@ function defaultPerturbationOptions(model: LoadedModel): NonNullable<CamRunnerOp
 }
 
 export const PERTURBATION_ZERO_WARNING = 'The attribution is zero at every pixel: the class score did not change when parts of the image were replaced by the baseline.'
+
+/** Guided Backprop and Deconvnet replace Relu's backward rule only (as Captum hooks nn.ReLU only): without a Relu their map is the plain gradient. */
+export function overrideWarning(module: PixelRun['module'], m: LoadedModel): string | undefined {
+  const ops = Object.keys(module.overrides ?? {})
+  if (!ops.length || m.index.nodes.some((n) => ops.includes(n.opType))) return undefined
+  return `This model has no ${ops.join(' or ')} node (its activations are others, e.g. Clip for ReLU6), so ${camMethodName(module.id)} changed no backward rule: the map is the plain gradient, as Captum gives for such a model.`
+}
 
 export const PIXEL_ZERO_WARNING = 'The attribution is zero at every pixel: the class score does not change with the input here (a saturated or dead network).'
 
@@ -346,6 +354,7 @@ export class CamRunner {
     const m = this.model
     const r = await runPixel(this.pixel!, m, batch, targets, throwIfCancelled, onStep)
     const [, H, W] = m.inputChw
+    const unchanged = overrideWarning(this.pixel!.module, m)
     return r.attributions.map((a, i) => {
       const logits = r.scores.subarray(i * m.numClasses, (i + 1) * m.numClasses)
       const probs = probabilitiesFrom(r.output.subarray(i * m.numClasses, (i + 1) * m.numClasses), m.score.activation)
@@ -353,12 +362,13 @@ export class CamRunner {
       const target = r.targets[i]
       const pred = (j: number): Prediction => ({ index: j, label: m.labelOf(j), probability: probs[j] })
       const zero = a.map.every((v) => v === 0)
+      const warnings = [...(zero ? [PIXEL_ZERO_WARNING] : []), ...(unchanged ? [unchanged] : [])]
       return {
         top5: top5.map(pred),
         target: this.targetOf(pred(target), r.objective[i]),
         scoreTensor: m.score.name,
         ...(r.mask ? { mask: maskOf(r.mask, i) } : {}),
-        warnings: zero ? [PIXEL_ZERO_WARNING] : undefined,
+        warnings: warnings.length ? warnings : undefined,
         map: displayMap(a.map),
         raw: a.map,
         rawShape: [H, W] as [number, number],
