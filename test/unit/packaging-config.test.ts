@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
+// @ts-expect-error: a plain .mjs script without types
+import { networkFailure } from '../../scripts/dist.mjs'
 import { ROOT } from '../helpers'
 
 /**
@@ -124,8 +126,15 @@ describe('electron-builder.json', () => {
 
   it('has one npm script per installer', () => {
     const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-    expect(scripts['dist:linux']).toBe('electron-vite build && electron-builder --linux --publish never')
-    expect(scripts['dist:win']).toBe('electron-vite build && electron-builder --win --publish never')
-    expect(scripts['dist:mac']).toBe('electron-vite build && electron-builder --mac --publish never')
+    expect(scripts['dist:linux']).toBe('node scripts/dist.mjs --linux')
+    expect(scripts['dist:win']).toBe('node scripts/dist.mjs --win')
+    expect(scripts['dist:mac']).toBe('node scripts/dist.mjs --mac')
+  })
+
+  it('an offline build says in one line that the Electron download failed and what to do, instead of a stack trace', () => {
+    const fail = networkFailure as (output: string) => string | null
+    const offline = '  • packaging       platform=linux arch=x64\n  ⨯ getaddrinfo ENOTFOUND github.com  failedTask=build stackTrace=RequestError: getaddrinfo ENOTFOUND github.com\n    at ClientRequest.<anonymous>'
+    expect(fail(offline)).toMatch(/download failed \(getaddrinfo ENOTFOUND github.com\)\. Connect to the internet .*-c\.electronDist=DIR/)
+    expect(fail('  ⨯ Cannot compute electron version from installed node modules')).toBeNull()
   })
 })
