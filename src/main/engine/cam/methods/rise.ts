@@ -1,5 +1,6 @@
 import { ApiError } from '../../../../shared/errors'
-import { acrossChannels, minMaxDisplay } from '../perturbation/display'
+import { minMaxNormalize } from '../normalize'
+import { acrossChannels } from '../perturbation/display'
 import type { PerturbationMethodModule } from './base'
 
 /** RISE's cell size when none is given: the paper's 7 x 7 grid over the input's shorter side (32 pixels at 224, 4 at 28). */
@@ -48,6 +49,6 @@ export const rise: PerturbationMethodModule = {
       }
     )
     const map = Float32Array.from(sum, (v) => v / (n * keep))
-    return { attribution: acrossChannels(map, x.chw, x.layout), map, display: minMaxDisplay(map) }
+    return { attribution: acrossChannels(map, x.chw, x.layout), map, display: minMaxNormalize(map) } // RISE's map min-max scaled, as the paper shows it (the CAMs' scaling)
   }
 }
