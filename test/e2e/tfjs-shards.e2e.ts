@@ -49,15 +49,19 @@ async function openedPath(name: string, not = ''): Promise<string> {
 
 /** Runs Grad-CAM on the library and expects a heatmap for every image. */
 async function gradcamGivesHeatmaps(): Promise<void> {
-  // Wait for the new run's tab, not the previous run's (still selected for a moment after the click).
+  // Wait for the new run's own tab (the last one) and for every run to end: the previous run's tab stays
+  // selected for a moment after the click, and opening a model may have started a prediction run of its own.
   const before = await h.page.getByTestId('run-tab').count()
   await h.page.getByTestId('cam-run').click()
   await h.page.waitForFunction(
-    (n) => document.querySelectorAll('[data-testid="run-tab"]').length > n && /· (done|failed|cancelled)\)/.test(document.querySelector('[data-testid="run-tab"][aria-selected="true"]')?.textContent ?? ''),
+    (n) => {
+      const tabs = [...document.querySelectorAll('[data-testid="run-tab"]')]
+      return tabs.length > n && tabs.every((t) => !/· running\)/.test(t.textContent ?? ''))
+    },
     before,
     { timeout: 120_000 }
   )
-  expect(await h.page.locator('[data-testid="run-tab"][aria-selected="true"]').textContent()).toMatch(/\(2 · done\)/)
+  expect(await h.page.getByTestId('run-tab').last().textContent()).toMatch(/\(2 · done\)/)
   expect(await h.page.getByTestId('heat-card-failed').count()).toBe(0)
   for (const name of IMAGES) expect(await h.page.locator(`[data-testid="heat-card"][aria-label="${name}"] canvas`).first().isVisible()).toBe(true)
 }
