@@ -65,12 +65,14 @@ export async function planCam(opened: LoadedModel, paths: string[], o: CamRunOpt
     ...(o.resize ? { resize: o.resize } : {}),
     ...(o.channelOrder ? { channelOrder: o.channelOrder } : {})
   })
-  const kind = camMethod(o.method).kind
-  if (planned.kind !== 'class' && planned.kind !== 'output' && kind !== 'gradient' && kind !== 'pixel') {
+  const module = camMethod(o.method)
+  const kind = module.kind
+  // Contrast, region and similarity targets exist only as a gradient's seed.
+  const seedOnly = planned.kind !== 'class' && planned.kind !== 'output'
+  if (seedOnly && kind !== 'gradient' && kind !== 'pixel') {
     throw new ApiError('invalid-arguments', `A ${planned.kind} target is differentiated: it needs a gradient CAM or a gradient pixel attribution, not ${o.method}.`, undefined, { field: 'target', constraint: 'method', method: o.method, value: String(o.target) })
   }
-  const module = camMethod(o.method)
-  if (module.kind === 'gradient' && module.reseed && planned.kind !== 'class' && planned.kind !== 'output') {
+  if (module.kind === 'gradient' && module.reseed && seedOnly) {
     // FinerCAM builds its own objective from the target class and its nearest classes.
     throw new ApiError('invalid-arguments', `${o.method} explains a class against the classes nearest to it in score: its target is a class (top1, an index or a label), not a ${planned.kind}.`, undefined, { field: 'target', constraint: 'method', method: o.method, value: String(o.target) })
   }

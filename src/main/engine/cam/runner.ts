@@ -114,7 +114,7 @@ function defaultPerturbationOptions(model: LoadedModel): NonNullable<CamRunnerOp
 export const PERTURBATION_ZERO_WARNING = 'The attribution is zero at every pixel: the class score did not change when parts of the image were replaced by the baseline.'
 
 /** Guided Backprop and Deconvnet replace Relu's backward rule only (as Captum hooks nn.ReLU only): without a Relu their map is the plain gradient. */
-export function overrideWarning(module: PixelRun['module'], m: LoadedModel): string | undefined {
+function overrideWarning(module: PixelRun['module'], m: LoadedModel): string | undefined {
   const ops = Object.keys(module.overrides ?? {})
   if (!ops.length || m.index.nodes.some((n) => ops.includes(n.opType))) return undefined
   return `This model has no ${ops.join(' or ')} node (its activations are others, e.g. Clip for ReLU6), so ${camMethodName(module.id)} changed no backward rule: the map is the plain gradient, as Captum gives for such a model.`
@@ -176,7 +176,8 @@ export class CamRunner {
       const camLayer = module.layerCam ? resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path) : undefined
       const g = buildInputGradientGraph(model, { overrides: module.overrides, camLayer, target: opts.target })
       const session = await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads })
-      const pixel: PixelRun = { session, graph: g, module, params: o.params, sources: o.sources, pointBatch: o.pointBatch ?? 32 }
+      const warning = overrideWarning(module, model)
+      const pixel: PixelRun = { session, graph: g, module, params: o.params, sources: o.sources, pointBatch: o.pointBatch ?? 32, ...(warning ? { warning } : {}) }
       return new CamRunner(model, opts.method, camLayer ?? model.inputName, session, null, model.inputName, g.scores, null, 0, pixel).targeting(opts.target, g.logits)
     }
     if (module.kind === 'gradient' && module.graph) {
@@ -186,18 +187,17 @@ export class CamRunner {
       return new CamRunner(model, opts.method, model.inputName, session, own, model.inputName, own.scores, null, 0).targeting(opts.target, own.logits)
     }
     const layer = resolveLayer(model.index, model.shapes, model.types, opts.layer, model.path)
-    const method = camMethod(opts.method)
-    const grads = method.kind === 'gradient'
+    const grads = module.kind === 'gradient'
     const graph = grads ? buildCamGraph(model, layer, opts.method, opts.target) : null
     const forwardOnly = grads ? null : buildActivationGraph(model, layer)
     const session = await OrtSession.create(graph?.bytes ?? forwardOnly!.bytes, model.path, { intraOpThreads: opts.threads })
     let forward: { session: OrtSession; scores: string } | null = null
-    if (method.kind === 'forward' && method.needsScores) {
+    if (module.kind === 'forward' && module.needsScores) {
       const g = buildScoresGraph(model)
       forward = { session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }), scores: g.scores }
     }
     let tail: (TailGraph & { session: OrtSession }) | null = null
-    if (method.kind === 'forward' && method.needsTail) {
+    if (module.kind === 'forward' && module.needsTail) {
       const g = buildTailGraph(model, layer)
       tail = { ...g, session: await OrtSession.create(g.bytes, model.path, { intraOpThreads: opts.threads }) }
     }
@@ -235,17 +235,17 @@ export class CamRunner {
   }
 
   /** What the maps differentiate, and the graph output holding the model's output per image [B, classes]. */
-  private target: CamTarget = TOP1
+  private targetText: string | null = null
   private outputName: string | null = null
   private targeting(target: CamTarget | undefined, outputName: string): this {
-    this.target = target ?? TOP1
+    this.targetText = describeTarget(this.model, target ?? TOP1)
     this.outputName = outputName
     return this
   }
 
   /** A result's target: the class's own label, or what a contrast, output, region or similarity target differentiates. */
   private targetOf(pred: Prediction, objective: number): Prediction & { logit: number } {
-    const text = describeTarget(this.model, this.target)
+    const text = this.targetText
     return { ...pred, ...(text ? { label: text } : {}), logit: objective }
   }
 
@@ -354,7 +354,7 @@ export class CamRunner {
     const m = this.model
     const r = await runPixel(this.pixel!, m, batch, targets, throwIfCancelled, onStep)
     const [, H, W] = m.inputChw
-    const unchanged = overrideWarning(this.pixel!.module, m)
+    const unchanged = this.pixel!.warning
     return r.attributions.map((a, i) => {
       const logits = r.scores.subarray(i * m.numClasses, (i + 1) * m.numClasses)
       const probs = probabilitiesFrom(r.output.subarray(i * m.numClasses, (i + 1) * m.numClasses), m.score.activation)

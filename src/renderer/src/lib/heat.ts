@@ -68,7 +68,7 @@ export function sharedScaleValues(item: OkItem, sharedMax: number): Float32Array
  * overlay is. Pixel maps are at the input's resolution already.
  */
 export function signedValues(item: OkItem, sharedMax: number | null): Float32Array {
-  return sharedMax !== null ? signedDisplay(item.raw, sharedMax) : signedDisplay(item.raw)
+  return signedDisplay(item.raw, sharedMax ?? undefined)
 }
 
 /**

@@ -1,3 +1,4 @@
+import { ApiError } from '../../../../shared/errors'
 import { floatTensor } from '../../exec/ort'
 import { weightedSum, type ForwardCamInput, type ForwardCamModule } from './base'
 
@@ -14,7 +15,7 @@ export const ABLATION_OFFSET = 1e7
 export async function ablationCam(x: ForwardCamInput): Promise<Float32Array> {
   const tail = x.tail
   const y = x.targetScore
-  if (!tail || y === undefined) throw new Error('AblationCAM needs the model from the layer on and the target score')
+  if (!tail || y === undefined) throw new ApiError('internal', 'AblationCAM needs the model from the layer on and the target score.')
   const { k, h, w } = x
   const area = h * w
   const per = k * area

@@ -23,6 +23,18 @@ export function pathRule(method: 'gausslegendre' | 'trapezoid', n: number): { al
   return { alphas, weights }
 }
 
+/** P_n(z) and P_n'(z), by the three-term recurrence. */
+function legendre(n: number, z: number): { p: number; dp: number } {
+  let p0 = 1
+  let p1 = z
+  for (let k = 2; k <= n; k++) {
+    const p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k
+    p0 = p1
+    p1 = p2
+  }
+  return { p: p1, dp: (n * (z * p1 - p0)) / (z * z - 1) }
+}
+
 /** n-point Gauss-Legendre nodes (ascending) and weights on [-1, 1]: Newton's method on P_n from Chebyshev guesses. */
 export function gaussLegendre(n: number): [Float64Array, Float64Array] {
   const x = new Float64Array(n)
@@ -30,27 +42,13 @@ export function gaussLegendre(n: number): [Float64Array, Float64Array] {
   for (let i = 0; i < Math.ceil(n / 2); i++) {
     let z = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5))
     for (let iter = 0; iter < 100; iter++) {
-      // P_n(z) and P_n'(z) by the three-term recurrence.
-      let p0 = 1
-      let p1 = z
-      for (let k = 2; k <= n; k++) {
-        const p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k
-        p0 = p1
-        p1 = p2
-      }
-      const dz = p1 / ((n * (z * p1 - p0)) / (z * z - 1))
+      const { p, dp } = legendre(n, z)
+      const dz = p / dp
       z -= dz
       if (Math.abs(dz) < 1e-15) break
     }
-    // Recompute the derivative at the converged node for the weight.
-    let p0 = 1
-    let p1 = z
-    for (let k = 2; k <= n; k++) {
-      const p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k
-      p0 = p1
-      p1 = p2
-    }
-    const dp = (n * (z * p1 - p0)) / (z * z - 1)
+    // The derivative at the converged node, for the weight.
+    const { dp } = legendre(n, z)
     const weight = 2 / ((1 - z * z) * dp * dp)
     x[i] = -z
     x[n - 1 - i] = z

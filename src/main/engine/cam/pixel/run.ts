@@ -13,6 +13,8 @@ export interface PixelRun {
   sources: PixelSources
   /** Path or noise points per onnxruntime run. */
   pointBatch: number
+  /** A warning every result of the run carries (Guided Backprop on a model without Relu). */
+  warning?: string
 }
 
 export interface PixelOutcome {
